@@ -1,0 +1,9 @@
+/** Documented exit codes of `partner-token` (README "Exit codes"). */
+export const ExitCode = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  signInNeeded: 4,
+  cancelled: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

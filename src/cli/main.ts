@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * `partner-token` entry point. Subcommands are imported lazily so that `--version` and `--help`
+ * cost no more than starting Node.
+ */
+import { ExitCode } from "./exit-codes.ts";
+
+const commands: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
+  emulator: () => import("./commands/emulator.ts"),
+};
+
+const usage = `partner-token — Microsoft Entra ID access and refresh tokens for Partner Center, Graph and any API
+
+Usage: partner-token <command> [options]
+
+Commands:
+  emulator        run the local Entra ID + Partner Center emulator
+
+Run 'partner-token <command> --help' for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stderr.write(usage + "\n");
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  if (name === "--version" || name === "-v" || name === "version") {
+    const { version } = await import("./version.ts");
+    process.stdout.write(version + "\n");
+    return ExitCode.ok;
+  }
+  const load = commands[name.toLowerCase()];
+  if (!load) {
+    process.stderr.write(`partner-token: unknown command '${name}'.\n\n${usage}\n`);
+    return ExitCode.usage;
+  }
+  const command = await load();
+  return command.run(rest);
+}
+
+process.exitCode = await main(process.argv.slice(2));
