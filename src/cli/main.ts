@@ -7,6 +7,10 @@ import { ExitCode } from "./exit-codes.ts";
 
 const commands: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
   emulator: () => import("./commands/emulator.ts"),
+  new: () => import("./commands/new.ts"),
+  "new-access-token": () => import("./commands/new.ts"),
+  environments: () => import("./commands/environments.ts"),
+  decode: () => import("./commands/decode.ts"),
 };
 
 const usage = `partner-token — Microsoft Entra ID access and refresh tokens for Partner Center, Graph and any API
@@ -14,7 +18,12 @@ const usage = `partner-token — Microsoft Entra ID access and refresh tokens fo
 Usage: partner-token <command> [options]
 
 Commands:
+  new             get an access token and a refresh token (alias new-access-token)
+  environments    list the clouds (AzureCloud, AzureChinaCloud, …) and their endpoints
+  decode          show the header and claims of a token
   emulator        run the local Entra ID + Partner Center emulator
+
+Exit codes: 0 ok, 1 error, 2 usage, 4 sign-in needed, 130 cancelled.
 
 Run 'partner-token <command> --help' for a command's options.`;
 

@@ -1,0 +1,70 @@
+/**
+ * `partner-token decode [SOURCE]`: the header and claims of a JWT (an access or id token), read
+ * from a source like every other secret. The signature is not checked: this is for reading
+ * what a token says (audience, scopes, tenant, expiry), not for trusting it.
+ */
+import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
+import { reportError } from "../errors.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
+import { readSecret, SOURCE_SPELLINGS } from "../secret-source.ts";
+import { UsageError } from "../usage-error.ts";
+
+const flags: FlagSpec[] = [
+  ...outputFlags,
+  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+];
+
+const usage =
+  "Usage: partner-token decode [- | @path | env:NAME | prompt] [-o FORMAT] [--query EXPR]";
+
+const help = `partner-token decode — show the header and claims of a token
+
+${usage}
+
+The token is read from a source, never from the command line: ${SOURCE_SPELLINGS}.
+Without one, it is read from standard input when that is not a terminal, else prompted for.
+The signature is not verified. Refresh tokens are opaque and cannot be decoded.
+
+  partner-token new … --query accessToken -o tsv | partner-token decode --query claims.aud
+
+Options:
+${formatFlags(flags)}
+
+Output: {"header": {…}, "claims": {…}} as JSON on stdout.
+Exit codes: 0 ok, 1 not a JWT, 2 usage.
+`;
+
+/** Entry point of `partner-token decode`. */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    const args = parseArgs(argv, flags);
+    if (getBoolean(args, "help")) {
+      process.stdout.write(help);
+      return ExitCode.ok;
+    }
+    if (args.positionals.length > 1) throw new UsageError("decode takes one token source.");
+    const format = parseOutputFormat(getString(args, "output"));
+    const query = getString(args, "query");
+    await compileQuery(query);
+    const source = args.positionals[0] ?? (process.stdin.isTTY ? "prompt" : "-");
+    const token = (await readSecret(source, { flag: "decode", what: "token" })).trim();
+    await writeResult(await decode(token), format, query);
+    return ExitCode.ok;
+  } catch (error) {
+    return reportError(error, usage);
+  }
+}
+
+async function decode(token: string): Promise<{ header: unknown; claims: unknown }> {
+  const parts = token.split(".").length;
+  if (parts === 5) throw new Error("this token is encrypted (JWE): only its audience can read it.");
+  if (parts !== 3)
+    throw new Error("this is not a JWT (refresh tokens and some access tokens are opaque).");
+  const { decodeJwt, decodeProtectedHeader } = await import("jose");
+  try {
+    return { header: decodeProtectedHeader(token), claims: decodeJwt(token) };
+  } catch (error) {
+    throw new Error(`this is not a valid JWT: ${(error as Error).message}`);
+  }
+}

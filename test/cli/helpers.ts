@@ -1,0 +1,203 @@
+/**
+ * Shared by the CLI's end-to-end tests: run `partner-token` as a separate process, start the
+ * emulator, verify tokens against its JWKS.
+ */
+import { spawn } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
+import { chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from "jose";
+import { startEmulator } from "../../src/emulator/index.ts";
+
+export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+export const GRAPH = "https://graph.microsoft.com/.default";
+export const PARTNER_CENTER = "https://api.partnercenter.microsoft.com/user_impersonation";
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON, or undefined. */
+  json: any;
+}
+
+export interface RunOptions {
+  /** Added to a clean environment (no AZURE_* nor PARTNER_TOKEN_* from the parent). */
+  env?: Record<string, string | undefined>;
+  input?: string;
+  timeoutMs?: number;
+  /** Called with each chunk of stderr as it arrives (to read a device code or URL). */
+  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void;
+}
+
+/** Runs `node src/cli/main.ts …args` as a child process. */
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !/^(AZURE_|PARTNER_TOKEN_|NODE_EXTRA_CA_CERTS|BROWSER$)/.test(k))
+      env[k] = v;
+  for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: "pipe" });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+      options.onStderr?.(stderr, child);
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`timed out: partner-token ${args.join(" ")}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      let json: unknown;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolve({ code, signal, stdout, stderr, json });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
+
+/** A fresh emulator over HTTPS on a free port, with its own data folder. */
+export async function startTestEmulator(
+  options: Partial<Parameters<typeof startEmulator>[0]> = {},
+): Promise<Emulator> {
+  const dataDir = await mkdtemp(join(tmpdir(), "pt-cli-emu-"));
+  return startEmulator({ port: 0, dataDir, autoApprove: true, ...options });
+}
+
+/** The flags that point `partner-token new` at an emulator (a custom environment). */
+export function emuFlags(emu: Emulator): string[] {
+  return [
+    "--authority-host",
+    emu.info.url,
+    ...(emu.info.caFile ? ["--ca-file", emu.info.caFile] : []),
+  ];
+}
+
+function httpsGet(url: string, ca: string | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (d: string) => (body += d));
+      res.on("end", () =>
+        res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: ${res.statusCode}`)),
+      );
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/**
+ * Verifies `token` against the emulator's JWKS (RS256) and checks audience and tenant.
+ * Returns the claims.
+ */
+export async function verifyEmulatorToken(
+  emu: Emulator,
+  token: string,
+  expect: { audience?: string; tenantId?: string; scp?: string; appId?: string; at?: Date },
+): Promise<JWTPayload & Record<string, unknown>> {
+  const ca = emu.info.caFile ? await readFile(emu.info.caFile, "utf8") : undefined;
+  const jwks = JSON.parse(await httpsGet(`${emu.info.url}/common/discovery/v2.0/keys`, ca));
+  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+    ...(expect.audience ? { audience: expect.audience } : {}),
+    ...(expect.at ? { currentDate: expect.at } : {}),
+  });
+  const claims = payload as JWTPayload & Record<string, unknown>;
+  if (expect.tenantId && claims.tid !== expect.tenantId)
+    throw new Error(`tid ${String(claims.tid)} is not ${expect.tenantId}`);
+  if (
+    expect.scp &&
+    !String(claims.scp ?? "")
+      .split(" ")
+      .includes(expect.scp)
+  )
+    throw new Error(`scp '${String(claims.scp)}' lacks ${expect.scp}`);
+  if (expect.appId && (claims.appid ?? claims.azp) !== expect.appId)
+    throw new Error(`appid ${String(claims.appid ?? claims.azp)} is not ${expect.appId}`);
+  return claims;
+}
+
+export async function tempDir(prefix = "pt-cli-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Writes a secret to a file with mode 0600 and returns `@path`. */
+export async function secretFile(value: string): Promise<string> {
+  const path = join(await tempDir(), "secret");
+  await writeFile(path, value + "\n", { mode: 0o600 });
+  return `@${path}`;
+}
+
+/**
+ * A "browser" for `BROWSER`: fetches the sign-in URL and follows redirects (and an auto-submit
+ * `form_post` page) until the loopback redirect, as a browser would with the emulator's
+ * auto-approve. It trusts the CA given in its environment.
+ */
+export async function writeFetchBrowser(caFile: string | null): Promise<string> {
+  const dir = await tempDir("pt-browser-");
+  const path = join(dir, "browser.mjs");
+  await writeFile(
+    path,
+    `#!${process.execPath}
+// Follows redirects by hand so that cookies are not needed and each hop is plain to see.
+let url = process.argv[process.argv.length - 1];
+let init = {};
+for (let hop = 0; hop < 20; hop++) {
+  const res = await fetch(url, { ...init, redirect: "manual" });
+  const location = res.headers.get("location");
+  if (location) { url = new URL(location, url).href; init = {}; continue; }
+  const body = await res.text();
+  const form = /<form[^>]*method="post"[^>]*action="([^"]+)"/i.exec(body);
+  if (form && !url.startsWith("http://localhost")) {
+    const fields = new URLSearchParams();
+    for (const m of body.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/gi)) fields.append(m[1], m[2].replace(/&amp;/g, "&").replace(/&quot;/g, '"'));
+    url = new URL(form[1].replace(/&amp;/g, "&"), url).href;
+    init = { method: "POST", body: fields };
+    continue;
+  }
+  process.stderr.write("browser: " + res.status + " " + url.replace(/[?#].*/, "") + "\\n");
+  process.exit(res.ok ? 0 : 1);
+}
+process.exit(1);
+`,
+  );
+  await chmod(path, 0o755);
+  if (caFile) {
+    // The script runs under our node; NODE_EXTRA_CA_CERTS makes fetch trust the emulator.
+    const wrapper = join(dir, "browser.sh");
+    await writeFile(wrapper, `#!/bin/sh\nNODE_EXTRA_CA_CERTS='${caFile}' exec '${path}' "$@"\n`);
+    await chmod(wrapper, 0o755);
+    return wrapper;
+  }
+  return path;
+}
+
+/** base64 SHA-256 of a certificate's SubjectPublicKeyInfo (chromium's SPKI allow-list format). */
+export async function spkiHash(pemFile: string): Promise<string> {
+  const cert = new X509Certificate(await readFile(pemFile));
+  const der = cert.publicKey.export({ type: "spki", format: "der" });
+  return createHash("sha256").update(der).digest("base64");
+}
+
+/** Every secret-looking string of a result, to look for in logs. */
+export function tokensOf(result: Record<string, unknown>): string[] {
+  return ["accessToken", "refreshToken", "idToken"]
+    .map((k) => result[k])
+    .filter((v): v is string => typeof v === "string" && v.length > 0);
+}
