@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from "jose";
-import { startEmulator } from "../../src/emulator/index.ts";
+import type { startEmulator } from "../../src/emulator/index.ts";
 
 export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
@@ -77,6 +77,7 @@ export async function startTestEmulator(
   options: Partial<Parameters<typeof startEmulator>[0]> = {},
 ): Promise<Emulator> {
   const dataDir = await mkdtemp(join(tmpdir(), "pt-cli-emu-"));
+  const { startEmulator } = await import("../../src/emulator/index.ts");
   return startEmulator({ port: 0, dataDir, autoApprove: true, ...options });
 }
 
