@@ -1,0 +1,136 @@
+/**
+ * Client authentication at the token endpoint: none (public client), a secret in the body or in
+ * an HTTP Basic header, or a client assertion (private_key_jwt) signed RS256 or PS256 with the
+ * certificate named by `x5t` (SHA-1) or `x5t#S256`, within the clock tolerance.
+ */
+import { createHash, X509Certificate } from "node:crypto";
+import type { Application, Tenant } from "./directory.ts";
+import { errors } from "./errors.ts";
+import type { Ctx } from "./http.ts";
+import { decodeJwt, verifyJwtSignature } from "./jwt.ts";
+
+export const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+export interface ClientAuthContext {
+  findApp(clientId: string): Application | undefined;
+  tenant: Tenant | null;
+  tenantKey: string;
+  nowSeconds: number;
+  clockSkewSeconds: number;
+  /** Token endpoint URLs this request may name as `aud`. */
+  audiences: string[];
+}
+
+export interface AuthenticatedClient {
+  app: Application;
+  /** appidacr: 0 none, 1 secret, 2 certificate. */
+  method: "0" | "1" | "2";
+}
+
+function basicCredentials(ctx: Ctx): { id: string; secret: string } | undefined {
+  const header = ctx.req.headers.authorization;
+  if (!header?.toLowerCase().startsWith("basic ")) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return undefined;
+  // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
+  const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
+  return { id: unescape(decoded.slice(0, colon)), secret: unescape(decoded.slice(colon + 1)) };
+}
+
+export function authenticateClient(ctx: Ctx, c: ClientAuthContext): AuthenticatedClient {
+  const basic = basicCredentials(ctx);
+  const clientId = ctx.body["client_id"] ?? basic?.id;
+  if (!clientId) throw errors.missingParameter("client_id");
+  const app = c.findApp(clientId);
+  const tenantName = c.tenant?.id ?? c.tenantKey;
+  if (!app) throw errors.appNotFound(clientId, tenantName);
+  ctx.note["client_id"] = app.clientId;
+
+  const secret = ctx.body["client_secret"] ?? basic?.secret;
+  const assertion = ctx.body["client_assertion"];
+  if (secret === undefined && assertion === undefined) {
+    if (!app.publicClient) throw errors.clientCredentialRequired();
+    return { app, method: "0" };
+  }
+  if (app.publicClient) throw errors.publicClientWithSecret();
+
+  if (secret !== undefined) {
+    const match = app.secrets.find((s) => s.value === secret);
+    if (!match) throw errors.invalidClientSecret(app.clientId);
+    if (match.expiresOn && Date.parse(match.expiresOn) / 1000 < c.nowSeconds)
+      throw errors.expiredClientSecret(app.clientId);
+    return { app, method: "1" };
+  }
+
+  if (ctx.body["client_assertion_type"] !== JWT_BEARER)
+    throw errors.invalidRequest(
+      `The value of the input parameter 'client_assertion_type' must be '${JWT_BEARER}'.`,
+      50027,
+    );
+  const jwt = decodeJwt(assertion!);
+  if (!jwt)
+    throw errors.assertionInvalid(
+      "Client assertion failed signature validation: the assertion is not a JWT.",
+      50027,
+    );
+  const alg = jwt.header["alg"];
+  if (alg !== "RS256" && alg !== "PS256")
+    throw errors.assertionInvalid(
+      `Client assertion uses the unsupported algorithm '${String(alg)}'; use RS256 or PS256.`,
+      5002738,
+    );
+  const x5tS256 = jwt.header["x5t#S256"];
+  const x5t = jwt.header["x5t"];
+  const presented =
+    typeof x5tS256 === "string"
+      ? { hash: "sha256", value: x5tS256 }
+      : typeof x5t === "string"
+        ? { hash: "sha1", value: x5t }
+        : undefined;
+  if (!presented)
+    throw errors.assertionInvalid(
+      "Client assertion header must contain the certificate thumbprint in 'x5t' or 'x5t#S256'.",
+      5002723,
+    );
+  const certificate = app.certificates.find(
+    (pem) =>
+      createHash(presented.hash).update(new X509Certificate(pem).raw).digest("base64url") ===
+      presented.value,
+  );
+  const shown = Buffer.from(presented.value, "base64url").toString("hex").toUpperCase();
+  if (!certificate) throw errors.assertionKeyNotFound(app.clientId, shown);
+  if (!verifyJwtSignature(jwt, new X509Certificate(certificate).publicKey))
+    throw errors.assertionInvalid(
+      `Client assertion failed signature validation. [Reason - The key was found, but use of the key to verify the signature failed., Thumbprint of key used by client: '${shown}']`,
+      7000274,
+    );
+  const p = jwt.payload;
+  if (p["iss"] !== app.clientId || p["sub"] !== app.clientId)
+    throw errors.assertionInvalid(
+      `The client assertion's 'iss' and 'sub' claims must both be the client id '${app.clientId}'.`,
+      700023,
+    );
+  const aud = Array.isArray(p["aud"]) ? (p["aud"] as unknown[]) : [p["aud"]];
+  if (
+    !aud.some(
+      (a) => typeof a === "string" && c.audiences.includes(a.replace(/\/$/, "").toLowerCase()),
+    )
+  )
+    throw errors.assertionInvalid(
+      `The audience claim value is invalid '${String(p["aud"])}'. The audience must be the token endpoint '${c.audiences[0] ?? ""}'.`,
+      700212,
+    );
+  const exp = typeof p["exp"] === "number" ? p["exp"] : undefined;
+  const nbf = typeof p["nbf"] === "number" ? p["nbf"] : undefined;
+  const skew = c.clockSkewSeconds;
+  if (
+    exp === undefined ||
+    exp + skew < c.nowSeconds ||
+    (nbf !== undefined && nbf - skew > c.nowSeconds)
+  ) {
+    const at = (s: number | undefined) => (s === undefined ? undefined : new Date(s * 1000));
+    throw errors.assertionTime(new Date(c.nowSeconds * 1000), at(nbf), at(exp));
+  }
+  return { app, method: "2" };
+}

@@ -1,0 +1,65 @@
+/**
+ * The token endpoint (v2 and v1): resolve the tenant, authenticate the client, hand the request
+ * to its grant handler (one file per grant in ../grants/).
+ */
+import { authenticateClient } from "../client-auth.ts";
+import { errors } from "../errors.ts";
+import type { Emulator } from "../emulator.ts";
+import { sendJson, type Ctx } from "../http.ts";
+import type { Grant, GrantContext } from "../grants/grant.ts";
+import { authorizationCodeGrant } from "../grants/authorization-code.ts";
+import { clientCredentialsGrant } from "../grants/client-credentials.ts";
+import { deviceCodeGrant } from "../grants/device-code.ts";
+import { passwordGrant } from "../grants/password.ts";
+import { refreshTokenGrant } from "../grants/refresh-token.ts";
+
+const grants: Record<string, Grant> = {
+  authorization_code: authorizationCodeGrant,
+  refresh_token: refreshTokenGrant,
+  client_credentials: clientCredentialsGrant,
+  password: passwordGrant,
+  "urn:ietf:params:oauth:grant-type:device_code": deviceCodeGrant,
+  // MSAL sends the short name (and so did ADAL); Entra accepts both.
+  device_code: deviceCodeGrant,
+};
+
+function handle(emu: Emulator, ctx: Ctx, v1: boolean): void {
+  const tenantKey = ctx.match[1]!;
+  const tenant = emu.tenantOf(tenantKey);
+  const grantType = ctx.body["grant_type"];
+  if (!grantType) throw errors.missingParameter("grant_type");
+  ctx.note["grant_type"] = grantType;
+  const grant = grants[grantType];
+  if (!grant) throw errors.unsupportedGrant(grantType);
+  const tokenPaths = ["oauth2/v2.0/token", "oauth2/token"];
+  const tenantNames = [tenantKey, ...(tenant ? [tenant.id, ...tenant.domains] : [])];
+  const audiences = tenantNames.flatMap((t) =>
+    tokenPaths.map((p) => `${emu.url}/${t}/${p}`.toLowerCase()),
+  );
+  if (tenant) audiences.push(`${emu.url}/${tenant.id}/v2.0`.toLowerCase());
+  const client = authenticateClient(ctx, {
+    findApp: (id) => emu.directory.application(id),
+    tenant,
+    tenantKey,
+    nowSeconds: emu.nowSeconds(),
+    clockSkewSeconds: emu.settings.clockSkewSeconds,
+    audiences,
+  });
+  if (tenant && !emu.directory.isInstalled(client.app, tenant))
+    throw errors.appNotFound(client.app.clientId, tenant.id);
+  let scope = ctx.body["scope"];
+  if (v1 && ctx.body["resource"])
+    scope = `${ctx.body["resource"].replace(/\/$/, "")}/.default ${scope ?? ""}`.trim();
+  const g: GrantContext = { tenant, tenantKey, client, scope, v1 };
+  sendJson(ctx, 200, grant(emu, ctx, g));
+}
+
+/** POST /{tenant}/oauth2/v2.0/token */
+export function tokenV2(emu: Emulator, ctx: Ctx): void {
+  handle(emu, ctx, false);
+}
+
+/** POST /{tenant}/oauth2/token — the v1 endpoint, `resource=` instead of scopes. */
+export function tokenV1(emu: Emulator, ctx: Ctx): void {
+  handle(emu, ctx, true);
+}

@@ -1,0 +1,72 @@
+/**
+ * The device code grant (RFC 8628 and MSAL's short `device_code`): authorization_pending until
+ * the user approves (or, with --auto-approve, after the first pending poll), slow_down when
+ * polled faster than the interval (which then grows by 5 s), expired_token, authorization_declined.
+ */
+import { errors } from "../errors.ts";
+import { grantDelegated, parseScope } from "../scopes.ts";
+import { issueTokens } from "../tokens.ts";
+import type { Grant } from "./grant.ts";
+
+export const deviceCodeGrant: Grant = (emu, ctx, g) => {
+  const code = ctx.body["device_code"] ?? ctx.body["code"];
+  if (!code) throw errors.missingParameter("device_code");
+  const record = emu.store.deviceCodes.get(code);
+  if (!record || record.clientId.toLowerCase() !== g.client.app.clientId.toLowerCase())
+    throw errors.badVerificationCode();
+  const forget = () => {
+    emu.store.deviceCodes.delete(record.deviceCode);
+    emu.store.deviceCodesByUserCode.delete(record.userCode);
+  };
+  if (record.expiresAt < emu.nowMs()) {
+    forget();
+    throw errors.deviceCodeExpired();
+  }
+  if (record.status === "declined") {
+    forget();
+    throw errors.deviceCodeDeclined();
+  }
+  if (record.status === "pending") {
+    // Pace is measured on the real clock: polling speed is about the client, not the emulated date.
+    const now = Date.now();
+    const early =
+      record.lastPollAt !== undefined && now - record.lastPollAt < record.interval * 1000 * 0.8;
+    record.lastPollAt = now;
+    record.polls++;
+    if (early) {
+      record.interval += 5;
+      throw errors.slowDown(record.interval);
+    }
+    if (emu.autoApprove && record.polls > 1) {
+      const user = emu.defaultUser();
+      if (user) {
+        record.status = "approved";
+        record.authentication = {
+          userOid: user.objectId,
+          username: user.username,
+          authTime: emu.nowSeconds(),
+          amr: ["pwd", ...(user.mfaRequired ? ["mfa"] : [])],
+        };
+      }
+    }
+    if (record.status === "pending") throw errors.authorizationPending();
+  }
+  forget();
+  const auth = record.authentication!;
+  const user = emu.directory.user(auth.username)!;
+  const tenant = emu.userTenant(user, emu.tenantOf(record.tenant), g.client.app);
+  const request = parseScope(record.scope, emu.directory, tenant);
+  const granted = grantDelegated(g.client.app, request);
+  return issueTokens(emu, {
+    tenant,
+    app: g.client.app,
+    request,
+    granted,
+    user,
+    authentication: auth,
+    clientAuth: g.client.method,
+    refreshToken: request.oidc.has("offline_access") || g.v1,
+    clientInfo: ctx.body["client_info"] === "1",
+    v1Endpoint: g.v1,
+  });
+};

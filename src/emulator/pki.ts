@@ -1,0 +1,190 @@
+/**
+ * The emulator's keys and certificates, created once in its data folder so a user can trust the
+ * certificate authority once (NODE_EXTRA_CA_CERTS) and tokens survive a restart:
+ *   ca.pem / ca-key.pem          certificate authority (10 years)
+ *   server.pem / server-key.pem  TLS certificate for localhost and 127.0.0.1, signed by the CA
+ *   signing-key.pem              RS256 token-signing key
+ *   app-cert.pem / app-key.pem   the demo application certificate (seed `{ "generated": "demo" }`)
+ * Private keys are written atomically with mode 0600 in a 0700 folder.
+ */
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  X509Certificate,
+} from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import forge from "node-forge";
+
+export interface Pki {
+  caFile: string;
+  caPem: string;
+  serverCertPem: string;
+  serverKeyPem: string;
+  signingKeyPem: string;
+  appCertificateFile: string;
+  appKeyFile: string;
+  appCertificatePem: string;
+}
+
+function writePrivate(path: string, content: string): void {
+  const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+function newKeyPem(): string {
+  return generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+    type: "pkcs8",
+    format: "pem",
+  }) as string;
+}
+
+interface CertOptions {
+  subject: string;
+  issuer?: { cert: forge.pki.Certificate; keyPem: string };
+  keyPem: string;
+  years: number;
+  ca?: boolean;
+  server?: boolean;
+}
+
+function makeCert(o: CertOptions): string {
+  const cert = forge.pki.createCertificate();
+  const publicPem = createPublicKey(o.keyPem).export({ type: "spki", format: "pem" }) as string;
+  cert.publicKey = forge.pki.publicKeyFromPem(publicPem);
+  cert.serialNumber = "01" + randomBytes(15).toString("hex");
+  const now = Date.now();
+  cert.validity.notBefore = new Date(now - 24 * 3600 * 1000);
+  cert.validity.notAfter = new Date(now + o.years * 365 * 24 * 3600 * 1000);
+  const subject = [
+    { name: "commonName", value: o.subject },
+    { name: "organizationName", value: "partner-token emulator" },
+  ];
+  cert.setSubject(subject);
+  cert.setIssuer(o.issuer ? o.issuer.cert.subject.attributes : subject);
+  const extensions: object[] = [{ name: "subjectKeyIdentifier" }];
+  if (o.ca) {
+    extensions.push({ name: "basicConstraints", cA: true, pathLenConstraint: 0, critical: true });
+    extensions.push({ name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true });
+  } else {
+    extensions.push({ name: "basicConstraints", cA: false });
+    extensions.push({
+      name: "keyUsage",
+      digitalSignature: true,
+      keyEncipherment: true,
+      critical: true,
+    });
+  }
+  if (o.server) {
+    extensions.push({ name: "extKeyUsage", serverAuth: true });
+    extensions.push({
+      name: "subjectAltName",
+      altNames: [
+        { type: 2, value: "localhost" },
+        { type: 7, ip: "127.0.0.1" },
+        { type: 7, ip: "::1" },
+      ],
+    });
+  }
+  if (o.issuer)
+    extensions.push({
+      name: "authorityKeyIdentifier",
+      keyIdentifier: o.issuer.cert.generateSubjectKeyIdentifier().getBytes(),
+    });
+  cert.setExtensions(extensions);
+  const signer = forge.pki.privateKeyFromPem(
+    createPrivateKey(o.issuer?.keyPem ?? o.keyPem).export({
+      type: "pkcs1",
+      format: "pem",
+    }) as string,
+  );
+  cert.sign(signer, forge.md.sha256.create());
+  return forge.pki.certificateToPem(cert);
+}
+
+/** Loads the PKI from `dataDir`, creating whatever is missing (or expired). */
+export function ensurePki(dataDir: string): Pki {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    chmodSync(dataDir, 0o700);
+  } catch {
+    // Windows, or a folder we do not own: the files themselves are still 0600.
+  }
+  const file = (name: string) => join(dataDir, name);
+  const valid = (name: string) => {
+    if (!existsSync(file(name))) return false;
+    try {
+      return (
+        new Date(new X509Certificate(readFileSync(file(name))).validTo).getTime() >
+        Date.now() + 86400_000
+      );
+    } catch {
+      return false;
+    }
+  };
+  const keyAt = (name: string) => {
+    if (!existsSync(file(name))) writePrivate(file(name), newKeyPem());
+    return readFileSync(file(name), "utf8");
+  };
+
+  let caFresh = false;
+  const caKeyPem = keyAt("ca-key.pem");
+  if (!valid("ca.pem")) {
+    writePrivate(
+      file("ca.pem"),
+      makeCert({ subject: "partner-token emulator CA", keyPem: caKeyPem, years: 10, ca: true }),
+    );
+    caFresh = true;
+  }
+  const caPem = readFileSync(file("ca.pem"), "utf8");
+
+  const serverKeyPem = keyAt("server-key.pem");
+  const issuedByCa = () => {
+    try {
+      return new X509Certificate(readFileSync(file("server.pem"))).checkIssued(
+        new X509Certificate(caPem),
+      );
+    } catch {
+      return false;
+    }
+  };
+  if (caFresh || !valid("server.pem") || !issuedByCa()) {
+    const issuer = { cert: forge.pki.certificateFromPem(caPem), keyPem: caKeyPem };
+    writePrivate(
+      file("server.pem"),
+      makeCert({ subject: "localhost", issuer, keyPem: serverKeyPem, years: 1, server: true }),
+    );
+  }
+
+  const signingKeyPem = keyAt("signing-key.pem");
+  const appKeyPem = keyAt("app-key.pem");
+  if (!valid("app-cert.pem"))
+    writePrivate(
+      file("app-cert.pem"),
+      makeCert({ subject: "partner-token emulator demo app", keyPem: appKeyPem, years: 2 }),
+    );
+
+  return {
+    caFile: file("ca.pem"),
+    caPem,
+    serverCertPem: readFileSync(file("server.pem"), "utf8"),
+    serverKeyPem,
+    signingKeyPem,
+    appCertificateFile: file("app-cert.pem"),
+    appKeyFile: file("app-key.pem"),
+    appCertificatePem: readFileSync(file("app-cert.pem"), "utf8"),
+  };
+}
+
+/** SHA-1 and SHA-256 thumbprints of a PEM certificate, as hex (upper case, as Windows shows them). */
+export function thumbprints(pem: string): { sha1: string; sha256: string } {
+  const der = new X509Certificate(pem).raw;
+  return {
+    sha1: createHash("sha1").update(der).digest("hex").toUpperCase(),
+    sha256: createHash("sha256").update(der).digest("hex").toUpperCase(),
+  };
+}

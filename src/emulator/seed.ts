@@ -1,0 +1,363 @@
+/**
+ * The directory seed: tenants (a partner and its customers), resources (APIs), applications,
+ * users and partner–customer relationships. An embedded default, or a JSON file validated here
+ * with errors that name the offending key.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+  message: "must be a GUID like 00000000-0000-0000-0000-000000000000",
+});
+
+const settingsSchema = z
+  .object({
+    accessTokenLifetimeSeconds: z.number().int().min(60).default(3600),
+    extendedLifetimeSeconds: z.number().int().min(0).default(3600),
+    refreshTokenMaxInactiveDays: z.number().min(0).default(90),
+    authorizationCodeLifetimeSeconds: z.number().int().min(1).default(600),
+    deviceCodeIntervalSeconds: z.number().int().min(0).default(5),
+    deviceCodeLifetimeSeconds: z.number().int().min(1).default(900),
+    clockSkewSeconds: z.number().int().min(0).default(300),
+    partnerCenterTokenLifetimeSeconds: z.number().int().min(60).default(900),
+  })
+  .strict();
+
+const tenantSchema = z
+  .object({
+    id: guid,
+    displayName: z.string().min(1),
+    domains: z.array(z.string().min(3)).min(1),
+  })
+  .strict();
+
+const resourceSchema = z
+  .object({
+    appId: guid,
+    displayName: z.string().min(1),
+    identifierUris: z.array(z.string().min(1)).min(1),
+    delegatedScopes: z.array(z.string().min(1)).default([]),
+    appRoles: z.array(z.string().min(1)).default([]),
+    accessTokenVersion: z.union([z.literal(1), z.literal(2)]).default(1),
+  })
+  .strict();
+
+const certificateSchema = z.union([
+  z.object({ file: z.string().min(1) }).strict(),
+  z.object({ pem: z.string().includes("BEGIN CERTIFICATE") }).strict(),
+  z.object({ generated: z.literal("demo") }).strict(),
+]);
+
+const applicationSchema = z
+  .object({
+    clientId: guid,
+    displayName: z.string().min(1),
+    /** Tenant id or domain of the tenant that owns the registration; null for first-party apps. */
+    homeTenant: z.string().nullable().default(null),
+    signInAudience: z.enum(["AzureADMyOrg", "AzureADMultipleOrgs"]).default("AzureADMultipleOrgs"),
+    /** Tenants (id or domain) where the app has a service principal; "*" for all. */
+    installedIn: z.array(z.string()).default(["*"]),
+    publicClient: z.boolean().default(false),
+    secrets: z
+      .array(
+        z.object({ value: z.string().min(8), expiresOn: z.iso.datetime().optional() }).strict(),
+      )
+      .default([]),
+    certificates: z.array(certificateSchema).default([]),
+    redirectUris: z.array(z.string().url()).default([]),
+    permissions: z
+      .array(
+        z
+          .object({
+            resource: z.string().min(1),
+            delegated: z.array(z.string()).default([]),
+            application: z.array(z.string()).default([]),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+const userSchema = z
+  .object({
+    username: z.string().includes("@"),
+    password: z.string().min(1),
+    displayName: z.string().min(1),
+    objectId: guid,
+    tenant: z.string().min(1),
+    mfaRequired: z.boolean().default(false),
+    mfaCode: z
+      .string()
+      .regex(/^\d{6}$/, { message: "must be six digits" })
+      .default("123456"),
+    /** Partner Center roles: AdminAgent, SalesAgent, HelpdeskAgent. */
+    partnerRoles: z.array(z.enum(["AdminAgent", "SalesAgent", "HelpdeskAgent"])).default([]),
+  })
+  .strict();
+
+const relationshipSchema = z
+  .object({
+    partner: z.string().min(1),
+    customer: z.string().min(1),
+    type: z.enum(["reseller", "advisor"]).default("reseller"),
+  })
+  .strict();
+
+export const seedSchema = z
+  .object({
+    settings: settingsSchema.default(settingsSchema.parse({})),
+    tenants: z.array(tenantSchema).min(1),
+    resources: z.array(resourceSchema).default([]),
+    applications: z.array(applicationSchema).default([]),
+    users: z.array(userSchema).default([]),
+    relationships: z.array(relationshipSchema).default([]),
+    /** Adds N generated customers of `partner` (for paging and scale tests). */
+    generatedCustomers: z
+      .object({ partner: z.string().min(1), count: z.number().int().min(0).max(100000) })
+      .strict()
+      .optional(),
+    /** The users and apps named in the ready line. */
+    defaults: z
+      .object({
+        user: z.string().optional(),
+        mfaUser: z.string().optional(),
+        confidentialApp: guid.optional(),
+        certificateApp: guid.optional(),
+        publicApp: guid.optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type SeedInput = z.input<typeof seedSchema>;
+export type Seed = z.output<typeof seedSchema>;
+export type SeedSettings = Seed["settings"];
+export type SeedTenant = Seed["tenants"][number];
+export type SeedResource = Seed["resources"][number];
+export type SeedApplication = Seed["applications"][number];
+export type SeedUser = Seed["users"][number];
+
+/** A seed file or object that does not fit the schema. The message names every offending key. */
+export class SeedError extends Error {
+  override name = "SeedError";
+}
+
+function where(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, key) =>
+      typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key),
+    "",
+  );
+}
+
+/** Validates a seed object; throws SeedError naming each offending key (`applications[1].clientId: …`). */
+export function parseSeed(input: unknown, source = "seed"): Seed {
+  const result = seedSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => {
+      const key = where(i.path) || "(root)";
+      const message =
+        i.code === "unrecognized_keys"
+          ? `unknown key(s) ${i.keys.map((k) => `'${k}'`).join(", ")}`
+          : i.message;
+      return `  ${key}: ${message}`;
+    });
+    throw new SeedError(`${source} is not a valid seed:\n${lines.join("\n")}`);
+  }
+  return result.data;
+}
+
+/** Reads and validates a JSON seed file. */
+export function loadSeedFile(path: string): Seed {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (cause) {
+    throw new SeedError(`cannot read seed file ${path}: ${(cause as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new SeedError(`seed file ${path} is not valid JSON: ${(cause as Error).message}`);
+  }
+  return parseSeed(json, `seed file ${path}`);
+}
+
+const partner = "475cad49-99e1-453e-8ff2-ae87738d9b23";
+const graphDelegated = [
+  "User.Read",
+  "User.Read.All",
+  "Directory.Read.All",
+  "Directory.AccessAsUser.All",
+  "Mail.Read",
+];
+const partnerApps = {
+  homeTenant: partner,
+  installedIn: [
+    partner,
+    "fabrikam.onmicrosoft.com",
+    "northwind.onmicrosoft.com",
+    "adatum.onmicrosoft.com",
+  ],
+};
+const standardPermissions = [
+  { resource: "https://api.partnercenter.microsoft.com", delegated: ["user_impersonation"] },
+  {
+    resource: "https://graph.microsoft.com",
+    delegated: ["User.Read", "Directory.Read.All", "Directory.AccessAsUser.All"],
+    application: ["Directory.Read.All", "Organization.Read.All"],
+  },
+  {
+    resource: "https://outlook.office365.com",
+    delegated: ["Exchange.Manage"],
+    application: ["Exchange.ManageAsApp"],
+  },
+  { resource: "https://management.azure.com", delegated: ["user_impersonation"] },
+];
+
+/** The embedded default directory: a partner, three customers, an unrelated tenant, three apps, users. */
+export const defaultSeed: SeedInput = {
+  tenants: [
+    { id: partner, displayName: "Contoso Partner", domains: ["contoso-partner.onmicrosoft.com"] },
+    {
+      id: "f04fdd7c-0a2c-4389-bece-c30c32330d96",
+      displayName: "Fabrikam",
+      domains: ["fabrikam.onmicrosoft.com"],
+    },
+    {
+      id: "4809d45b-9767-4264-843c-a728d6cfcff5",
+      displayName: "Northwind Traders",
+      domains: ["northwind.onmicrosoft.com"],
+    },
+    {
+      id: "cf9057ca-84de-4f7a-afcf-126c7354bb53",
+      displayName: "Adatum",
+      domains: ["adatum.onmicrosoft.com"],
+    },
+    {
+      id: "370b55dc-eb37-4fa7-a9c6-90e74cc845ed",
+      displayName: "Tailspin Toys",
+      domains: ["tailspin.onmicrosoft.com"],
+    },
+  ],
+  resources: [
+    {
+      appId: "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd",
+      displayName: "Microsoft Partner Center",
+      identifierUris: ["https://api.partnercenter.microsoft.com"],
+      delegatedScopes: ["user_impersonation"],
+    },
+    {
+      appId: "00000003-0000-0000-c000-000000000000",
+      displayName: "Microsoft Graph",
+      identifierUris: ["https://graph.microsoft.com"],
+      delegatedScopes: graphDelegated,
+      appRoles: ["Directory.Read.All", "Organization.Read.All", "User.Read.All"],
+    },
+    {
+      appId: "00000002-0000-0ff1-ce00-000000000000",
+      displayName: "Office 365 Exchange Online",
+      identifierUris: ["https://outlook.office365.com", "https://outlook.office.com"],
+      delegatedScopes: ["Exchange.Manage", "EWS.AccessAsUser.All"],
+      appRoles: ["Exchange.ManageAsApp", "full_access_as_app"],
+    },
+    {
+      appId: "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+      displayName: "Windows Azure Service Management API",
+      identifierUris: ["https://management.azure.com", "https://management.core.windows.net"],
+      delegatedScopes: ["user_impersonation"],
+    },
+  ],
+  applications: [
+    {
+      clientId: "af692826-33ec-40b1-8655-1bee077c3a4d",
+      displayName: "Contoso Partner Automation",
+      ...partnerApps,
+      secrets: [{ value: "Emu8Q~confidential.app.secret-0000000000" }],
+      redirectUris: ["http://localhost:8400/"],
+      permissions: standardPermissions,
+    },
+    {
+      clientId: "29e52b0f-1e48-45d8-a5bb-242983d6a47b",
+      displayName: "Contoso Partner Automation (certificate)",
+      ...partnerApps,
+      certificates: [{ generated: "demo" }],
+      redirectUris: ["http://localhost:8400/"],
+      permissions: standardPermissions,
+    },
+    {
+      clientId: "8041dc5f-49f9-4351-a3dd-dbc24f56f68e",
+      displayName: "Contoso Partner CLI",
+      ...partnerApps,
+      publicClient: true,
+      redirectUris: [
+        "http://localhost/",
+        "https://login.microsoftonline.com/common/oauth2/nativeclient",
+      ],
+      permissions: standardPermissions,
+    },
+    {
+      clientId: "a0c73c16-a7e3-4564-9a95-2bdf47383716",
+      displayName: "Microsoft Exchange REST API Based Powershell",
+      publicClient: true,
+      redirectUris: ["http://localhost/"],
+      permissions: standardPermissions,
+    },
+    {
+      clientId: "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+      displayName: "Microsoft Azure CLI",
+      publicClient: true,
+      redirectUris: ["http://localhost/"],
+      permissions: standardPermissions,
+    },
+  ],
+  users: [
+    {
+      username: "admin@contoso-partner.onmicrosoft.com",
+      password: "Emulator-Passw0rd!",
+      displayName: "Contoso Partner Admin",
+      objectId: "1524eef1-f150-44b3-b48a-44a68e0de1d1",
+      tenant: partner,
+      partnerRoles: ["AdminAgent"],
+    },
+    {
+      username: "mfa.admin@contoso-partner.onmicrosoft.com",
+      password: "Emulator-Mfa-Passw0rd!",
+      displayName: "Contoso MFA Admin",
+      objectId: "dba37d05-606c-4c1b-9636-4129b1b17bf7",
+      tenant: partner,
+      mfaRequired: true,
+      mfaCode: "246810",
+      partnerRoles: ["AdminAgent"],
+    },
+    {
+      username: "sales@contoso-partner.onmicrosoft.com",
+      password: "Emulator-Sales-Passw0rd!",
+      displayName: "Contoso Sales (no agent role)",
+      objectId: "ddd7765b-b62a-4663-9da4-d6b1ddae6de0",
+      tenant: partner,
+    },
+    {
+      username: "admin@fabrikam.onmicrosoft.com",
+      password: "Emulator-Fabrikam-Passw0rd!",
+      displayName: "Fabrikam Admin",
+      objectId: "862ee804-e6e3-4b89-bd64-88124b33e1f5",
+      tenant: "fabrikam.onmicrosoft.com",
+    },
+  ],
+  relationships: [
+    { partner, customer: "fabrikam.onmicrosoft.com" },
+    { partner, customer: "northwind.onmicrosoft.com" },
+    { partner, customer: "adatum.onmicrosoft.com" },
+  ],
+  defaults: {
+    user: "admin@contoso-partner.onmicrosoft.com",
+    mfaUser: "mfa.admin@contoso-partner.onmicrosoft.com",
+    confidentialApp: "af692826-33ec-40b1-8655-1bee077c3a4d",
+    certificateApp: "29e52b0f-1e48-45d8-a5bb-242983d6a47b",
+    publicApp: "8041dc5f-49f9-4351-a3dd-dbc24f56f68e",
+  },
+};
