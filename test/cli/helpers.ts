@@ -202,3 +202,28 @@ export function tokensOf(result: Record<string, unknown>): string[] {
     .map((k) => result[k])
     .filter((v): v is string => typeof v === "string" && v.length > 0);
 }
+
+/** Signs in the emulator's default user with a device code (auto-approved) and returns the result. */
+export async function deviceSignIn(
+  emu: Emulator,
+  appId: string,
+  scopes: string[],
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<any> {
+  const r = await runCli(
+    [
+      "new",
+      "--device",
+      "--application-id",
+      appId,
+      "--scopes",
+      ...scopes,
+      ...extra,
+      ...emuFlags(emu),
+    ],
+    { env },
+  );
+  if (r.code !== 0) throw new Error(`device sign-in failed (${r.code}): ${r.stderr}`);
+  return r.json;
+}
