@@ -65,3 +65,66 @@ export interface AuthResult {
   correlationId: string;
   isExtendedLifeTimeToken: boolean;
 }
+
+/** Injectable IO for every library call. Nothing is written to stdout or stderr directly. */
+export interface ClientOptions {
+  /** Progress for a person (stderr in the CLI): the device code message, "Opening your browser…". */
+  log?: (line: string) => void;
+  /** The HTTP exchange, one line per call, every secret and token redacted. */
+  debug?: (line: string) => void;
+  /** Opens the sign-in URL. Default: `$BROWSER`, else the system's opener; the URL is always logged too. */
+  openBrowser?: (url: string) => Promise<void>;
+  /** Cancels the operation (throws `CancelledError`). */
+  signal?: AbortSignal;
+}
+
+/** A certificate for a signed client assertion: by thumbprint (certificate folder) or by file. */
+export interface CertificateSource {
+  /** SHA-1 thumbprint (hex, as Windows shows it; spaces and colons ignored). SHA-256 also accepted. */
+  thumbprint?: string;
+  /** A PEM file (certificate and key; a key in another file of the same folder is found too) or a PFX file. */
+  path?: string;
+  /** Password of a PFX file or of an encrypted PEM key. */
+  password?: string;
+  /** Folder searched by thumbprint. Default: `$PARTNER_TOKEN_CERTIFICATE_DIR`, else `~/.config/partner-token/certificates` (`%APPDATA%\partner-token\certificates`). */
+  directory?: string;
+  /** `PS256` with `x5t#S256` (default), or `RS256` with `x5t` for servers that want the older form. */
+  assertionAlgorithm?: "PS256" | "RS256";
+}
+
+/** What every per-flow function takes: the app, the scopes, and where to sign in. */
+export interface FlowRequest {
+  clientId: string;
+  scopes: string[];
+  /** Tenant id, domain, `organizations` (default) or `common`. */
+  tenant?: string;
+  /** Environment name (any case, legacy names, `Emulator`). Default `AzureCloud`. */
+  environment?: string;
+  /** A custom authority host (origin); overrides `environment`. */
+  authorityHost?: string;
+  partnerCenterEndpoint?: string;
+  /** PEM file of an extra certificate authority to trust for every request. */
+  caFile?: string;
+  /** Any OpenID Connect issuer, found through its discovery document; overrides environment and tenant. */
+  authority?: string;
+  /** Makes the client confidential (client_secret_post). */
+  clientSecret?: string;
+  /** Makes the client confidential (private_key_jwt). */
+  certificate?: CertificateSource;
+}
+
+export type ClientCredentialsRequest = FlowRequest;
+
+export interface RefreshTokenRequest extends FlowRequest {
+  refreshToken: string;
+}
+
+export interface AuthorizationCodeRequest extends FlowRequest {
+  /** Default `login` (as the cmdlet). */
+  prompt?: string;
+  loginHint?: string;
+  /** Loopback ports tried in order; default 8400 … 8999. */
+  ports?: { first: number; last: number };
+}
+
+export type DeviceCodeRequest = FlowRequest;

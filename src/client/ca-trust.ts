@@ -1,0 +1,118 @@
+/**
+ * Trusting one more certificate authority (the emulator's, a corporate proxy's) for our requests
+ * only, in addition to the usual roots.
+ *
+ * Why a small `fetch` over `node:https` rather than the alternatives:
+ * - `tls.setDefaultCACertificates()` exists only on newer Node (not 22.12), and changes trust for
+ *   the whole process — a library must not do that to its host.
+ * - `undici`'s `Agent({ connect: { ca } })` would need a second copy of undici (Node does not
+ *   expose the one behind its global `fetch`), a runtime dependency that costs start-up time in
+ *   the CLI, and mixing two undici versions through `dispatcher` is a known source of breakage.
+ * - `node:https` takes `ca` per agent, is built in, and a token request needs only the simple
+ *   part of fetch (no redirects: oauth4webapi asks for `redirect: "manual"`; small bodies).
+ * Certificate checks stay fully on: we only add a root, never disable verification.
+ */
+import { readFileSync } from "node:fs";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent, request as httpsRequest } from "node:https";
+import * as tls from "node:tls";
+import { PartnerTokenError } from "./errors.ts";
+
+export type FetchFunction = (url: string, init: RequestInit) => Promise<Response>;
+
+/** The roots Node would use by default (bundled, plus NODE_EXTRA_CA_CERTS and the system store where enabled). */
+function defaultRoots(): string[] {
+  const withDefaults = tls as unknown as { getCACertificates?: (type: "default") => string[] };
+  return withDefaults.getCACertificates?.("default") ?? [...tls.rootCertificates];
+}
+
+const agents = new Map<string, Agent>();
+
+function agentFor(caFile: string): Agent {
+  let agent = agents.get(caFile);
+  if (!agent) {
+    let pem: string;
+    try {
+      pem = readFileSync(caFile, "utf8");
+    } catch (cause) {
+      throw new PartnerTokenError(
+        "ERR_CA_FILE",
+        `Cannot read the CA file '${caFile}': ${(cause as Error).message}`,
+        {
+          cause,
+          hint: "Give the PEM file of the certificate authority to trust (the emulator prints it as caFile).",
+        },
+      );
+    }
+    if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+      throw new PartnerTokenError(
+        "ERR_CA_FILE",
+        `The CA file '${caFile}' holds no PEM certificate.`,
+      );
+    }
+    // keepAlive: a flow makes several requests to the same host; idle sockets are unref'd by Node.
+    agent = new Agent({ ca: [...defaultRoots(), pem], keepAlive: true, timeout: 30_000 });
+    agents.set(caFile, agent);
+  }
+  return agent;
+}
+
+function bodyOf(body: RequestInit["body"]): string | Buffer | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === "string") return body;
+  if (body instanceof URLSearchParams) return body.toString();
+  if (body instanceof Uint8Array) return Buffer.from(body);
+  if (body instanceof ArrayBuffer) return Buffer.from(body);
+  throw new TypeError("unsupported request body type");
+}
+
+/**
+ * A `fetch` that trusts the PEM certificate authority in `caFile` in addition to the default
+ * roots. Plain `http:` URLs go out unchanged (loopback only; checked where the URL enters).
+ *
+ * @example
+ * ```ts
+ * const fetchTrusting = fetchTrustingCa("/home/me/.local/share/partner-token/emulator/ca.pem");
+ * const res = await fetchTrusting("https://127.0.0.1:9443/organizations/v2.0/.well-known/openid-configuration", {});
+ * ```
+ */
+export function fetchTrustingCa(caFile: string): FetchFunction {
+  const agent = agentFor(caFile);
+  return (input, init) =>
+    new Promise<Response>((resolve, reject) => {
+      const url = new URL(input);
+      const headers: Record<string, string> = {};
+      new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+      const body = bodyOf(init.body);
+      if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
+      const options = { method: init.method ?? "GET", headers, signal: init.signal ?? undefined };
+      const onResponse = (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("error", reject);
+        res.on("end", () => {
+          const responseHeaders = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value === undefined) continue;
+            for (const one of Array.isArray(value) ? value : [value])
+              responseHeaders.append(name, one);
+          }
+          const status = res.statusCode ?? 0;
+          const noBody = status === 204 || status === 304 || init.method === "HEAD";
+          resolve(
+            new Response(noBody ? null : Buffer.concat(chunks), {
+              status,
+              statusText: res.statusMessage ?? "",
+              headers: responseHeaders,
+            }),
+          );
+        });
+      };
+      const req =
+        url.protocol === "https:"
+          ? httpsRequest(url, { ...options, agent }, onResponse)
+          : httpRequest(url, options, onResponse);
+      req.on("error", reject);
+      req.end(body);
+    });
+}

@@ -1,0 +1,314 @@
+/**
+ * Finding a certificate and its private key: by SHA-1 thumbprint (as Windows shows it) in a
+ * certificate folder of PEM or PFX files, or from a file given directly. PFX (PKCS#12) parsing
+ * uses node-forge, imported only when a PFX file is actually read.
+ */
+import { createHash, createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, dirname, extname, join } from "node:path";
+import { PartnerTokenError, UsageError } from "./errors.ts";
+import type { CertificateSource } from "./types.ts";
+
+/** A certificate with its private key, ready to sign client assertions. */
+export interface LoadedCertificate {
+  certificate: X509Certificate;
+  privateKey: KeyObject;
+  /** SHA-1 of the DER certificate, upper-case hex (Windows' "Thumbprint"). */
+  thumbprint: string;
+  /** SHA-256 of the DER certificate, upper-case hex. */
+  thumbprintSha256: string;
+  /** Where it was read from. */
+  file: string;
+}
+
+const CERTIFICATE_EXTENSIONS = new Set([".pem", ".crt", ".cer", ".pfx", ".p12"]);
+const PFX_EXTENSIONS = new Set([".pfx", ".p12"]);
+
+/**
+ * The certificate folder: `$PARTNER_TOKEN_CERTIFICATE_DIR`, else
+ * `%APPDATA%\partner-token\certificates` on Windows, else
+ * `$XDG_CONFIG_HOME/partner-token/certificates` (`~/.config/partner-token/certificates`).
+ *
+ * @example
+ * ```ts
+ * console.log(`Put your PEM or PFX files in ${certificateDirectory()}`);
+ * ```
+ */
+export function certificateDirectory(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: string = process.platform,
+): string {
+  if (env.PARTNER_TOKEN_CERTIFICATE_DIR) return env.PARTNER_TOKEN_CERTIFICATE_DIR;
+  if (platform === "win32") {
+    return join(
+      env.APPDATA ?? join(homedir(), "AppData", "Roaming"),
+      "partner-token",
+      "certificates",
+    );
+  }
+  return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "partner-token", "certificates");
+}
+
+/** Normalises a thumbprint as people paste it (spaces, colons, lower case, invisible marks). */
+export function normalizeThumbprint(value: string): string {
+  const hex = value.replace(/[\s:\u200e\u200f\ufeff-]/g, "").toUpperCase();
+  if (!/^[0-9A-F]{40}$/.test(hex) && !/^[0-9A-F]{64}$/.test(hex)) {
+    throw new UsageError(
+      "ERR_INVALID_ARGUMENT",
+      `certificateThumbprint must be the certificate's SHA-1 thumbprint (40 hex digits) or SHA-256 (64); got '${value}'.`,
+    );
+  }
+  return hex;
+}
+
+/**
+ * Loads the certificate and private key a {@link CertificateSource} points to.
+ *
+ * @example
+ * ```ts
+ * const cert = await loadCertificate({ thumbprint: "3A2F…9C" });
+ * const cert2 = await loadCertificate({ path: "./app.pfx", password: process.env.PFX_PASSWORD });
+ * ```
+ * @throws {PartnerTokenError} `ERR_CERTIFICATE_NOT_FOUND`, `ERR_CERTIFICATE_INVALID`.
+ */
+export async function loadCertificate(source: CertificateSource): Promise<LoadedCertificate> {
+  if (source.path !== undefined) {
+    const loaded = await loadCertificateFile(source.path, source.password);
+    if (source.thumbprint !== undefined) {
+      const wanted = normalizeThumbprint(source.thumbprint);
+      if (wanted !== loaded.thumbprint && wanted !== loaded.thumbprintSha256) {
+        throw new PartnerTokenError(
+          "ERR_CERTIFICATE_NOT_FOUND",
+          `The certificate in '${source.path}' has thumbprint ${loaded.thumbprint}, not ${wanted}.`,
+        );
+      }
+    }
+    return loaded;
+  }
+  if (source.thumbprint === undefined) {
+    throw new UsageError(
+      "ERR_INVALID_ARGUMENT",
+      "A certificate needs a thumbprint or a file path.",
+    );
+  }
+  return findCertificateByThumbprint(
+    source.thumbprint,
+    source.directory ?? certificateDirectory(),
+    source.password,
+  );
+}
+
+async function findCertificateByThumbprint(
+  thumbprint: string,
+  directory: string,
+  password?: string,
+): Promise<LoadedCertificate> {
+  const wanted = normalizeThumbprint(thumbprint);
+  let names: string[];
+  try {
+    names = readdirSync(directory).sort();
+  } catch {
+    names = [];
+  }
+  const hint = `Put the certificate with its private key (PEM, or PFX) in ${directory}, or set PARTNER_TOKEN_CERTIFICATE_DIR, or give the file path instead of the thumbprint.`;
+  for (const name of names) {
+    const file = join(directory, name);
+    if (!CERTIFICATE_EXTENSIONS.has(extname(name).toLowerCase())) continue;
+    const certs = PFX_EXTENSIONS.has(extname(name).toLowerCase())
+      ? null
+      : pemCertificates(readText(file));
+    // PEM: look at the certificates before loading any key. PFX: must be opened to be read.
+    if (certs && !certs.some((cert) => thumbprintsOf(cert).includes(wanted))) continue;
+    let loaded: LoadedCertificate;
+    try {
+      loaded = await loadCertificateFile(file, password, wanted);
+    } catch (err) {
+      if (certs) throw err; // the right certificate, but its key is missing or unreadable
+      continue; // a PFX that is not ours or needs another password
+    }
+    if (loaded.thumbprint === wanted || loaded.thumbprintSha256 === wanted) return loaded;
+  }
+  throw new PartnerTokenError(
+    "ERR_CERTIFICATE_NOT_FOUND",
+    `No certificate with thumbprint ${wanted} in ${directory}.`,
+    { hint },
+  );
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "latin1");
+  } catch (cause) {
+    throw new PartnerTokenError(
+      "ERR_CERTIFICATE_NOT_FOUND",
+      `Cannot read the certificate file '${file}': ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+function pemBlocks(text: string): { label: string; pem: string }[] {
+  return [...text.matchAll(PEM_BLOCK)].map((match) => ({ label: match[1]!, pem: match[0] }));
+}
+
+function pemCertificates(text: string): X509Certificate[] {
+  return pemBlocks(text)
+    .filter((block) => block.label === "CERTIFICATE")
+    .map((block) => new X509Certificate(block.pem));
+}
+
+function thumbprintsOf(cert: X509Certificate): [string, string] {
+  return [
+    createHash("sha1").update(cert.raw).digest("hex").toUpperCase(),
+    createHash("sha256").update(cert.raw).digest("hex").toUpperCase(),
+  ];
+}
+
+/**
+ * Reads a PEM file (certificate + key; when the key is not in it, another PEM/KEY file of the same
+ * folder holding the matching key is used) or a PFX file.
+ *
+ * @example
+ * ```ts
+ * const { thumbprint } = await loadCertificateFile("./app.pem");
+ * ```
+ */
+export async function loadCertificateFile(
+  file: string,
+  password?: string,
+  wantedThumbprint?: string,
+): Promise<LoadedCertificate> {
+  try {
+    if (!statSync(file).isFile()) throw new Error("not a file");
+  } catch (cause) {
+    throw new PartnerTokenError(
+      "ERR_CERTIFICATE_NOT_FOUND",
+      `Certificate file '${file}' not found.`,
+      { cause },
+    );
+  }
+  const { certificates, keys } = PFX_EXTENSIONS.has(extname(file).toLowerCase())
+    ? await readPfx(file, password)
+    : readPem(readText(file), password, file);
+  const candidates = wantedThumbprint
+    ? certificates.filter((cert) => thumbprintsOf(cert).includes(wantedThumbprint))
+    : certificates;
+  if (candidates.length === 0) {
+    throw new PartnerTokenError(
+      "ERR_CERTIFICATE_INVALID",
+      `'${file}' holds no certificate${wantedThumbprint ? ` with thumbprint ${wantedThumbprint}` : ""}.`,
+    );
+  }
+  const allKeys = keys.length > 0 ? keys : siblingKeys(file, password);
+  for (const certificate of candidates) {
+    const privateKey = allKeys.find((key) => certificate.checkPrivateKey(key));
+    if (privateKey) {
+      const [thumbprint, thumbprintSha256] = thumbprintsOf(certificate);
+      return { certificate, privateKey, thumbprint, thumbprintSha256, file };
+    }
+  }
+  throw new PartnerTokenError(
+    "ERR_CERTIFICATE_INVALID",
+    `No private key matching the certificate in '${file}' was found.`,
+    {
+      hint: "A client assertion is signed with the certificate's private key: put the key in the same PEM file (or in a .key/.pem file beside it), or use a PFX file that contains it.",
+    },
+  );
+}
+
+function readPem(
+  text: string,
+  password: string | undefined,
+  file: string,
+): { certificates: X509Certificate[]; keys: KeyObject[] } {
+  const keys: KeyObject[] = [];
+  for (const block of pemBlocks(text)) {
+    if (!block.label.endsWith("PRIVATE KEY")) continue;
+    try {
+      keys.push(
+        createPrivateKey({
+          key: block.pem,
+          format: "pem",
+          ...(password === undefined ? {} : { passphrase: password }),
+        }),
+      );
+    } catch (cause) {
+      throw new PartnerTokenError(
+        "ERR_CERTIFICATE_INVALID",
+        `Cannot read the private key in '${file}'${block.label.includes("ENCRYPTED") ? " (wrong or missing password?)" : ""}.`,
+        {
+          cause,
+        },
+      );
+    }
+  }
+  try {
+    return { certificates: pemCertificates(text), keys };
+  } catch (cause) {
+    throw new PartnerTokenError(
+      "ERR_CERTIFICATE_INVALID",
+      `Cannot parse the certificate in '${file}'.`,
+      { cause },
+    );
+  }
+}
+
+/** Keys in the other PEM files of a certificate's folder (e.g. `app-cert.pem` + `app-key.pem`). */
+function siblingKeys(file: string, password?: string): KeyObject[] {
+  const directory = dirname(file);
+  const keys: KeyObject[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return keys;
+  }
+  for (const name of names) {
+    if (name === basename(file) || ![".pem", ".key"].includes(extname(name).toLowerCase()))
+      continue;
+    try {
+      keys.push(...readPem(readFileSync(join(directory, name), "latin1"), password, name).keys);
+    } catch {
+      // not a key we can read: not ours
+    }
+  }
+  return keys;
+}
+
+async function readPfx(
+  file: string,
+  password?: string,
+): Promise<{ certificates: X509Certificate[]; keys: KeyObject[] }> {
+  const { default: forge } = await import("node-forge");
+  let p12: import("node-forge").pkcs12.Pkcs12Pfx;
+  try {
+    const asn1 = forge.asn1.fromDer(readFileSync(file).toString("binary"));
+    p12 = forge.pkcs12.pkcs12FromAsn1(asn1, password ?? "");
+  } catch (cause) {
+    throw new PartnerTokenError(
+      "ERR_CERTIFICATE_INVALID",
+      `Cannot open the PFX file '${file}' (wrong or missing password?).`,
+      {
+        cause,
+        hint: "Give the PFX password (certificatePassword).",
+      },
+    );
+  }
+  const certificates: X509Certificate[] = [];
+  const keys: KeyObject[] = [];
+  for (const bag of p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag!] ??
+    []) {
+    if (bag.cert) certificates.push(new X509Certificate(forge.pki.certificateToPem(bag.cert)));
+  }
+  for (const type of [forge.pki.oids.pkcs8ShroudedKeyBag!, forge.pki.oids.keyBag!]) {
+    for (const bag of p12.getBags({ bagType: type })[type] ?? []) {
+      if (bag.key) keys.push(createPrivateKey(forge.pki.privateKeyToPem(bag.key)));
+    }
+  }
+  return { certificates, keys };
+}

@@ -1,0 +1,140 @@
+/**
+ * The device code flow (RFC 8628): show the server's message (URL + code), poll the token
+ * endpoint at the given interval, slow down by 5 s on `slow_down`, stop with a clear message on
+ * `expired_token`, `authorization_declined` and `bad_verification_code`.
+ */
+import * as oauth from "oauth4webapi";
+import { SignInRequiredError } from "./errors.ts";
+import {
+  completeGrant,
+  openFlow,
+  toLibraryError,
+  userFlowParameters,
+  withUserFlowScopes,
+} from "./flow-context.ts";
+import { sleep } from "./http.ts";
+import type { AuthResult, ClientOptions, DeviceCodeRequest } from "./types.ts";
+
+const SLOW_DOWN_SECONDS = 5;
+
+/**
+ * Signs a user in with a device code: `options.log` receives the message to show (go to URL,
+ * enter code); the promise resolves once the user has approved.
+ *
+ * @example
+ * ```ts
+ * const result = await acquireTokenByDeviceCode(
+ *   { clientId: appId, scopes: ["https://api.partnercenter.microsoft.com/user_impersonation"] },
+ *   { log: (line) => process.stderr.write(line + "\n") },
+ * );
+ * ```
+ */
+export async function acquireTokenByDeviceCode(
+  request: DeviceCodeRequest,
+  options: ClientOptions = {},
+): Promise<AuthResult> {
+  const context = await openFlow(request, options);
+  const { authority, client, clientAuth, http } = context;
+  const scope = withUserFlowScopes(request.scopes).join(" ");
+
+  let device: oauth.DeviceAuthorizationResponse & { message?: unknown };
+  try {
+    const response = await oauth.deviceAuthorizationRequest(
+      authority.as,
+      client,
+      clientAuth,
+      { scope },
+      authority.requestOptions,
+    );
+    device = await oauth.processDeviceAuthorizationResponse(authority.as, client, response);
+  } catch (err) {
+    throw toLibraryError(err, context);
+  }
+  const message =
+    typeof device.message === "string" && device.message !== ""
+      ? device.message
+      : `To sign in, use a web browser to open the page ${device.verification_uri} and enter the code ${device.user_code} to authenticate.`;
+  options.log?.(message);
+
+  let interval = device.interval ?? 5;
+  const deadline = Date.now() + device.expires_in * 1000;
+  const deviceCode = device.device_code;
+  return completeGrant(context, async () => {
+    for (;;) {
+      await sleep(interval * 1000, http.signal);
+      try {
+        const response = await oauth.deviceCodeGrantRequest(
+          authority.as,
+          client,
+          clientAuth,
+          deviceCode,
+          {
+            ...authority.requestOptions,
+            additionalParameters: userFlowParameters(context),
+          },
+        );
+        return await oauth.processDeviceCodeResponse(authority.as, client, response);
+      } catch (err) {
+        if (err instanceof oauth.ResponseBodyError) {
+          if (err.error === "authorization_pending") {
+            if (Date.now() < deadline) continue;
+          } else if (err.error === "slow_down") {
+            interval += SLOW_DOWN_SECONDS;
+            continue;
+          } else throw deviceCodeError(err, context);
+        }
+        if (err instanceof oauth.ResponseBodyError && Date.now() >= deadline) {
+          throw new SignInRequiredError(
+            "ERR_DEVICE_CODE_EXPIRED",
+            "The device code expired before the sign-in was completed.",
+            {
+              error: "expired_token",
+              hint: "Run the command again and enter the code sooner.",
+            },
+          );
+        }
+        throw err;
+      }
+    }
+  });
+}
+
+const deviceMessages: Record<string, [code: string, message: string]> = {
+  expired_token: [
+    "ERR_DEVICE_CODE_EXPIRED",
+    "The device code expired before the sign-in was completed.",
+  ],
+  authorization_declined: [
+    "ERR_AUTHORIZATION_DECLINED",
+    "The sign-in was declined on the device login page.",
+  ],
+  bad_verification_code: [
+    "ERR_BAD_VERIFICATION_CODE",
+    "The server did not recognize the device code.",
+  ],
+};
+
+function deviceCodeError(
+  err: oauth.ResponseBodyError,
+  context: Parameters<typeof toLibraryError>[1],
+): Error {
+  const mapped = toLibraryError(err, context);
+  const known = deviceMessages[err.error];
+  if (!known || !(mapped instanceof SignInRequiredError)) return mapped;
+  return new SignInRequiredError(
+    known[0],
+    `${known[1]}${mapped.aadsts ? ` (AADSTS${mapped.aadsts})` : ""}`,
+    {
+      status: mapped.status,
+      error: mapped.error,
+      errorDescription: mapped.errorDescription,
+      errorCodes: mapped.errorCodes,
+      aadsts: mapped.aadsts,
+      traceId: mapped.traceId,
+      correlationId: mapped.correlationId,
+      timestamp: mapped.timestamp,
+      response: mapped.response,
+      cause: err,
+    },
+  );
+}

@@ -1,0 +1,179 @@
+/**
+ * What every flow does around its grant: check the request where it enters, set up the HTTP
+ * layer and the authority, authenticate the client, and turn the token response (or error) into
+ * an AuthResult (or one of our errors).
+ */
+import * as oauth from "oauth4webapi";
+import { resolveAuthority, type Authority } from "./authority.ts";
+import { resolveEnvironment } from "./environments.ts";
+import { clientAuthenticationFor } from "./client-authentication.ts";
+import {
+  CancelledError,
+  PartnerTokenError,
+  ServerError,
+  UsageError,
+  serverErrorFromBody,
+} from "./errors.ts";
+import { createHttp, type Http } from "./http.ts";
+import { verifyIdToken } from "./id-token.ts";
+import { toAuthResult } from "./auth-result.ts";
+import type { AuthResult, ClientOptions, FlowRequest } from "./types.ts";
+
+export interface FlowContext {
+  request: FlowRequest;
+  options: ClientOptions;
+  http: Http;
+  authority: Authority;
+  client: oauth.Client;
+  clientAuth: oauth.ClientAuth;
+  confidential: boolean;
+}
+
+/** The scopes that make a user flow return an id token and a refresh token. */
+export const USER_FLOW_SCOPES = ["openid", "profile", "offline_access"];
+
+/** `scopes` plus {@link USER_FLOW_SCOPES}, without duplicates, in order. */
+export function withUserFlowScopes(scopes: readonly string[]): string[] {
+  return [...new Set([...scopes, ...USER_FLOW_SCOPES])];
+}
+
+function checkRequest(request: FlowRequest): void {
+  if (typeof request !== "object" || request === null)
+    throw new UsageError("ERR_INVALID_ARGUMENT", "request must be an object.");
+  if (typeof request.clientId !== "string" || request.clientId.trim() === "") {
+    throw new UsageError("ERR_INVALID_ARGUMENT", "clientId (the application id) is required.");
+  }
+  if (
+    !Array.isArray(request.scopes) ||
+    request.scopes.length === 0 ||
+    request.scopes.some((s) => typeof s !== "string" || s.trim() === "")
+  ) {
+    throw new UsageError(
+      "ERR_INVALID_ARGUMENT",
+      "scopes must be a non-empty list of scopes, e.g. ['https://graph.microsoft.com/.default'].",
+    );
+  }
+}
+
+/** Sets up a flow: validated request, HTTP layer, authority, client authentication. */
+export async function openFlow(
+  request: FlowRequest,
+  options: ClientOptions = {},
+  secrets: (string | undefined)[] = [],
+): Promise<FlowContext> {
+  checkRequest(request);
+  if (options.signal?.aborted) throw new CancelledError();
+  const environment = resolveEnvironment(request);
+  const http = createHttp({
+    caFile: environment.caFile,
+    ...(options.debug ? { debug: options.debug } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    secrets: [request.clientSecret, request.certificate?.password, ...secrets].filter(
+      (s): s is string => s !== undefined,
+    ),
+  });
+  const authority = await resolveAuthority(request, environment, http);
+  const { auth, confidential } = await clientAuthenticationFor(request);
+  return {
+    request,
+    options,
+    http,
+    authority,
+    client: { client_id: request.clientId.trim() },
+    clientAuth: auth,
+    confidential,
+  };
+}
+
+/** Extra token-request parameters for Entra user flows: `client_info=1` returns the home account ids. */
+export function userFlowParameters(context: FlowContext): Record<string, string> {
+  return context.authority.entra ? { client_info: "1" } : {};
+}
+
+/**
+ * Runs a grant (request + oauth4webapi processing), verifies the id token if any, and maps the
+ * response to an AuthResult. Errors come out as our error classes.
+ */
+export async function completeGrant(
+  context: FlowContext,
+  grant: () => Promise<oauth.TokenEndpointResponse>,
+  check: { nonce?: string } = {},
+): Promise<AuthResult> {
+  const requestedAt = new Date();
+  let tokens: oauth.TokenEndpointResponse;
+  try {
+    tokens = await grant();
+  } catch (err) {
+    throw toLibraryError(err, context);
+  }
+  let idTokenClaims: Record<string, unknown> | undefined;
+  if (tokens.id_token !== undefined) {
+    idTokenClaims = await verifyIdToken(tokens.id_token, {
+      authority: context.authority,
+      clientId: context.client.client_id,
+      http: context.http,
+      ...(check.nonce === undefined ? {} : { nonce: check.nonce }),
+    });
+  }
+  return toAuthResult(tokens, {
+    ...(idTokenClaims ? { idTokenClaims } : {}),
+    loginHost: context.authority.loginHost,
+    tenant: context.authority.tenant,
+    correlationId: context.http.serverCorrelationId ?? context.http.correlationId,
+    requestedAt,
+  });
+}
+
+/** Maps oauth4webapi's errors (and anything else thrown in a flow) to the library's errors. */
+export function toLibraryError(err: unknown, context: Pick<FlowContext, "http">): Error {
+  if (err instanceof PartnerTokenError) return err;
+  if (err instanceof oauth.ResponseBodyError) {
+    const body = { ...(err.cause as Record<string, unknown>) };
+    body.correlation_id ??= context.http.serverCorrelationId ?? context.http.correlationId;
+    return serverErrorFromBody(body, err.status, err.response);
+  }
+  if (err instanceof oauth.AuthorizationResponseError) {
+    const body: Record<string, unknown> = Object.fromEntries(err.cause.entries());
+    body.correlation_id ??= context.http.correlationId;
+    return serverErrorFromBody(body, undefined);
+  }
+  if (err instanceof oauth.WWWAuthenticateChallengeError) {
+    return new ServerError(
+      "ERR_HTTP_CHALLENGE",
+      `The server refused the request with HTTP ${err.status} (WWW-Authenticate challenge).`,
+      {
+        status: err.status,
+        response: err.response,
+        correlationId: context.http.correlationId,
+      },
+    );
+  }
+  if (err instanceof oauth.OperationProcessingError) {
+    if (err.code === oauth.RESPONSE_IS_NOT_CONFORM && err.cause instanceof Response) {
+      const status = err.cause.status;
+      return new ServerError(
+        "ERR_HTTP_STATUS",
+        `The server answered HTTP ${status} ${err.cause.statusText} without an OAuth error.`,
+        {
+          status,
+          response: err.cause,
+          correlationId: context.http.serverCorrelationId ?? context.http.correlationId,
+          hint:
+            status >= 500 || status === 429
+              ? "The service is unavailable or throttling; try again later."
+              : undefined,
+        },
+      );
+    }
+    return new PartnerTokenError(
+      "ERR_INVALID_RESPONSE",
+      `The server's response is invalid: ${err.message}.`,
+      {
+        cause: err,
+        correlationId: context.http.correlationId,
+      },
+    );
+  }
+  if (err instanceof Error && err.name === "AbortError") return new CancelledError();
+  return err instanceof Error ? err : new PartnerTokenError("ERR_UNEXPECTED", String(err));
+}

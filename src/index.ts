@@ -1,0 +1,70 @@
+/**
+ * partner-token: Microsoft Entra ID access tokens and refresh tokens for Partner Center, Graph,
+ * Exchange Online and any API — `New-PartnerAccessToken`, as a library.
+ *
+ * @example
+ * ```ts
+ * import { newPartnerAccessToken } from "partner-token";
+ * const result = await newPartnerAccessToken({
+ *   applicationId: appId,
+ *   refreshToken,
+ *   scopes: ["https://api.partnercenter.microsoft.com/user_impersonation"],
+ * });
+ * ```
+ * @packageDocumentation
+ */
+export { newPartnerAccessToken } from "./client/new-partner-access-token.ts";
+export { acquireTokenByClientCredentials } from "./client/client-credentials.ts";
+export { acquireTokenByRefreshToken } from "./client/refresh-token.ts";
+export { acquireTokenByAuthorizationCode } from "./client/authorization-code.ts";
+export { acquireTokenByDeviceCode } from "./client/device-code.ts";
+export { authResultFromAccessToken } from "./client/access-token.ts";
+export { decodeAccessToken, type DecodedToken } from "./client/decode.ts";
+export {
+  resolveParameterSet,
+  parameterSets,
+  EXCHANGE_ONLINE,
+  type ParameterSetName,
+  type FlowName,
+  type ResolvedParameters,
+} from "./client/parameter-sets.ts";
+export {
+  environments,
+  resolveEnvironment,
+  emulatorDataDir,
+  EMULATOR_DEFAULT_URL,
+  type Environment,
+  type EnvironmentInput,
+} from "./client/environments.ts";
+export {
+  loadCertificate,
+  certificateDirectory,
+  normalizeThumbprint,
+  type LoadedCertificate,
+} from "./client/certificates.ts";
+export { createClientAssertion } from "./client/client-assertion.ts";
+export {
+  PartnerTokenError,
+  UsageError,
+  ServerError,
+  SignInRequiredError,
+  CancelledError,
+  type ServerErrorFields,
+} from "./client/errors.ts";
+export { redact, secretNames } from "./client/redact.ts";
+export { openSystemBrowser } from "./client/browser.ts";
+export { LOOPBACK_FIRST_PORT, LOOPBACK_LAST_PORT } from "./client/loopback.ts";
+export type {
+  AuthResult,
+  AccountInfo,
+  NewPartnerAccessTokenParams,
+  ClientCredential,
+  ModuleName,
+  ClientOptions,
+  CertificateSource,
+  FlowRequest,
+  ClientCredentialsRequest,
+  RefreshTokenRequest,
+  AuthorizationCodeRequest,
+  DeviceCodeRequest,
+} from "./client/types.ts";
