@@ -34,7 +34,7 @@ export function isCancellation(error: unknown): boolean {
   return (
     e !== null &&
     typeof e === "object" &&
-    (e.name === "AbortError" || e.code === "ABORT_ERR" || e.code === "cancelled")
+    (e.name === "AbortError" || e.code === "ABORT_ERR" || e.code === "ERR_CANCELLED")
   );
 }
 

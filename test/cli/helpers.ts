@@ -159,8 +159,12 @@ export async function writeFetchBrowser(caFile: string | null): Promise<string> 
 // Follows redirects by hand so that cookies are not needed and each hop is plain to see.
 let url = process.argv[process.argv.length - 1];
 let init = {};
+const jar = new Map(); // a lax cookie jar: name → value, sent to every path of the host
 for (let hop = 0; hop < 20; hop++) {
-  const res = await fetch(url, { ...init, redirect: "manual" });
+  const host = new URL(url).host;
+  const cookie = [...jar].filter(([k]) => k.startsWith(host + " ")).map(([k, v]) => k.slice(host.length + 1) + "=" + v).join("; ");
+  const res = await fetch(url, { ...init, redirect: "manual", headers: cookie ? { cookie } : {} });
+  for (const c of res.headers.getSetCookie()) { const [pair] = c.split(";"); const i = pair.indexOf("="); jar.set(host + " " + pair.slice(0, i), pair.slice(i + 1)); }
   const location = res.headers.get("location");
   if (location) { url = new URL(location, url).href; init = {}; continue; }
   const body = await res.text();

@@ -4,7 +4,7 @@
  * The library resolves the parameter set; this file reads flags, environment and secret
  * sources, and prints the AuthResult.
  */
-import type { NewPartnerAccessTokenParams } from "../../client/types.ts";
+import type { ClientOptions, NewPartnerAccessTokenParams } from "../../client/types.ts";
 import {
   formatFlags,
   getBoolean,
@@ -206,14 +206,6 @@ Output: the AuthResult as JSON on stdout; messages (device code, browser) on std
 Exit codes: 0 ok, 1 error, 2 usage, 4 sign-in needed (expired, revoked, MFA, consent), 130 cancelled.
 `;
 
-/** What the CLI hands the library besides the parameters (src/client options). */
-interface TokenOptions {
-  log?: (message: string) => void;
-  debug?: boolean | ((line: string) => void);
-  openBrowser?: (url: string) => Promise<void>;
-  signal?: AbortSignal;
-}
-
 const MODULES = ["ExchangeOnline"] as const;
 
 /** Entry point of `partner-token new`; resolves to the exit code. */
@@ -240,7 +232,7 @@ export async function run(argv: string[]): Promise<number> {
 
     const params = await toParams(args);
     const signal = abortOnInterrupt();
-    const options: TokenOptions = {
+    const options: ClientOptions = {
       log: (message) => say(message),
       signal,
       ...(debug ? { debug: (line: string) => say(line) } : {}),
