@@ -33,6 +33,8 @@ export interface AuthResultContext {
   /** The tenant asked for, used when no token says which tenant answered. */
   tenant: string;
   correlationId: string;
+  /** The scopes asked for: granted as asked when the response has no `scope` (RFC 6749 §5.1). */
+  requestedScopes: string[];
   /** When the request was sent (expiry is counted from then). */
   requestedAt: Date;
 }
@@ -100,7 +102,10 @@ export function toAuthResult(
     tenantId,
     uniqueId: account ? (text(userClaims?.oid) ?? objectId ?? null) : null,
     account,
-    scopes: (tokens.scope ?? "").split(" ").filter((scope) => scope !== ""),
+    scopes:
+      tokens.scope === undefined
+        ? [...context.requestedScopes]
+        : tokens.scope.split(" ").filter((scope) => scope !== ""),
     correlationId: context.correlationId,
     isExtendedLifeTimeToken: false,
   };

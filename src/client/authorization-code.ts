@@ -91,7 +91,7 @@ export async function acquireTokenByAuthorizationCode(
           },
         );
       }
-      throw toLibraryError(err, context);
+      throw await toLibraryError(err, context);
     }
     return await completeGrant(
       context,

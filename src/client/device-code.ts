@@ -48,7 +48,7 @@ export async function acquireTokenByDeviceCode(
     );
     device = await oauth.processDeviceAuthorizationResponse(authority.as, client, response);
   } catch (err) {
-    throw toLibraryError(err, context);
+    throw await toLibraryError(err, context);
   }
   const message =
     typeof device.message === "string" && device.message !== ""
@@ -81,7 +81,7 @@ export async function acquireTokenByDeviceCode(
           } else if (err.error === "slow_down") {
             interval += SLOW_DOWN_SECONDS;
             continue;
-          } else throw deviceCodeError(err, context);
+          } else throw await deviceCodeError(err, context);
         }
         if (err instanceof oauth.ResponseBodyError && Date.now() >= deadline) {
           throw new SignInRequiredError(
@@ -114,11 +114,11 @@ const deviceMessages: Record<string, [code: string, message: string]> = {
   ],
 };
 
-function deviceCodeError(
+async function deviceCodeError(
   err: oauth.ResponseBodyError,
   context: Parameters<typeof toLibraryError>[1],
-): Error {
-  const mapped = toLibraryError(err, context);
+): Promise<Error> {
+  const mapped = await toLibraryError(err, context);
   const known = deviceMessages[err.error];
   if (!known || !(mapped instanceof SignInRequiredError)) return mapped;
   return new SignInRequiredError(

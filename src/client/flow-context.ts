@@ -97,14 +97,14 @@ export function userFlowParameters(context: FlowContext): Record<string, string>
 export async function completeGrant(
   context: FlowContext,
   grant: () => Promise<oauth.TokenEndpointResponse>,
-  check: { nonce?: string } = {},
+  check: { nonce?: string; scopes?: string[] } = {},
 ): Promise<AuthResult> {
   const requestedAt = new Date();
   let tokens: oauth.TokenEndpointResponse;
   try {
     tokens = await grant();
   } catch (err) {
-    throw toLibraryError(err, context);
+    throw await toLibraryError(err, context);
   }
   let idTokenClaims: Record<string, unknown> | undefined;
   if (tokens.id_token !== undefined) {
@@ -119,13 +119,17 @@ export async function completeGrant(
     ...(idTokenClaims ? { idTokenClaims } : {}),
     loginHost: context.authority.loginHost,
     tenant: context.authority.tenant,
+    requestedScopes: check.scopes ?? context.request.scopes,
     correlationId: context.http.serverCorrelationId ?? context.http.correlationId,
     requestedAt,
   });
 }
 
 /** Maps oauth4webapi's errors (and anything else thrown in a flow) to the library's errors. */
-export function toLibraryError(err: unknown, context: Pick<FlowContext, "http">): Error {
+export async function toLibraryError(
+  err: unknown,
+  context: Pick<FlowContext, "http">,
+): Promise<Error> {
   if (err instanceof PartnerTokenError) return err;
   if (err instanceof oauth.ResponseBodyError) {
     const body = { ...(err.cause as Record<string, unknown>) };
@@ -138,6 +142,15 @@ export function toLibraryError(err: unknown, context: Pick<FlowContext, "http">)
     return serverErrorFromBody(body, undefined);
   }
   if (err instanceof oauth.WWWAuthenticateChallengeError) {
+    // Entra answers invalid_client with 401 + WWW-Authenticate and the error in the body.
+    const body = await err.response
+      .clone()
+      .json()
+      .catch(() => undefined);
+    if (body && typeof body === "object" && typeof body.error === "string") {
+      body.correlation_id ??= context.http.serverCorrelationId ?? context.http.correlationId;
+      return serverErrorFromBody(body, err.status, err.response);
+    }
     return new ServerError(
       "ERR_HTTP_CHALLENGE",
       `The server refused the request with HTTP ${err.status} (WWW-Authenticate challenge).`,
