@@ -22,3 +22,17 @@ export function redact(text: string): string {
 export function say(text: string): void {
   process.stderr.write(redact(text.endsWith("\n") ? text : text + "\n"));
 }
+
+const JWT_SHAPE = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
+
+/**
+ * Writes the library's progress (the sign-in address, the device code message), which it has
+ * already redacted: masks only secret values and JWT shapes, so that the address stays usable
+ * when it has to be copied into a browser by hand (name-based masking would turn its
+ * `client_info=1` into `client_info=[REDACTED]`).
+ */
+export function progress(text: string): void {
+  let out = text.endsWith("\n") ? text : text + "\n";
+  for (const secret of known) out = out.split(secret).join("[REDACTED]");
+  process.stderr.write(out.replace(JWT_SHAPE, "[REDACTED]"));
+}

@@ -54,7 +54,9 @@ describe("new, interactive (authorization code + PKCE)", () => {
       },
     );
     await expectUserTokens(r, appId);
-    assert.match(r.stderr, /localhost:8[4-9]\d\d/);
+    assert.match(r.stderr, /redirect_uri=http%3A%2F%2Flocalhost%3A8[4-9]\d\d%2F/);
+    // The address printed for copying by hand must work as is.
+    assert.match(r.stderr, /client_info=1/);
   });
 
   it("User set with -UseAuthorizationCode", async () => {

@@ -18,7 +18,7 @@ import {
 import { abortOnInterrupt, reportError } from "../errors.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
-import { say } from "../redact.ts";
+import { progress, say } from "../redact.ts";
 import { readSecret, SOURCE_SPELLINGS } from "../secret-source.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -233,7 +233,7 @@ export async function run(argv: string[]): Promise<number> {
     const params = await toParams(args);
     const signal = abortOnInterrupt();
     const options: ClientOptions = {
-      log: (message) => say(message),
+      log: (message) => progress(message),
       signal,
       ...(debug ? { debug: (line: string) => say(line) } : {}),
       ...(getBoolean(args, "no-browser")
