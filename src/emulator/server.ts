@@ -196,26 +196,40 @@ async function handle(
       emu.clock.now(),
     );
   } finally {
-    const headers: Record<string, string> = {};
-    for (const h of SAFE_HEADERS) {
-      const v = req.headers[h];
-      if (typeof v === "string") headers[h] = v;
-    }
-    emu.logRequest({
-      time: emu.clock.now().toISOString(),
-      method,
-      path: url.pathname,
-      query: redactParams(url.searchParams),
-      status: ctx.status ?? res.statusCode,
-      correlationId: ctx.correlationId,
-      durationMs: Math.round((performance.now() - started) * 10) / 10,
-      userAgent: req.headers["user-agent"],
-      headers,
-      note: {
-        ...ctx.note,
-        ...(ctx.body["grant_type"] ? { grant_type: ctx.body["grant_type"] } : {}),
-      },
-      ...(faultName ? { fault: faultName } : {}),
-    });
+    // The control API's own calls stay out of the log that it serves.
+    if (!url.pathname.startsWith("/_emulator/")) logRequest(emu, ctx, req, res, started, faultName);
   }
+}
+
+function logRequest(
+  emu: Emulator,
+  ctx: Ctx,
+  req: IncomingMessage,
+  res: ServerResponse,
+  started: number,
+  faultName: string | undefined,
+): void {
+  const headers: Record<string, string> = {};
+  const url = ctx.url;
+  const method = ctx.method;
+  for (const h of SAFE_HEADERS) {
+    const v = req.headers[h];
+    if (typeof v === "string") headers[h] = v;
+  }
+  emu.logRequest({
+    time: emu.clock.now().toISOString(),
+    method,
+    path: url.pathname,
+    query: redactParams(url.searchParams),
+    status: ctx.status ?? res.statusCode,
+    correlationId: ctx.correlationId,
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
+    userAgent: req.headers["user-agent"],
+    headers,
+    note: {
+      ...ctx.note,
+      ...(ctx.body["grant_type"] ? { grant_type: ctx.body["grant_type"] } : {}),
+    },
+    ...(faultName ? { fault: faultName } : {}),
+  });
 }
