@@ -20,6 +20,10 @@ describe("new --authority <oidc-provider>", () => {
   });
   after(() => op?.close());
 
+  // The cmdlet's ServicePrincipal sets require -Tenant; with --authority the issuer decides and
+  // the tenant goes unused, but the parameter-set rules still ask for one.
+  const tenant = ["--tenant", "example.test"];
+
   const verify = async (token: string) => {
     const { payload } = await jwtVerify(token, jwks, { issuer: op.issuer, audience: API });
     assert.equal(payload.scope, API_SCOPE);
@@ -39,6 +43,7 @@ describe("new --authority <oidc-provider>", () => {
         "env:S",
         "--scopes",
         API_SCOPE,
+        ...tenant,
       ],
       { env: { S: op.clients.secret.secret } },
     );
@@ -60,6 +65,7 @@ describe("new --authority <oidc-provider>", () => {
       op.certificatePem,
       "--scopes",
       API_SCOPE,
+      ...tenant,
     ]);
     assert.equal(r.code, 0, r.stderr);
     const claims = await verify(r.json.accessToken);
@@ -160,6 +166,7 @@ describe("new --authority <oidc-provider>", () => {
         "env:S",
         "--scopes",
         API_SCOPE,
+        ...tenant,
       ],
       { env: { S: op.clients.secret.secret, BROWSER: browser } },
     );
