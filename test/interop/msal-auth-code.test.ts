@@ -55,8 +55,8 @@ describe("msal-node confidential authorization code with a loopback listener", (
     // The browser's part: the authorize endpoint answers with a redirect to the loopback URI.
     const authorize = await fetch(authUrl, { redirect: "manual" });
     assert.equal(authorize.status, 302);
-    const location = authorize.headers.get("location");
-    assert.ok(location?.startsWith(redirectUri), `redirected to ${location}`);
+    const location = authorize.headers.get("location") ?? "";
+    assert.ok(location.startsWith(redirectUri), `redirected to ${location}`);
     // 127.0.0.1 is where the listener is; `localhost` may resolve to ::1 first.
     const atListener = new URL(location);
     atListener.hostname = "127.0.0.1";

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { PublicClientApplication, type DeviceCodeResponse } from "@azure/msal-node";
+import { PublicClientApplication, type DeviceCodeRequest } from "@azure/msal-node";
 import { defaultSeed, type RunningEmulator } from "../../src/emulator/index.ts";
 import {
   GRAPH,
@@ -30,7 +30,7 @@ describe("msal-node device code", () => {
     const clientId = emu.info.apps.public.clientId;
     const tid = emu.info.partnerTenant.id;
     const pca = new PublicClientApplication({ auth: { clientId, ...msalAuthority(emu) } });
-    let shown: DeviceCodeResponse | undefined;
+    let shown: Parameters<DeviceCodeRequest["deviceCodeCallback"]>[0] | undefined;
     const result = await pca.acquireTokenByDeviceCode({
       scopes: [`${PARTNER_CENTER}/user_impersonation`],
       deviceCodeCallback: (response) => {
