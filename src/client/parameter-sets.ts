@@ -165,7 +165,12 @@ function noSetFits(given: Set<SetParameter>): UsageError {
     );
     return { set, missing, extra, score: missing.length + extra.length };
   });
-  scored.sort((a, b) => a.score - b.score);
+  // Ties go to the set whose required parameters were given the most (the user's likely intent).
+  scored.sort(
+    (a, b) =>
+      a.score - b.score ||
+      b.set.required.length - b.missing.length - (a.set.required.length - a.missing.length),
+  );
   const best = scored[0]!;
   const closest = [
     best.missing.length ? `missing ${best.missing.map((n) => cmdletName[n]).join(", ")}` : "",
