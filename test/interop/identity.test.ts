@@ -71,13 +71,11 @@ describe("@azure/identity credentials", () => {
       (await readFile(app.certificateFile, "utf8")) + "\n" + (await readFile(app.keyFile, "utf8"));
     const certificatePath = join(await mkdtemp(join(tmpdir(), "identity-cert-")), "app.pem");
     await writeFile(certificatePath, pem, { mode: 0o600 });
-    for (const configuration of [{ certificatePath }, { certificate: pem }]) {
-      const credential = new ClientCertificateCredential(
-        tid,
-        app.clientId,
-        configuration,
-        options(),
-      );
+    const credentials = [
+      new ClientCertificateCredential(tid, app.clientId, { certificatePath }, options()),
+      new ClientCertificateCredential(tid, app.clientId, { certificate: pem }, options()),
+    ];
+    for (const credential of credentials) {
       const token = await credential.getToken(`${GRAPH}/.default`);
       const claims = await verifyAccessToken(emu, token.token, {
         aud: GRAPH,
@@ -87,7 +85,6 @@ describe("@azure/identity credentials", () => {
       assert.equal(claims["appid"], app.clientId);
       assert.equal(claims["appidacr"], "2", "authenticated by certificate");
     }
-    // Identity names the certificate by its SHA-256 thumbprint (x5t#S256) unless told otherwise.
     const assertions = emu
       .requests()
       .filter((r) => r.note["client_id"] === app.clientId && r.status === 200);
