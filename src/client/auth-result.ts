@@ -72,7 +72,8 @@ export function toAuthResult(
     (access && (access.scp !== undefined || access.upn !== undefined || access.idtyp === "user")
       ? access
       : undefined);
-  const objectId = text(userClaims?.oid) ?? clientInfo.uid;
+  // Entra names the user by `oid`; any other OpenID Connect issuer by `sub`.
+  const objectId = text(userClaims?.oid) ?? clientInfo.uid ?? (id ? text(id.sub) : undefined);
   let account: AccountInfo | null = null;
   if (userClaims !== undefined && objectId !== undefined) {
     const homeObjectId = clientInfo.uid ?? objectId;

@@ -54,7 +54,9 @@ export async function acquireTokenByAuthorizationCode(
       code_challenge_method: "S256",
       state,
       nonce,
-      prompt: request.prompt ?? "login",
+      // OpenID Connect grants offline_access (a refresh token) only with prompt=consent (Core §11);
+      // Entra ID issues it anyway, and the cmdlet sends prompt=login there.
+      prompt: request.prompt ?? (authority.entra ? "login" : "login consent"),
       ...(request.loginHint ? { login_hint: request.loginHint } : {}),
       ...userFlowParameters(context),
     };

@@ -120,7 +120,7 @@ export interface RefreshTokenRequest extends FlowRequest {
 }
 
 export interface AuthorizationCodeRequest extends FlowRequest {
-  /** Default `login` (as the cmdlet). */
+  /** Default `login` (as the cmdlet); `login consent` for a non-Entra `authority`, so that it issues a refresh token. */
   prompt?: string;
   loginHint?: string;
   /** Loopback ports tried in order; default 8400 … 8999. */

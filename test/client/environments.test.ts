@@ -61,3 +61,43 @@ describe("environments (SPEC §3)", () => {
     );
   });
 });
+
+describe("id token issuer per tenant, in every cloud", () => {
+  test("organizations/common/domain: tenant-specific https://{login}/{tid}/v2.0; a GUID tenant: exactly its own", async () => {
+    const { resolveAuthority } = await import("../../src/client/authority.ts");
+    const { createHttp } = await import("../../src/client/http.ts");
+    const tid = "f04fdd7c-0a2c-4389-bece-c30c32330d96";
+    for (const env of environments) {
+      for (const tenant of ["organizations", "common", "fabrikam.onmicrosoft.com"]) {
+        const authority = await resolveAuthority(
+          { clientId: "x", scopes: ["s"], tenant },
+          env,
+          createHttp(),
+        );
+        assert.equal(authority.expectedIssuer({ tid }), `${env.authorityHost}/${tid}/v2.0`);
+        assert.equal(
+          authority.as.token_endpoint,
+          `${env.authorityHost}/${tenant}/oauth2/v2.0/token`,
+        );
+        // a tid that is not a GUID cannot widen the accepted issuer
+        assert.equal(
+          authority.expectedIssuer({ tid: "evil/../x" }),
+          `${env.authorityHost}/${tenant}/v2.0`,
+        );
+      }
+      const own = await resolveAuthority(
+        { clientId: "x", scopes: ["s"], tenant: tid },
+        env,
+        createHttp(),
+      );
+      assert.equal(
+        own.expectedIssuer({ tid: "475cad49-99e1-453e-8ff2-ae87738d9b23" }),
+        `${env.authorityHost}/${tid}/v2.0`,
+      );
+      assert.equal(
+        own.as.device_authorization_endpoint,
+        `${env.authorityHost}/${tid}/oauth2/v2.0/devicecode`,
+      );
+    }
+  });
+});
