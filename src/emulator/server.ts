@@ -164,13 +164,16 @@ async function handle(
       ctx.match = /^\/_emulator\/(.+)$/.exec(url.pathname)!;
       return control(emu, ctx, options.info);
     }
-    const route = routes.find((r) => r.pattern.test(url.pathname));
-    if (!route)
+    // A path may have one route per method (GET and POST /devicelogin): 405 only when none
+    // of the routes for the path takes the method.
+    const onPath = routes.filter((r) => r.pattern.test(url.pathname));
+    if (onPath.length === 0)
       return sendJson(ctx, 404, {
         error: "not_found",
         error_description: `No endpoint at ${url.pathname}.`,
       });
-    if (!route.methods.includes(method))
+    const route = onPath.find((r) => r.methods.includes(method));
+    if (!route)
       return sendJson(
         ctx,
         405,
@@ -178,7 +181,7 @@ async function handle(
           error: "invalid_request",
           error_description: `${method} is not allowed on ${url.pathname}.`,
         },
-        { allow: route.methods.join(", ") },
+        { allow: onPath.flatMap((r) => r.methods).join(", ") },
       );
     const parsed = await readBody(req);
     ctx.body = parsed.body;
