@@ -4,7 +4,7 @@
  * what a token says (audience, scopes, tenant, expiry), not for trusting it.
  */
 import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
-import { reportError } from "../errors.ts";
+import { installCrashGuard, reportError } from "../errors.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
 import { readSecret, SOURCE_SPELLINGS } from "../secret-source.ts";
@@ -37,6 +37,7 @@ Exit codes: 0 ok, 1 not a JWT, 2 usage.
 
 /** Entry point of `partner-token decode`. */
 export async function run(argv: string[]): Promise<number> {
+  installCrashGuard();
   try {
     const args = parseArgs(argv, flags);
     if (getBoolean(args, "help")) {

@@ -15,7 +15,7 @@ import {
   type FlagSpec,
   type ParsedArgs,
 } from "../args.ts";
-import { abortOnInterrupt, reportError } from "../errors.ts";
+import { abortOnInterrupt, installCrashGuard, reportError } from "../errors.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
 import { progress, say } from "../redact.ts";
@@ -211,6 +211,7 @@ const MODULES = ["ExchangeOnline"] as const;
 /** Entry point of `partner-token new`; resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
   let debug = false;
+  installCrashGuard();
   try {
     const args = parseArgs(argv, flags);
     if (getBoolean(args, "help")) {
