@@ -1,0 +1,248 @@
+/**
+ * The main job, end to end, on the local emulator: what a CSP partner's automation does.
+ *
+ *   npm run demo
+ *
+ * 1. starts the emulator (HTTPS, its own CA; --auto-approve stands in for the person at the browser),
+ * 2. App + User sign-in (-ServicePrincipal -UseAuthorizationCode) → a refresh token,
+ * 3. trades the refresh token for Partner Center and Graph tokens (it rotates every time),
+ * 4. a token in every customer tenant from the same refresh token,
+ * 5. app-only tokens with a client secret and with a certificate thumbprint,
+ * 6. the Exchange Online module's device code flow,
+ * 7. Partner Center: POST /generatetoken and GET /v1/customers with the token.
+ *
+ * Every `partner-token` call is the real command line, run as a separate process.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { defaultSeed, startEmulator } from "../src/emulator/index.ts";
+
+const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+const browser = fileURLToPath(new URL("./demo-browser.ts", import.meta.url));
+const PC = "https://api.partnercenter.microsoft.com";
+const GRAPH = "https://graph.microsoft.com";
+
+const dataDir = await mkdtemp(join(tmpdir(), "partner-token-demo-"));
+process.env["PARTNER_TOKEN_EMULATOR_DIR"] = dataDir;
+const seed = { ...defaultSeed, settings: { deviceCodeIntervalSeconds: 1 } };
+let emu;
+let where: string[];
+try {
+  // On the default port, `--environment Emulator` is all partner-token needs to find it.
+  emu = await startEmulator({ dataDir, autoApprove: true, seed, log: () => {} });
+  where = ["--environment", "Emulator"];
+} catch {
+  emu = await startEmulator({ port: 0, dataDir, autoApprove: true, seed, log: () => {} });
+  where = ["--authority-host", emu.url, "--ca-file", emu.caFile!];
+}
+const info = emu.info;
+const env = {
+  ...process.env,
+  APP_SECRET: info.apps.confidential.clientSecret,
+  BROWSER: `"${process.execPath}" "${browser}"`,
+  NODE_EXTRA_CA_CERTS: emu.caFile!,
+  PARTNER_TOKEN_CERTIFICATE_DIR: dataDir,
+};
+
+function step(title: string) {
+  console.log(`\n\x1b[1m${title}\x1b[0m`);
+}
+const short = (token: string | null | undefined) =>
+  token ? `${token.slice(0, 16)}…(${token.length} chars)` : String(token);
+function claims(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString());
+}
+
+/** Runs `partner-token new …`; secrets travel in the environment (`env:NAME`), never in argv. */
+function partnerToken(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<Record<string, any>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args, ...where], {
+      env: { ...env, ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c));
+    child.stderr.on("data", (c: Buffer) => (err += c));
+    child.on("close", (code) => {
+      for (const line of err.trim().split("\n").filter(Boolean))
+        console.log(`  │ ${line.length > 150 ? line.slice(0, 150) + "…" : line}`);
+      if (code !== 0) return reject(new Error(`partner-token exited with ${code}`));
+      resolve(JSON.parse(out));
+    });
+  });
+}
+
+function partnerCenter(
+  method: string,
+  path: string,
+  token: string,
+  body?: string,
+): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL(path, info.partnerCenterEndpoint),
+      {
+        method,
+        ca: caPem,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: "application/json",
+          ...(body ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+        },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+const caPem = await readFile(emu.caFile!, "utf8");
+
+try {
+  step(
+    `1. Emulator listening on ${emu.url} (partner ${info.partnerTenant.domain}, ${info.customers.length} customers)`,
+  );
+
+  step(
+    "2. App + User: New-PartnerAccessToken -ServicePrincipal -UseAuthorizationCode (browser sign-in)",
+  );
+  const appUser = await partnerToken([
+    "new",
+    "-ApplicationId",
+    info.apps.confidential.clientId,
+    "-Credential",
+    "env:APP_SECRET",
+    "-Scopes",
+    `${PC}/user_impersonation`,
+    "-ServicePrincipal",
+    "-Tenant",
+    info.partnerTenant.id,
+    "-UseAuthorizationCode",
+  ]);
+  console.log(`  account ${appUser["account"]?.username}, scopes ${appUser["scopes"].join(" ")}`);
+  console.log(
+    `  refresh token ${short(appUser["refreshToken"])} — store it safely; it rotates on every use`,
+  );
+
+  step("3. Refresh token → Graph token (unattended, as a script runs it every day)");
+  const graph = await partnerToken(
+    [
+      "new",
+      "--refresh-token",
+      "env:RT",
+      "--application-id",
+      info.apps.confidential.clientId,
+      "--credential",
+      "env:APP_SECRET",
+      "--service-principal",
+      "--tenant",
+      info.partnerTenant.id,
+      "--scopes",
+      `${GRAPH}/.default`,
+    ],
+    { RT: appUser["refreshToken"] },
+  );
+  console.log(`  aud ${claims(graph["accessToken"])["aud"]}, expires ${graph["expiresOn"]}`);
+  console.log(
+    `  rotated refresh token differs from the one sent: ${graph["refreshToken"] !== appUser["refreshToken"]}`,
+  );
+
+  step("4. The same refresh token in each customer tenant");
+  let refreshToken: string = graph["refreshToken"];
+  for (const customer of info.customers) {
+    const r = await partnerToken(
+      [
+        "new",
+        "--refresh-token",
+        "env:RT",
+        "--application-id",
+        info.apps.confidential.clientId,
+        "--credential",
+        "env:APP_SECRET",
+        "--tenant",
+        customer.domain,
+        "--scopes",
+        `${GRAPH}/.default`,
+      ],
+      { RT: refreshToken },
+    );
+    refreshToken = r["refreshToken"];
+    console.log(
+      `  ${customer.domain.padEnd(28)} tid ${r["tenantId"]}  scp ${claims(r["accessToken"])["scp"]}`,
+    );
+  }
+
+  step("5. App-only: client secret, then certificate by SHA-1 thumbprint");
+  const secretToken = await partnerToken([
+    "new",
+    "-ApplicationId",
+    info.apps.confidential.clientId,
+    "-Credential",
+    "env:APP_SECRET",
+    "-ServicePrincipal",
+    "-Tenant",
+    info.partnerTenant.domain,
+    "-Scopes",
+    `${GRAPH}/.default`,
+  ]);
+  console.log(
+    `  secret:      roles ${JSON.stringify(claims(secretToken["accessToken"])["roles"])}, refresh token ${secretToken["refreshToken"]}`,
+  );
+  const certToken = await partnerToken([
+    "new",
+    "-ApplicationId",
+    info.apps.certificate.clientId,
+    "-CertificateThumbprint",
+    info.apps.certificate.thumbprint,
+    "-Tenant",
+    info.partnerTenant.id,
+    "-Scopes",
+    `${GRAPH}/.default`,
+  ]);
+  console.log(
+    `  certificate: appidacr ${claims(certToken["accessToken"])["appidacr"]} (2 = certificate)`,
+  );
+
+  step("6. Exchange Online module: -Module ExchangeOnline (device code)");
+  const exo = await partnerToken([
+    "new",
+    "-Module",
+    "ExchangeOnline",
+    "-Tenant",
+    info.partnerTenant.id,
+  ]);
+  console.log(
+    `  aud ${claims(exo["accessToken"])["aud"]}, refresh token ${short(exo["refreshToken"])}`,
+  );
+
+  step("7. Partner Center: POST /generatetoken, then GET /v1/customers");
+  const pcToken = await partnerCenter(
+    "POST",
+    "/generatetoken",
+    appUser["accessToken"],
+    "grant_type=jwt_token",
+  );
+  console.log(
+    `  generatetoken: ${pcToken.status}, Partner Center token ${short(pcToken.json.access_token)}`,
+  );
+  const customers = await partnerCenter("GET", "/v1/customers?size=2", pcToken.json.access_token);
+  console.log(
+    `  customers page 1: ${customers.json.items.map((c: any) => c.companyProfile.domain).join(", ")} (next page: ${Boolean(customers.json.links.next)})`,
+  );
+  console.log("\nDone. Everything above ran offline against the emulator.");
+} finally {
+  await emu.close();
+  await rm(dataDir, { recursive: true, force: true });
+}
