@@ -9,6 +9,7 @@ import {
   createPublicKey,
   sign,
   verify,
+  webcrypto,
   type KeyObject,
 } from "node:crypto";
 
@@ -19,6 +20,8 @@ export interface SigningKey {
   privateKey: KeyObject;
   publicKey: KeyObject;
   publicJwk: Record<string, unknown>;
+  /** The private key for WebCrypto, whose RSA work runs on libuv's thread pool (see signJwtAsync). */
+  cryptoKey: webcrypto.CryptoKey;
 }
 
 /** The emulator's token-signing key; `kid`/`x5t` derived from the key like Entra's opaque ids. */
@@ -36,7 +39,10 @@ export function signingKeyFrom(pem: string, certificatePem?: string): SigningKey
     e: jwk["e"],
   };
   if (certificatePem) publicJwk["x5c"] = [certificatePem.replace(/-----[^-]+-----|\s/g, "")];
-  return { kid, privateKey, publicKey, publicJwk };
+  const cryptoKey = privateKey.toCryptoKey({ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return { kid, privateKey, publicKey, publicJwk, cryptoKey };
 }
 
 /** Signs claims as an RS256 JWT with `kid` (and `x5t`) in the header, as Entra does. */
@@ -45,6 +51,25 @@ export function signJwt(claims: Record<string, unknown>, key: SigningKey): strin
   const payload = b64url(JSON.stringify(claims));
   const signature = sign("sha256", Buffer.from(`${header}.${payload}`), key.privateKey);
   return `${header}.${payload}.${b64url(signature)}`;
+}
+
+/**
+ * {@link signJwt}, with the RSA operation on libuv's thread pool instead of the event loop, so a
+ * busy token endpoint keeps serving while tokens are signed. The same bytes: RSASSA-PKCS1-v1_5 is
+ * deterministic.
+ */
+export async function signJwtAsync(
+  claims: Record<string, unknown>,
+  key: SigningKey,
+): Promise<string> {
+  const header = b64url(JSON.stringify({ typ: "JWT", alg: "RS256", x5t: key.kid, kid: key.kid }));
+  const signingInput = `${header}.${b64url(JSON.stringify(claims))}`;
+  const signature = await webcrypto.subtle.sign(
+    "RSASSA-PKCS1-v1_5",
+    key.cryptoKey,
+    Buffer.from(signingInput),
+  );
+  return `${signingInput}.${Buffer.from(signature).toString("base64url")}`;
 }
 
 export interface DecodedJwt {

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Application, Tenant, User } from "./directory.ts";
-import { signJwt, type SigningKey } from "./jwt.ts";
+import { signJwtAsync, type SigningKey } from "./jwt.ts";
 import type { ScopeRequest } from "./scopes.ts";
 import { scopeResponse } from "./scopes.ts";
 import type { SeedSettings } from "./seed.ts";
@@ -37,7 +37,7 @@ export interface IssueRequest {
   v1Endpoint?: boolean;
 }
 
-const uti = () => randomBytes(16).toString("base64url").slice(0, 22);
+const uti = (random: Buffer = randomBytes(16)) => random.toString("base64url").slice(0, 22);
 /** Pairwise subject, as Entra derives `sub` per application. */
 const pairwise = (oid: string, clientId: string) =>
   createHash("sha256").update(`${oid}|${clientId}`).digest("base64url").slice(0, 43);
@@ -56,7 +56,10 @@ export function issuerV1(url: string, tenantId: string): string {
 }
 
 /** Builds the token endpoint's JSON answer. */
-export function issueTokens(issuer: Issuer, r: IssueRequest): Record<string, unknown> {
+export async function issueTokens(
+  issuer: Issuer,
+  r: IssueRequest,
+): Promise<Record<string, unknown>> {
   const now = issuer.nowSeconds();
   const lifetime = issuer.settings.accessTokenLifetimeSeconds;
   const ext = lifetime + issuer.settings.extendedLifetimeSeconds;
@@ -65,6 +68,8 @@ export function issueTokens(issuer: Issuer, r: IssueRequest): Record<string, unk
   const user = r.user;
   const auth = r.authentication;
   const oid = user ? user.objectId : servicePrincipalId(r.app.clientId, tid);
+  // One draw for the access token's random claims: aio (24 bytes), rh (32), uti (16).
+  const random = randomBytes(72);
 
   const claims: Record<string, unknown> = {
     aud: version === 1 ? r.request.resourceUri : r.request.resource.appId,
@@ -78,7 +83,7 @@ export function issueTokens(issuer: Issuer, r: IssueRequest): Record<string, unk
     claims["amr"] = auth.amr;
     claims["auth_time"] = auth.authTime;
   }
-  claims["aio"] = randomBytes(24).toString("base64url");
+  claims["aio"] = random.subarray(0, 24).toString("base64url");
   if (version === 1) {
     claims["appid"] = r.app.clientId;
     claims["appidacr"] = r.clientAuth;
@@ -101,10 +106,10 @@ export function issueTokens(issuer: Issuer, r: IssueRequest): Record<string, unk
     claims["roles"] = r.granted;
   }
   claims["oid"] = oid;
-  claims["rh"] = `0.${randomBytes(32).toString("base64url")}.`;
+  claims["rh"] = `0.${random.subarray(24, 56).toString("base64url")}.`;
   claims["sub"] = user ? pairwise(user.objectId, r.app.clientId) : oid;
   claims["tid"] = tid;
-  claims["uti"] = uti();
+  claims["uti"] = uti(random.subarray(56, 72));
   claims["ver"] = version === 1 ? "1.0" : "2.0";
   if (claims["idp"] === undefined) delete claims["idp"];
 
@@ -113,8 +118,11 @@ export function issueTokens(issuer: Issuer, r: IssueRequest): Record<string, unk
     scope: user ? scopeResponse(r.request, r.granted) : undefined,
     expires_in: lifetime,
     ext_expires_in: ext,
-    access_token: signJwt(claims, issuer.key),
+    access_token: undefined,
   };
+  // Both signatures run on the thread pool while the rest of the answer is built.
+  const accessToken = signJwtAsync(claims, issuer.key);
+  let idToken: Promise<string> | undefined;
   if (!user) delete body["scope"];
 
   if (user && auth && r.request.oidc.has("openid")) {
@@ -137,7 +145,8 @@ export function issueTokens(issuer: Issuer, r: IssueRequest): Record<string, unk
       ver: "2.0",
     };
     if (r.nonce === undefined) delete id["nonce"];
-    body["id_token"] = signJwt(id, issuer.key);
+    body["id_token"] = undefined;
+    idToken = signJwtAsync(id, issuer.key);
   }
   if (user && auth && r.refreshToken) {
     body["refresh_token"] = issuer.store.issueRefreshToken({
@@ -160,5 +169,8 @@ export function issueTokens(issuer: Issuer, r: IssueRequest): Record<string, unk
     body["not_before"] = String(now);
     body["resource"] = r.request.resourceUri;
   }
+  const [access, id] = await Promise.all([accessToken, idToken]);
+  body["access_token"] = access;
+  if (id !== undefined) body["id_token"] = id;
   return body;
 }

@@ -23,7 +23,7 @@ const grants: Record<string, Grant> = {
   device_code: deviceCodeGrant,
 };
 
-function handle(emu: Emulator, ctx: Ctx, v1: boolean): void {
+async function handle(emu: Emulator, ctx: Ctx, v1: boolean): Promise<void> {
   const tenantKey = ctx.match[1]!;
   const tenant = emu.tenantOf(tenantKey);
   const grantType = ctx.body["grant_type"];
@@ -31,19 +31,24 @@ function handle(emu: Emulator, ctx: Ctx, v1: boolean): void {
   ctx.note["grant_type"] = grantType;
   const grant = grants[grantType];
   if (!grant) throw errors.unsupportedGrant(grantType);
-  const tokenPaths = ["oauth2/v2.0/token", "oauth2/token"];
-  const tenantNames = [tenantKey, ...(tenant ? [tenant.id, ...tenant.domains] : [])];
-  const audiences = tenantNames.flatMap((t) =>
-    tokenPaths.map((p) => `${emu.url}/${t}/${p}`.toLowerCase()),
-  );
-  if (tenant) audiences.push(`${emu.url}/${tenant.id}/v2.0`.toLowerCase());
+  let audiences: string[] | undefined;
   const client = authenticateClient(ctx, {
     findApp: (id) => emu.directory.application(id),
     tenant,
     tenantKey,
     nowSeconds: emu.nowSeconds(),
     clockSkewSeconds: emu.settings.clockSkewSeconds,
-    audiences,
+    // Only client assertions read these; built on first use.
+    get audiences() {
+      if (audiences) return audiences;
+      const tokenPaths = ["oauth2/v2.0/token", "oauth2/token"];
+      const tenantNames = [tenantKey, ...(tenant ? [tenant.id, ...tenant.domains] : [])];
+      audiences = tenantNames.flatMap((t) =>
+        tokenPaths.map((p) => `${emu.url}/${t}/${p}`.toLowerCase()),
+      );
+      if (tenant) audiences.push(`${emu.url}/${tenant.id}/v2.0`.toLowerCase());
+      return audiences;
+    },
   });
   if (tenant && !emu.directory.isInstalled(client.app, tenant))
     throw errors.appNotFound(client.app.clientId, tenant.id);
@@ -51,15 +56,15 @@ function handle(emu: Emulator, ctx: Ctx, v1: boolean): void {
   if (v1 && ctx.body["resource"])
     scope = `${ctx.body["resource"].replace(/\/$/, "")}/.default ${scope ?? ""}`.trim();
   const g: GrantContext = { tenant, tenantKey, client, scope, v1 };
-  sendJson(ctx, 200, grant(emu, ctx, g));
+  sendJson(ctx, 200, await grant(emu, ctx, g));
 }
 
 /** POST /{tenant}/oauth2/v2.0/token */
-export function tokenV2(emu: Emulator, ctx: Ctx): void {
-  handle(emu, ctx, false);
+export function tokenV2(emu: Emulator, ctx: Ctx): Promise<void> {
+  return handle(emu, ctx, false);
 }
 
 /** POST /{tenant}/oauth2/token — the v1 endpoint, `resource=` instead of scopes. */
-export function tokenV1(emu: Emulator, ctx: Ctx): void {
-  handle(emu, ctx, true);
+export function tokenV1(emu: Emulator, ctx: Ctx): Promise<void> {
+  return handle(emu, ctx, true);
 }

@@ -13,5 +13,9 @@ export interface GrantContext {
   v1: boolean;
 }
 
-/** A grant handler returns the token response body, or throws an EntraError. */
-export type Grant = (emu: Emulator, ctx: Ctx, g: GrantContext) => Record<string, unknown>;
+/** A grant handler returns (or resolves to) the token response body, or throws an EntraError. */
+export type Grant = (
+  emu: Emulator,
+  ctx: Ctx,
+  g: GrantContext,
+) => Record<string, unknown> | Promise<Record<string, unknown>>;
