@@ -46,8 +46,6 @@ export async function startTestEmulator(
   const emu = await startEmulator({
     port: 0,
     dataDir: await mkdtemp(join(tmpdir(), "emu-")),
-    // Quiet unless something is wrong: internal errors still reach stderr.
-    log: (line) => process.stderr.write(line + "\n"),
     ...options,
   });
   if (emu.caFile) await trustEmulatorCa(emu.caFile);
@@ -78,11 +76,19 @@ export interface Expectation {
 
 const jwksCache = new WeakMap<RunningEmulator, ReturnType<typeof createLocalJWKSet>>();
 
-/** The emulator's JWKS, fetched once over HTTPS (trusting the CA) and kept as a local key set. */
+/**
+ * The emulator's JWKS, found as a resource server finds it (the partner tenant's discovery
+ * document's `jwks_uri`), fetched once over HTTPS trusting the CA, kept as a local key set.
+ */
 async function keySet(emu: RunningEmulator): Promise<ReturnType<typeof createLocalJWKSet>> {
   let set = jwksCache.get(emu);
   if (!set) {
-    const res = await fetch(`${emu.url}/common/discovery/v2.0/keys`);
+    const discovery = await fetch(
+      `${emu.url}/${emu.info.partnerTenant.id}/v2.0/.well-known/openid-configuration`,
+    );
+    if (!discovery.ok) throw new Error(`discovery: HTTP ${discovery.status}`);
+    const { jwks_uri } = (await discovery.json()) as { jwks_uri: string };
+    const res = await fetch(jwks_uri);
     if (!res.ok) throw new Error(`JWKS: HTTP ${res.status}`);
     set = createLocalJWKSet((await res.json()) as Parameters<typeof createLocalJWKSet>[0]);
     jwksCache.set(emu, set);
