@@ -41,10 +41,34 @@ const uti = (random: Buffer = randomBytes(16)) => random.toString("base64url").s
 /** Pairwise subject, as Entra derives `sub` per application. */
 const pairwise = (oid: string, clientId: string) =>
   createHash("sha256").update(`${oid}|${clientId}`).digest("base64url").slice(0, 43);
-/** Stable object id of an application's service principal in a tenant. */
+const servicePrincipalIds = new Map<string, string>();
+/** Stable object id of an application's service principal in a tenant (memoized: a hash per pair). */
 export function servicePrincipalId(clientId: string, tenantId: string): string {
-  const h = createHash("sha256").update(`sp|${clientId}|${tenantId}`).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  const key = `${clientId}|${tenantId}`;
+  let id = servicePrincipalIds.get(key);
+  if (id === undefined) {
+    const h = createHash("sha256").update(`sp|${key}`).digest("hex");
+    id = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+    servicePrincipalIds.set(key, id);
+  }
+  return id;
+}
+
+/**
+ * Random bytes for token claims, drawn from the CSPRNG in batches (as randomUUID does) rather than
+ * with one call per token; each call still gets bytes no other call sees.
+ */
+const RANDOM_POOL_SIZE = 72 * 128;
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+function randomClaimBytes(size: number): Buffer {
+  if (randomOffset + size > randomPool.length) {
+    randomPool = randomBytes(Math.max(RANDOM_POOL_SIZE, size));
+    randomOffset = 0;
+  }
+  const bytes = randomPool.subarray(randomOffset, randomOffset + size);
+  randomOffset += size;
+  return bytes;
 }
 
 export function issuerV2(url: string, tenantId: string): string {
@@ -69,7 +93,7 @@ export async function issueTokens(
   const auth = r.authentication;
   const oid = user ? user.objectId : servicePrincipalId(r.app.clientId, tid);
   // One draw for the access token's random claims: aio (24 bytes), rh (32), uti (16).
-  const random = randomBytes(72);
+  const random = randomClaimBytes(72);
 
   const claims: Record<string, unknown> = {
     aud: version === 1 ? r.request.resourceUri : r.request.resource.appId,
