@@ -193,29 +193,6 @@ process.exit(1);
   return path;
 }
 
-/**
- * base64 SHA-256 of the SubjectPublicKeyInfo of the certificate a TLS server presents, checked
- * against `caFile` first (chromium's SPKI allow-list format: it pins that one key, and applies
- * to the server's own certificate, not to its issuer).
- */
-export async function serverSpkiHash(url: string, caFile: string): Promise<string> {
-  const { connect } = await import("node:tls");
-  const { hostname, port } = new URL(url);
-  const ca = await readFile(caFile, "utf8");
-  const raw = await new Promise<Buffer>((resolve, reject) => {
-    const socket = connect(
-      { host: hostname, port: Number(port), ca, servername: undefined },
-      () => {
-        resolve(socket.getPeerCertificate().raw);
-        socket.end();
-      },
-    );
-    socket.on("error", reject);
-  });
-  const der = new X509Certificate(raw).publicKey.export({ type: "spki", format: "der" });
-  return createHash("sha256").update(der).digest("base64");
-}
-
 /** Every secret-looking string of a result, to look for in logs. */
 export function tokensOf(result: Record<string, unknown>): string[] {
   return ["accessToken", "refreshToken", "idToken"]

@@ -23,12 +23,13 @@ import {
   verifyIdToken,
 } from "./helpers.ts";
 
-const unavailable = await browserUnavailable();
-
-describe("msal-node with a person in a browser", { skip: unavailable }, () => {
+describe("msal-node with a person in a browser", () => {
   let emu: RunningEmulator;
   let browser: Browser;
   before(async () => {
+    // The browser tests are part of the suite: a machine without Chromium fails them, loudly.
+    const unavailable = await browserUnavailable();
+    if (unavailable) throw new Error(`${unavailable}; run scripts/install-system-deps.sh`);
     emu = await startTestEmulator({
       seed: { ...defaultSeed, settings: { deviceCodeIntervalSeconds: 1 } },
     });
