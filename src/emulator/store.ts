@@ -77,6 +77,8 @@ export class Store {
   readonly deviceCodes = new Map<string, DeviceCodeRecord>();
   readonly deviceCodesByUserCode = new Map<string, DeviceCodeRecord>();
   readonly flows = new Map<string, LoginFlow>();
+  /** Browser sessions (the ESTSAUTH cookie): single sign-on until `prompt=login`. */
+  readonly sessions = new Map<string, Authentication & { expiresAt: number }>();
 
   issueRefreshToken(record: RefreshTokenRecord): string {
     const token = opaque("1.AQ", 180);

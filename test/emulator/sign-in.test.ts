@@ -76,6 +76,45 @@ describe("sign-in pages", () => {
     assert.deepEqual(claims["amr"], ["pwd"]);
   });
 
+  test("single sign-on: the session cookie skips the form, unless prompt=login; prompt=none without it fails", async () => {
+    const page = await startAuthorize({ prompt: "select_account" });
+    const signedIn = await h.fetch(action(page), {
+      form: {
+        flow: field(page, "flow"),
+        username: h.info.user.username,
+        password: h.info.user.password,
+      },
+    });
+    assert.equal(signedIn.status, 302);
+    const cookie = String(signedIn.headers["set-cookie"]).split(";")[0]!;
+    assert.match(cookie, /^ESTSAUTH=/);
+    assert.match(String(signedIn.headers["set-cookie"]), /HttpOnly; SameSite=None; Secure/);
+    const q = (prompt?: string) =>
+      new URLSearchParams({
+        client_id: h.info.apps.confidential.clientId,
+        response_type: "code",
+        redirect_uri: "http://localhost:8400/",
+        scope: `${GRAPH}/User.Read`,
+        ...(prompt ? { prompt } : {}),
+      });
+    const sso = await h.fetch(`/organizations/oauth2/v2.0/authorize?${q()}`, {
+      headers: { cookie },
+    });
+    assert.equal(sso.status, 302);
+    assert.ok(new URL(String(sso.headers["location"])).searchParams.get("code"));
+    const forced = await h.fetch(`/organizations/oauth2/v2.0/authorize?${q("login")}`, {
+      headers: { cookie },
+    });
+    assert.equal(forced.status, 200);
+    assert.match(forced.text, /<h1>Sign in<\/h1>/);
+    const silent = await h.fetch(`/organizations/oauth2/v2.0/authorize?${q("none")}`);
+    assert.equal(silent.status, 302);
+    assert.equal(
+      new URL(String(silent.headers["location"])).searchParams.get("error"),
+      "login_required",
+    );
+  });
+
   test("a user who requires MFA gets the code step; a wrong code is refused; the token says amr mfa", async () => {
     const mfa = h.info.mfaUser!;
     const page = await startAuthorize();

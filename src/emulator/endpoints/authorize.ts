@@ -80,6 +80,18 @@ export function authorize(emu: Emulator, ctx: Ctx): void {
   if (params["code_challenge"] && method && method !== "S256" && method !== "plain")
     return fail("invalid_request", `AADSTS501491: Invalid code_challenge_method '${method}'.`);
 
+  const prompt = params["prompt"];
+  const session = sessionOf(emu, ctx);
+  if (session && prompt !== "login" && prompt !== "select_account") {
+    const user = emu.directory.user(session.username);
+    if (user) return completeAuthorize(emu, ctx, params, tenantKey, user, session.amr);
+  }
+  if (prompt === "none")
+    return fail(
+      "login_required",
+      "AADSTS50058: A silent sign-in request was sent but no user is signed in.",
+    );
+
   if (emu.autoApprove) {
     const hinted = params["login_hint"] ? emu.directory.user(params["login_hint"]) : undefined;
     const user = hinted ?? emu.defaultUser();
@@ -176,6 +188,32 @@ function completeAuthorize(
   respond(ctx, params, fields);
 }
 
+const SESSION_COOKIE = "ESTSAUTH";
+
+/** The signed-in session a browser's cookie names, if still valid. */
+function sessionOf(emu: Emulator, ctx: Ctx): Authentication | undefined {
+  const cookies = ctx.req.headers.cookie ?? "";
+  const id = /(?:^|;\s*)ESTSAUTH=([\w-]+)/.exec(cookies)?.[1];
+  const session = id ? emu.store.sessions.get(id) : undefined;
+  if (!session || session.expiresAt < emu.nowMs()) return undefined;
+  return session;
+}
+
+/** Starts a browser session after an interactive sign-in, so the next authorize needs no form. */
+function startSession(emu: Emulator, ctx: Ctx, user: User, amr: string[]): void {
+  const id = opaque("", 32);
+  emu.store.sessions.set(id, {
+    userOid: user.objectId,
+    username: user.username,
+    authTime: emu.nowSeconds(),
+    amr,
+    expiresAt: emu.nowMs() + 24 * 3600_000,
+  });
+  // form_post answers are cross-site POSTs, so the cookie must be SameSite=None (which needs Secure).
+  const attributes = emu.url.startsWith("https:") ? "SameSite=None; Secure" : "SameSite=Lax";
+  ctx.res.setHeader("set-cookie", `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; ${attributes}`);
+}
+
 function liveFlow(emu: Emulator, id: string | undefined): LoginFlow | undefined {
   const flow = id ? emu.store.flows.get(id) : undefined;
   if (flow && flow.expiresAt < emu.nowMs()) {
@@ -194,6 +232,7 @@ function appName(emu: Emulator, flow: LoginFlow): string {
 function finish(emu: Emulator, ctx: Ctx, flow: LoginFlow, user: User, amr: string[]): void {
   emu.store.flows.delete(flow.id);
   if (flow.kind === "device") return approveDevice(emu, ctx, flow, user, amr);
+  startSession(emu, ctx, user, amr);
   completeAuthorize(emu, ctx, flow.params, flow.tenantKey, user, amr);
 }
 
