@@ -1,10 +1,5 @@
 /** `New-PartnerAccessToken`: cmdlet-style parameters, bound to a parameter set, run as its flow. */
-import { authResultFromAccessToken } from "./access-token.ts";
-import { acquireTokenByAuthorizationCode } from "./authorization-code.ts";
-import { acquireTokenByClientCredentials } from "./client-credentials.ts";
-import { acquireTokenByDeviceCode } from "./device-code.ts";
 import { resolveParameterSet } from "./parameter-sets.ts";
-import { acquireTokenByRefreshToken } from "./refresh-token.ts";
 import type { AuthResult, ClientOptions, NewPartnerAccessTokenParams } from "./types.ts";
 
 /**
@@ -43,19 +38,30 @@ export async function newPartnerAccessToken(
 ): Promise<AuthResult> {
   const resolved = resolveParameterSet(params);
   const { request } = resolved;
+  // Each flow's module is loaded when that flow runs: a command pays only for the flow it uses.
   switch (resolved.flow) {
-    case "accessToken":
+    case "accessToken": {
+      const { authResultFromAccessToken } = await import("./access-token.ts");
       return authResultFromAccessToken(resolved.accessToken!, request);
-    case "authorizationCode":
+    }
+    case "authorizationCode": {
+      const { acquireTokenByAuthorizationCode } = await import("./authorization-code.ts");
       return acquireTokenByAuthorizationCode(request, options);
-    case "refreshToken":
+    }
+    case "refreshToken": {
+      const { acquireTokenByRefreshToken } = await import("./refresh-token.ts");
       return acquireTokenByRefreshToken(
         { ...request, refreshToken: resolved.refreshToken! },
         options,
       );
-    case "deviceCode":
+    }
+    case "deviceCode": {
+      const { acquireTokenByDeviceCode } = await import("./device-code.ts");
       return acquireTokenByDeviceCode(request, options);
-    case "clientCredentials":
+    }
+    case "clientCredentials": {
+      const { acquireTokenByClientCredentials } = await import("./client-credentials.ts");
       return acquireTokenByClientCredentials(request, options);
+    }
   }
 }

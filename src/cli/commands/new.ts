@@ -244,7 +244,8 @@ export async function run(argv: string[]): Promise<number> {
           }
         : {}),
     };
-    const { newPartnerAccessToken } = await import("../../index.ts");
+    // Not the package index: it loads every flow, and this command runs one.
+    const { newPartnerAccessToken } = await import("../../client/new-partner-access-token.ts");
     const result = await newPartnerAccessToken(params, options);
     await writeResult(result, format, query);
     return ExitCode.ok;
