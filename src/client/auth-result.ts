@@ -3,7 +3,6 @@
  * from the response body: when the server issued one, the result carries it.
  */
 import type { TokenEndpointResponse } from "oauth4webapi";
-import { base64url } from "jose";
 import { tryDecodeClaims } from "./decode.ts";
 import type { AccountInfo, AuthResult } from "./types.ts";
 
@@ -15,7 +14,7 @@ function text(value: unknown): string | undefined {
 function parseClientInfo(value: unknown): { uid?: string; utid?: string } {
   if (typeof value !== "string") return {};
   try {
-    const parsed = JSON.parse(new TextDecoder().decode(base64url.decode(value))) as Record<
+    const parsed = JSON.parse(Buffer.from(value, "base64url").toString("utf8")) as Record<
       string,
       unknown
     >;

@@ -3,9 +3,7 @@
  * it): header `x5t#S256` with PS256 (default) or `x5t` with RS256, `aud` = token endpoint,
  * `iss` = `sub` = client id, a unique `jti`, a lifetime of five minutes.
  */
-import { randomUUID } from "node:crypto";
-import { SignJWT, base64url } from "jose";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { LoadedCertificate } from "./certificates.ts";
 
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -35,14 +33,16 @@ export async function createClientAssertion(input: {
       ? {
           alg: algorithm,
           typ: "JWT",
-          x5t: base64url.encode(createHash("sha1").update(raw).digest()),
+          x5t: createHash("sha1").update(raw).digest("base64url"),
         }
       : {
           alg: algorithm,
           typ: "JWT",
-          "x5t#S256": base64url.encode(createHash("sha256").update(raw).digest()),
+          "x5t#S256": createHash("sha256").update(raw).digest("base64url"),
         };
   const now = input.now ?? Math.floor(Date.now() / 1000);
+  // jose is loaded when a certificate is actually used, not by every command that imports this.
+  const { SignJWT } = await import("jose");
   return new SignJWT({})
     .setProtectedHeader(header)
     .setIssuer(clientId)

@@ -3,8 +3,6 @@
  * body (`client_secret_post`, as Entra ID expects), or a signed client assertion.
  */
 import * as oauth from "oauth4webapi";
-import { loadCertificate } from "./certificates.ts";
-import { CLIENT_ASSERTION_TYPE, createClientAssertion } from "./client-assertion.ts";
 import { UsageError } from "./errors.ts";
 import type { FlowRequest } from "./types.ts";
 
@@ -24,6 +22,9 @@ export async function clientAuthenticationFor(
     return { auth: oauth.ClientSecretPost(request.clientSecret), confidential: true };
   }
   if (request.certificate !== undefined) {
+    // Certificate loading and signing are only loaded for the apps that use them.
+    const [{ loadCertificate }, { CLIENT_ASSERTION_TYPE, createClientAssertion }] =
+      await Promise.all([import("./certificates.ts"), import("./client-assertion.ts")]);
     const certificate = await loadCertificate(request.certificate);
     const algorithm = request.certificate.assertionAlgorithm;
     // Signed per request: each assertion needs its own jti and a fresh lifetime.

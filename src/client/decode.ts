@@ -3,13 +3,30 @@
  * and what the AccessToken parameter set needs). Verification needs the issuer's keys; decoding
  * is for looking.
  */
-import {
-  decodeJwt,
-  decodeProtectedHeader,
-  type JWTPayload,
-  type ProtectedHeaderParameters,
-} from "jose";
+import type { JWTPayload, ProtectedHeaderParameters } from "jose";
 import { UsageError } from "./errors.ts";
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * One part of a compact JWT as a JSON object. Looking needs no cryptography, so no jose here:
+ * loading it would cost every command that only reads a token's claims tens of milliseconds.
+ * Strict like jose's decoders: base64url characters only, and a JSON object.
+ */
+function decodePart(part: string | undefined): Record<string, unknown> {
+  if (part === undefined || !BASE64URL.test(part)) throw new TypeError("not base64url");
+  const value: unknown = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new TypeError("not a JSON object");
+  return value as Record<string, unknown>;
+}
+
+/** The header and claims of a compact JWS (three parts), unverified. */
+function decodeCompact(token: string): { header: Record<string, unknown>; claims: JWTPayload } {
+  const parts = token.split(".");
+  if (parts.length !== 3) throw new TypeError("not three parts");
+  return { header: decodePart(parts[0]), claims: decodePart(parts[1]) as JWTPayload };
+}
 
 /** A decoded (not verified) JWT. */
 export interface DecodedToken {
@@ -36,8 +53,7 @@ export function decodeAccessToken(token: string, now: Date = new Date()): Decode
   let header: ProtectedHeaderParameters;
   let claims: JWTPayload;
   try {
-    header = decodeProtectedHeader(value);
-    claims = decodeJwt(value);
+    ({ header, claims } = decodeCompact(value));
   } catch (cause) {
     throw new UsageError(
       "ERR_INVALID_TOKEN",
@@ -59,7 +75,7 @@ export function decodeAccessToken(token: string, now: Date = new Date()): Decode
 /** Decodes a JWT's claims, or returns undefined for an opaque token. */
 export function tryDecodeClaims(token: string): Record<string, unknown> | undefined {
   try {
-    return decodeJwt(token) as Record<string, unknown>;
+    return decodeCompact(token).claims as Record<string, unknown>;
   } catch {
     return undefined;
   }

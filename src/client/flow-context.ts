@@ -15,7 +15,6 @@ import {
   serverErrorFromBody,
 } from "./errors.ts";
 import { createHttp, type Http } from "./http.ts";
-import { verifyIdToken } from "./id-token.ts";
 import { toAuthResult } from "./auth-result.ts";
 import type { AuthResult, ClientOptions, FlowRequest } from "./types.ts";
 
@@ -108,6 +107,8 @@ export async function completeGrant(
   }
   let idTokenClaims: Record<string, unknown> | undefined;
   if (tokens.id_token !== undefined) {
+    // Loaded here, not up front: it brings jose, which app-only flows never need.
+    const { verifyIdToken } = await import("./id-token.ts");
     idTokenClaims = await verifyIdToken(tokens.id_token, {
       authority: context.authority,
       clientId: context.client.client_id,
