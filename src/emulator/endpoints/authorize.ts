@@ -236,19 +236,15 @@ function finish(emu: Emulator, ctx: Ctx, flow: LoginFlow, user: User, amr: strin
   completeAuthorize(emu, ctx, flow.params, flow.tenantKey, user, amr);
 }
 
+function flowExpired(ctx: Ctx): void {
+  const message = "The sign-in session was not found or has expired. Start the sign-in again.";
+  sendHtml(ctx, 400, errorPage(50058, message, ctx.correlationId));
+}
+
 /** POST /{tenant}/login — the password step. */
 export function login(emu: Emulator, ctx: Ctx): void {
   const flow = liveFlow(emu, ctx.body["flow"]);
-  if (!flow)
-    return sendHtml(
-      ctx,
-      400,
-      errorPage(
-        50058,
-        "The sign-in session was not found or has expired. Start the sign-in again.",
-        ctx.correlationId,
-      ),
-    );
+  if (!flow) return flowExpired(ctx);
   const action = `/${flow.tenantKey}/login`;
   const device = flow.kind === "device";
   if (device && ctx.body["decision"] === "deny") {
@@ -284,16 +280,7 @@ export function loginMfa(emu: Emulator, ctx: Ctx): void {
   const user = flow?.userOid
     ? [...emu.directory.users.values()].find((u) => u.objectId === flow.userOid)
     : undefined;
-  if (!flow || !user)
-    return sendHtml(
-      ctx,
-      400,
-      errorPage(
-        50058,
-        "The sign-in session was not found or has expired. Start the sign-in again.",
-        ctx.correlationId,
-      ),
-    );
+  if (!flow || !user) return flowExpired(ctx);
   if (ctx.body["otc"] !== user.mfaCode) {
     ctx.note["error"] = "AADSTS50181";
     return sendHtml(

@@ -1,9 +1,8 @@
 /** grant_type=authorization_code: single-use codes bound to client, redirect URI and PKCE challenge. */
 import { createHash } from "node:crypto";
 import { errors } from "../errors.ts";
-import { grantDelegated, parseScope, OIDC_SCOPES } from "../scopes.ts";
-import { issueTokens } from "../tokens.ts";
-import type { Grant } from "./grant.ts";
+import { parseScope, OIDC_SCOPES } from "../scopes.ts";
+import { issueUserTokens, type Grant } from "./grant.ts";
 
 export const authorizationCodeGrant: Grant = (emu, ctx, g) => {
   const codeValue = ctx.body["code"];
@@ -37,18 +36,11 @@ export const authorizationCodeGrant: Grant = (emu, ctx, g) => {
     emu.directory,
     tenant,
   );
-  const granted = grantDelegated(g.client.app, request);
-  return issueTokens(emu, {
+  return issueUserTokens(emu, ctx, g, {
     tenant,
-    app: g.client.app,
     request,
-    granted,
     user,
     authentication: code,
-    nonce: code.nonce,
-    clientAuth: g.client.method,
-    refreshToken: request.oidc.has("offline_access") || g.v1,
-    clientInfo: ctx.body["client_info"] === "1",
-    v1Endpoint: g.v1,
+    ...(code.nonce !== undefined ? { nonce: code.nonce } : {}),
   });
 };

@@ -4,9 +4,8 @@
  * polled faster than the interval (which then grows by 5 s), expired_token, authorization_declined.
  */
 import { errors } from "../errors.ts";
-import { grantDelegated, parseScope } from "../scopes.ts";
-import { issueTokens } from "../tokens.ts";
-import type { Grant } from "./grant.ts";
+import { parseScope } from "../scopes.ts";
+import { issueUserTokens, type Grant } from "./grant.ts";
 
 export const deviceCodeGrant: Grant = (emu, ctx, g) => {
   const code = ctx.body["device_code"] ?? ctx.body["code"];
@@ -56,17 +55,5 @@ export const deviceCodeGrant: Grant = (emu, ctx, g) => {
   const user = emu.directory.user(auth.username)!;
   const tenant = emu.userTenant(user, emu.tenantOf(record.tenant), g.client.app);
   const request = parseScope(record.scope, emu.directory, tenant);
-  const granted = grantDelegated(g.client.app, request);
-  return issueTokens(emu, {
-    tenant,
-    app: g.client.app,
-    request,
-    granted,
-    user,
-    authentication: auth,
-    clientAuth: g.client.method,
-    refreshToken: request.oidc.has("offline_access") || g.v1,
-    clientInfo: ctx.body["client_info"] === "1",
-    v1Endpoint: g.v1,
-  });
+  return issueUserTokens(emu, ctx, g, { tenant, request, user, authentication: auth });
 };

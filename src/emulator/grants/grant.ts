@@ -1,7 +1,10 @@
 import type { AuthenticatedClient } from "../client-auth.ts";
-import type { Tenant } from "../directory.ts";
+import type { Tenant, User } from "../directory.ts";
 import type { Emulator } from "../emulator.ts";
 import type { Ctx } from "../http.ts";
+import { grantDelegated, type ScopeRequest } from "../scopes.ts";
+import type { Authentication } from "../store.ts";
+import { issueTokens } from "../tokens.ts";
 
 export interface GrantContext {
   /** The tenant the path names; null for organizations/common. */
@@ -19,3 +22,30 @@ export type Grant = (
   ctx: Ctx,
   g: GrantContext,
 ) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+export interface UserGrant {
+  tenant: Tenant;
+  request: ScopeRequest;
+  user: User;
+  authentication: Authentication;
+  nonce?: string;
+  /** Default: when `offline_access` was asked (always on the v1 endpoint). */
+  refreshToken?: boolean;
+}
+
+/** The end of every delegated grant: the consented scopes (AADSTS65001 otherwise), then tokens. */
+export function issueUserTokens(emu: Emulator, ctx: Ctx, g: GrantContext, u: UserGrant) {
+  return issueTokens(emu, {
+    tenant: u.tenant,
+    app: g.client.app,
+    request: u.request,
+    granted: grantDelegated(g.client.app, u.request),
+    user: u.user,
+    authentication: u.authentication,
+    ...(u.nonce !== undefined ? { nonce: u.nonce } : {}),
+    clientAuth: g.client.method,
+    refreshToken: u.refreshToken ?? (u.request.oidc.has("offline_access") || g.v1),
+    clientInfo: ctx.body["client_info"] === "1",
+    v1Endpoint: g.v1,
+  });
+}

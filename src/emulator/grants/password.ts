@@ -1,8 +1,7 @@
 /** grant_type=password (ROPC): no MFA possible, so users who require it get AADSTS50076. */
 import { errors } from "../errors.ts";
-import { grantDelegated, parseScope } from "../scopes.ts";
-import { issueTokens } from "../tokens.ts";
-import type { Grant } from "./grant.ts";
+import { parseScope } from "../scopes.ts";
+import { issueUserTokens, type Grant } from "./grant.ts";
 
 export const passwordGrant: Grant = (emu, ctx, g) => {
   const username = ctx.body["username"];
@@ -14,22 +13,11 @@ export const passwordGrant: Grant = (emu, ctx, g) => {
   const tenant = emu.userTenant(user, g.tenant, g.client.app);
   const request = parseScope(g.scope ?? "openid profile offline_access", emu.directory, tenant);
   if (user.mfaRequired) throw errors.mfaRequired(request.resource.appId);
-  const granted = grantDelegated(g.client.app, request);
-  return issueTokens(emu, {
-    tenant,
-    app: g.client.app,
-    request,
-    granted,
-    user,
-    authentication: {
-      userOid: user.objectId,
-      username: user.username,
-      authTime: emu.nowSeconds(),
-      amr: ["pwd"],
-    },
-    clientAuth: g.client.method,
-    refreshToken: request.oidc.has("offline_access") || g.v1,
-    clientInfo: ctx.body["client_info"] === "1",
-    v1Endpoint: g.v1,
-  });
+  const authentication = {
+    userOid: user.objectId,
+    username: user.username,
+    authTime: emu.nowSeconds(),
+    amr: ["pwd"],
+  };
+  return issueUserTokens(emu, ctx, g, { tenant, request, user, authentication });
 };

@@ -4,9 +4,8 @@
  * tenants (a partner agent's refresh token works at `/{customer}/oauth2/v2.0/token`).
  */
 import { errors } from "../errors.ts";
-import { grantDelegated, parseScope } from "../scopes.ts";
-import { issueTokens } from "../tokens.ts";
-import type { Grant } from "./grant.ts";
+import { parseScope } from "../scopes.ts";
+import { issueUserTokens, type Grant } from "./grant.ts";
 
 export const refreshTokenGrant: Grant = (emu, ctx, g) => {
   const token = ctx.body["refresh_token"];
@@ -32,17 +31,11 @@ export const refreshTokenGrant: Grant = (emu, ctx, g) => {
   const request = parseScope(g.scope ?? "openid profile offline_access", emu.directory, tenant);
   if (user.mfaRequired && !record.amr.includes("mfa"))
     throw errors.mfaRequired(request.resource.appId);
-  const granted = grantDelegated(g.client.app, request);
-  return issueTokens(emu, {
+  return issueUserTokens(emu, ctx, g, {
     tenant,
-    app: g.client.app,
     request,
-    granted,
     user,
     authentication: record,
-    clientAuth: g.client.method,
     refreshToken: true,
-    clientInfo: ctx.body["client_info"] === "1",
-    v1Endpoint: g.v1,
   });
 };
