@@ -16,7 +16,10 @@ export type ParameterSetName =
 export type FlowName =
   "accessToken" | "authorizationCode" | "refreshToken" | "deviceCode" | "clientCredentials";
 
-/** The cmdlet parameters that decide the set (environment, authority, CA file… fit every set). */
+/**
+ * The cmdlet parameters that decide the set (environment, authority, CA file… fit every set;
+ * an authority lifts the sets' need for a tenant).
+ */
 type SetParameter =
   | "accessToken"
   | "applicationId"
@@ -145,21 +148,32 @@ function rank(set: ParameterSetName, flow: FlowName, given: Set<SetParameter>): 
   return 4;
 }
 
-function describeSets(): string {
+/**
+ * What a set requires for these parameters. With `authority` (any OpenID Connect issuer) the
+ * issuer decides where to sign in and the tenant goes unused, so no set requires one; it stays
+ * allowed wherever the cmdlet allows it.
+ */
+function requiredOf(set: ParameterSet, withAuthority: boolean): SetParameter[] {
+  return withAuthority ? set.required.filter((name) => name !== "tenant") : set.required;
+}
+
+function describeSets(withAuthority: boolean): string {
   return parameterSets
     .map((set) => {
-      const required = set.required.map((name) => cmdletName[name]).join(", ");
+      const required = requiredOf(set, withAuthority)
+        .map((name) => cmdletName[name])
+        .join(", ");
       const optional = set.optional.map((name) => cmdletName[name]).join(", ");
       return `  ${set.name}: requires ${required}${optional ? `; allows ${optional}` : ""}`;
     })
     .join("\n");
 }
 
-function noSetFits(given: Set<SetParameter>): UsageError {
+function noSetFits(given: Set<SetParameter>, withAuthority: boolean): UsageError {
   const names = [...given].map((name) => cmdletName[name]);
   // The set needing the fewest changes, to point at what is missing or extra.
   const scored = parameterSets.map((set) => {
-    const missing = set.required.filter((name) => !given.has(name));
+    const missing = requiredOf(set, withAuthority).filter((name) => !given.has(name));
     const extra = [...given].filter(
       (name) => !set.required.includes(name) && !set.optional.includes(name),
     );
@@ -169,7 +183,9 @@ function noSetFits(given: Set<SetParameter>): UsageError {
   scored.sort(
     (a, b) =>
       a.score - b.score ||
-      b.set.required.length - b.missing.length - (a.set.required.length - a.missing.length),
+      requiredOf(b.set, withAuthority).length -
+        b.missing.length -
+        (requiredOf(a.set, withAuthority).length - a.missing.length),
   );
   const best = scored[0]!;
   const closest = [
@@ -180,7 +196,7 @@ function noSetFits(given: Set<SetParameter>): UsageError {
     .join("; ");
   return new UsageError(
     "ERR_PARAMETER_SET",
-    `No parameter set fits the parameters given (${names.join(", ") || "none"}). Closest: ${best.set.name} (${closest}).\nThe parameter sets are:\n${describeSets()}`,
+    `No parameter set fits the parameters given (${names.join(", ") || "none"}). Closest: ${best.set.name} (${closest}).\nThe parameter sets are${withAuthority ? " (with an authority, none needs Tenant)" : ""}:\n${describeSets(withAuthority)}`,
   );
 }
 
@@ -215,12 +231,13 @@ export function resolveParameterSet(params: NewPartnerAccessTokenParams): Resolv
     );
   }
   const given = present(params);
+  const withAuthority = typeof params.authority === "string" && params.authority !== "";
   const fitting = parameterSets.filter(
     (set) =>
-      set.required.every((name) => given.has(name)) &&
+      requiredOf(set, withAuthority).every((name) => given.has(name)) &&
       [...given].every((name) => set.required.includes(name) || set.optional.includes(name)),
   );
-  if (fitting.length === 0) throw noSetFits(given);
+  if (fitting.length === 0) throw noSetFits(given, withAuthority);
   const chosen = fitting
     .map((set) => ({ set: set.name, flow: flowOf(set.name, given) }))
     .sort((a, b) => rank(a.set, a.flow, given) - rank(b.set, b.flow, given))[0]!;

@@ -33,7 +33,10 @@ export interface NewPartnerAccessTokenParams {
   tenant?: string;
   useAuthorizationCode?: boolean;
   useDeviceAuthentication?: boolean;
-  /** Any OpenID Connect issuer, found through its discovery document (ADFS, B2C, any server). */
+  /**
+   * Any OpenID Connect issuer, found through its discovery document (ADFS, B2C, any server).
+   * The issuer decides where to sign in, so no parameter set requires `tenant` then.
+   */
   authority?: string;
   /** A custom environment: authority host (e.g. the emulator's URL). */
   authorityHost?: string;

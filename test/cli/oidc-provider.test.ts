@@ -20,9 +20,7 @@ describe("new --authority <oidc-provider>", () => {
   });
   after(() => op?.close());
 
-  // The cmdlet's ServicePrincipal sets require -Tenant; with --authority the issuer decides and
-  // the tenant goes unused, but the parameter-set rules still ask for one.
-  const tenant = ["--tenant", "example.test"];
+  // No --tenant anywhere: with --authority the issuer decides, and no parameter set needs one.
 
   const verify = async (token: string) => {
     const { payload } = await jwtVerify(token, jwks, { issuer: op.issuer, audience: API });
@@ -43,7 +41,6 @@ describe("new --authority <oidc-provider>", () => {
         "env:S",
         "--scopes",
         API_SCOPE,
-        ...tenant,
       ],
       { env: { S: op.clients.secret.secret } },
     );
@@ -65,7 +62,6 @@ describe("new --authority <oidc-provider>", () => {
       op.certificatePem,
       "--scopes",
       API_SCOPE,
-      ...tenant,
     ]);
     assert.equal(r.code, 0, r.stderr);
     const claims = await verify(r.json.accessToken);
@@ -166,7 +162,6 @@ describe("new --authority <oidc-provider>", () => {
         "env:S",
         "--scopes",
         API_SCOPE,
-        ...tenant,
       ],
       { env: { S: op.clients.secret.secret, BROWSER: browser } },
     );

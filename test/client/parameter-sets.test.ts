@@ -98,6 +98,54 @@ describe("parameter sets and dispatch order (SPEC §2)", () => {
     assert.deepEqual(exo.request.scopes, ["https://outlook.office365.com/.default"]);
   });
 
+  test("with an authority, the ServicePrincipal sets need no tenant", () => {
+    const authority = "https://op.example.test";
+    assert.deepEqual(
+      bind({ applicationId: app, credential, scopes, servicePrincipal: true, authority }),
+      ["ServicePrincipal", "clientCredentials", true],
+    );
+    assert.deepEqual(
+      bind({
+        applicationId: app,
+        credential,
+        scopes,
+        servicePrincipal: true,
+        useAuthorizationCode: true,
+        authority,
+      }),
+      ["ServicePrincipal", "authorizationCode", true],
+    );
+    assert.deepEqual(
+      bind({
+        applicationId: app,
+        certificatePath: "app.pem",
+        scopes,
+        servicePrincipal: true,
+        authority,
+      }),
+      ["ServicePrincipalCertificate", "clientCredentials", true],
+    );
+    // A tenant is still allowed where the cmdlet allows it.
+    assert.deepEqual(
+      bind({
+        applicationId: app,
+        credential,
+        scopes,
+        servicePrincipal: true,
+        tenant: "t",
+        authority,
+      }),
+      ["ServicePrincipal", "clientCredentials", true],
+    );
+    // Without an authority the cmdlet's rule stands.
+    assert.throws(
+      () => resolveParameterSet({ applicationId: app, credential, scopes, servicePrincipal: true }),
+      (e: UsageError) =>
+        e.code === "ERR_PARAMETER_SET" &&
+        /Closest: ServicePrincipal \(missing Tenant\)/.test(e.message),
+    );
+  });
+
   test("a combination that fits no set lists the sets and what each needs", () => {
     assert.throws(
       () => resolveParameterSet({ applicationId: app, credential, scopes, tenant: "t" }),

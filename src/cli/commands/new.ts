@@ -180,6 +180,7 @@ Parameter sets (as the cmdlet; the first that applies wins, in this order):
   ServicePrincipal             --service-principal --application-id ID --credential [SRC] --tenant T --scopes S…
   ServicePrincipalCertificate  --service-principal --application-id ID --certificate-thumbprint X --tenant T --scopes S…
   ByModule                     --module ExchangeOnline [--refresh-token SRC] [--tenant T]
+  With --authority (any OpenID Connect issuer) no set needs --tenant: the issuer decides.
 
 Options:
 ${formatFlags(flags)}
