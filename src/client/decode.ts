@@ -21,11 +21,11 @@ function decodePart(part: string | undefined): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** The header and claims of a compact JWS (three parts), unverified. */
-function decodeCompact(token: string): { header: Record<string, unknown>; claims: JWTPayload } {
+/** The parts of a compact JWS: exactly three. */
+function compactParts(token: string): string[] {
   const parts = token.split(".");
   if (parts.length !== 3) throw new TypeError("not three parts");
-  return { header: decodePart(parts[0]), claims: decodePart(parts[1]) as JWTPayload };
+  return parts;
 }
 
 /** A decoded (not verified) JWT. */
@@ -53,7 +53,9 @@ export function decodeAccessToken(token: string, now: Date = new Date()): Decode
   let header: ProtectedHeaderParameters;
   let claims: JWTPayload;
   try {
-    ({ header, claims } = decodeCompact(value));
+    const parts = compactParts(value);
+    header = decodePart(parts[0]);
+    claims = decodePart(parts[1]);
   } catch (cause) {
     throw new UsageError(
       "ERR_INVALID_TOKEN",
@@ -75,7 +77,7 @@ export function decodeAccessToken(token: string, now: Date = new Date()): Decode
 /** Decodes a JWT's claims, or returns undefined for an opaque token. */
 export function tryDecodeClaims(token: string): Record<string, unknown> | undefined {
   try {
-    return decodeCompact(token).claims as Record<string, unknown>;
+    return decodePart(compactParts(token)[1]);
   } catch {
     return undefined;
   }
