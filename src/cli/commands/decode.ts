@@ -18,7 +18,9 @@ const flags: FlagSpec[] = [
 const usage =
   "Usage: partner-token decode [- | @path | env:NAME | prompt] [-o FORMAT] [--query EXPR]";
 
-const help = `partner-token decode — show the header and claims of a token
+/** Built when asked for, not at load: every run of the command pays for its top level. */
+const help = (): string =>
+  `partner-token decode — show the header and claims of a token
 
 ${usage}
 
@@ -41,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const args = parseArgs(argv, flags);
     if (getBoolean(args, "help")) {
-      process.stdout.write(help);
+      process.stdout.write(help());
       return ExitCode.ok;
     }
     if (args.positionals.length > 1) throw new UsageError("decode takes one token source.");

@@ -16,7 +16,9 @@ const flags: FlagSpec[] = [
 
 const usage = "Usage: partner-token environments [NAME] [-o json|table|tsv|none] [--query EXPR]";
 
-const help = `partner-token environments — the clouds and their endpoints (Get-PartnerEnvironment)
+/** Built when asked for, not at load: every run of the command pays for its top level. */
+const help = (): string =>
+  `partner-token environments — the clouds and their endpoints (Get-PartnerEnvironment)
 
 ${usage}
 
@@ -38,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const args = parseArgs(argv, flags);
     if (getBoolean(args, "help")) {
-      process.stdout.write(help);
+      process.stdout.write(help());
       return ExitCode.ok;
     }
     if (args.positionals.length > 1) throw new UsageError("environments takes at most one name.");

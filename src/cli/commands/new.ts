@@ -165,7 +165,9 @@ const flags: FlagSpec[] = [
 const usage =
   "Usage: partner-token new [--application-id ID] (--scopes S… | --resource URI | --module ExchangeOnline) [options]";
 
-const help = `partner-token new — get an access token and a refresh token (New-PartnerAccessToken)
+/** Built when asked for, not at load: every run of the command pays for its top level. */
+const help = (): string =>
+  `partner-token new — get an access token and a refresh token (New-PartnerAccessToken)
 
 ${usage}
 
@@ -216,7 +218,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const args = parseArgs(argv, flags);
     if (getBoolean(args, "help")) {
-      process.stdout.write(help);
+      process.stdout.write(help());
       return ExitCode.ok;
     }
     debug = getBoolean(args, "debug");
