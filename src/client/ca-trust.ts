@@ -60,7 +60,10 @@ function agentFor(caFile: string): Agent {
         `Cannot read the CA file '${caFile}': ${(cause as Error).message}`,
         {
           cause,
-          hint: "Give the PEM file of the certificate authority to trust (the emulator prints it as caFile).",
+          hint:
+            "Give the PEM file of the certificate authority to trust (the emulator prints it as caFile). " +
+            "For --environment Emulator: start `partner-token emulator` first (it creates ca.pem in its data folder), " +
+            "or set PARTNER_TOKEN_EMULATOR_DIR to the emulator's --data-dir.",
         },
       );
     }

@@ -80,5 +80,6 @@ describe("new --environment Emulator", () => {
     assert.doesNotMatch(r.stdout, /accessToken/);
     assert.doesNotMatch(r.stderr, new RegExp(app.clientSecret.replace(/[.~]/g, "\\$&")));
     assert.match(r.stderr, /ca\.pem/);
+    assert.match(r.stderr, /start `partner-token emulator` first/);
   });
 });
