@@ -38,6 +38,40 @@ export interface RequestLogEntry {
   fault?: string;
 }
 
+/**
+ * The last `capacity` requests, oldest first. A ring: the log is written on every request, so
+ * once full it must not shift ten thousand entries to drop the oldest one.
+ */
+export class RequestLog {
+  readonly #entries: (RequestLogEntry | undefined)[];
+  #next = 0;
+  #size = 0;
+
+  constructor(capacity: number) {
+    this.#entries = new Array<RequestLogEntry | undefined>(capacity);
+  }
+
+  push(entry: RequestLogEntry): void {
+    this.#entries[this.#next] = entry;
+    this.#next = (this.#next + 1) % this.#entries.length;
+    if (this.#size < this.#entries.length) this.#size++;
+  }
+
+  list(): RequestLogEntry[] {
+    const start = (this.#next - this.#size + this.#entries.length) % this.#entries.length;
+    const out: RequestLogEntry[] = [];
+    for (let i = 0; i < this.#size; i++)
+      out.push(this.#entries[(start + i) % this.#entries.length]!);
+    return out;
+  }
+
+  clear(): void {
+    this.#entries.fill(undefined);
+    this.#next = 0;
+    this.#size = 0;
+  }
+}
+
 /** Query and body keys whose values never enter the request log. */
 const SECRET_KEYS = new Set([
   "client_secret",
@@ -67,7 +101,7 @@ export class Emulator implements Issuer {
   readonly store = new Store();
   readonly settings: SeedSettings;
   readonly faults: Fault[] = [];
-  readonly requestLog: RequestLogEntry[] = [];
+  readonly requestLog = new RequestLog(10_000);
   readonly directory: Directory;
   readonly key: SigningKey;
   readonly autoApprove: boolean;
@@ -130,6 +164,5 @@ export class Emulator implements Issuer {
 
   logRequest(entry: RequestLogEntry): void {
     this.requestLog.push(entry);
-    if (this.requestLog.length > 10_000) this.requestLog.splice(0, this.requestLog.length - 10_000);
   }
 }

@@ -91,10 +91,10 @@ export function controlOps(emu: Emulator) {
       };
     },
     requests() {
-      return [...emu.requestLog];
+      return emu.requestLog.list();
     },
     clearRequests(): void {
-      emu.requestLog.length = 0;
+      emu.requestLog.clear();
     },
   };
 }
