@@ -15,12 +15,18 @@
  * this machine puts on any server doing the same TLS and RSA work; "CPU µs/token" is the CPU time
  * of the whole process per token (less sensitive to a busy machine than tokens per second).
  *
- * Environment: BENCH_REQUESTS (default 2000 per round), BENCH_WARMUP (300), BENCH_CONCURRENCY
- * (16), BENCH_ROUNDS (6 per server).
+ * The load generator is Debian's `wrk` when it is installed (`apt-get install wrk`): a C program in
+ * a process of its own, so the servers' differences are not drowned by the cost of the client;
+ * "CPU µs/token" is then the servers' own CPU. Without wrk, the Node client below is used
+ * (BENCH_LOAD=node forces it), and the ratios come out compressed by its cost.
+ *
+ * Environment: BENCH_LOAD (wrk | node), BENCH_REQUESTS (node: 2000 per round), BENCH_SECONDS
+ * (wrk: 3 per round), BENCH_WARMUP (300), BENCH_CONCURRENCY (16), BENCH_ROUNDS (6 per server).
  */
 import { Agent, request } from "node:https";
+import { execFile, execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
@@ -285,7 +291,7 @@ function httpsClient(ca: Buffer, concurrency: number): Client {
 
 interface Round {
   tokensPerSecond: number;
-  /** CPU time of the whole process (client, server thread, thread pool) per token, in µs. */
+  /** CPU time of this process per token, in µs: the servers' threads and thread pool, plus the Node client when it is the load. */
   cpuPerToken: number;
 }
 
@@ -312,6 +318,47 @@ async function load(
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   return { tokensPerSecond: count / seconds, cpuPerToken: (used.user + used.system) / count };
+}
+
+function wrkInstalled(): boolean {
+  try {
+    execFileSync("wrk", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch (e) {
+    // `wrk --version` prints its usage and exits 1; only a missing binary means no wrk.
+    return (e as NodeJS.ErrnoException).code !== "ENOENT";
+  }
+}
+
+/** `seconds` of load from wrk (one thread, `concurrency` keep-alive connections). */
+async function loadWithWrk(
+  target: Target,
+  seconds: number,
+  concurrency: number,
+  dir: string,
+): Promise<Round> {
+  const script = join(dir, `${target.name}.lua`);
+  writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(target.form)}\n` +
+      `wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n`,
+  );
+  const cpu = process.cpuUsage();
+  const out = await new Promise<string>((ok, fail) =>
+    execFile(
+      "wrk",
+      ["-t1", `-c${concurrency}`, `-d${seconds}s`, "-s", script, target.tokenUrl],
+      { timeout: (seconds + 30) * 1000 },
+      (error, stdout) => (error ? fail(error) : ok(stdout)),
+    ),
+  );
+  const used = process.cpuUsage(cpu);
+  const count = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  if (!count || !rate) throw new Error(`${target.name}: cannot read wrk's output:\n${out}`);
+  if (/Non-2xx or 3xx responses|Socket errors/.test(out))
+    throw new Error(`${target.name}: failed requests:\n${out}`);
+  return { tokensPerSecond: rate, cpuPerToken: (used.user + used.system) / count };
 }
 
 /** One token, checked: an RS256 JWT whose signature verifies against the server's JWKS. */
@@ -353,6 +400,8 @@ async function main(): Promise<void> {
   const warmup = intFromEnv("BENCH_WARMUP", 300);
   const concurrency = intFromEnv("BENCH_CONCURRENCY", 16);
   const rounds = intFromEnv("BENCH_ROUNDS", 6);
+  const seconds = intFromEnv("BENCH_SECONDS", 3);
+  const useWrk = process.env["BENCH_LOAD"] !== "node" && wrkInstalled();
   const deadline = setTimeout(() => {
     console.error(`bench: gave up after ${TIME_LIMIT_MS / 1000} s`);
     process.exit(2);
@@ -373,8 +422,11 @@ async function main(): Promise<void> {
     const client = httpsClient(readFileSync(emulator.target.caFile), concurrency);
 
     console.log(
-      `client credentials, RS256 JWT access tokens, HTTPS keep-alive on loopback; ` +
-        `${requests} requests per round at concurrency ${concurrency}, ${rounds} rounds per server`,
+      `client credentials, RS256 JWT access tokens, HTTPS keep-alive on loopback; load from ` +
+        (useWrk
+          ? `wrk, ${seconds} s per round`
+          : `the Node client (no wrk installed), ${requests} requests per round`) +
+        ` at concurrency ${concurrency}, ${rounds} rounds per server`,
     );
     for (const t of targets) {
       const claims = await verifyOnce(client, t);
@@ -387,7 +439,13 @@ async function main(): Promise<void> {
     const results = new Map<string, Round[]>(targets.map((t) => [t.name, []]));
     for (let round = 0; round < rounds; round++)
       for (const t of round % 2 === 0 ? targets : [...targets].reverse())
-        results.get(t.name)!.push(await load(client, t, requests, concurrency));
+        results
+          .get(t.name)!
+          .push(
+            useWrk
+              ? await loadWithWrk(t, seconds, concurrency, dataDir)
+              : await load(client, t, requests, concurrency),
+          );
     client.agent.destroy();
 
     console.log("");

@@ -25,19 +25,34 @@ export interface Ctx {
 
 const MAX_BODY = 1024 * 1024;
 
+/**
+ * The raw body. Event listeners rather than an async iterator: this runs on every token request.
+ * An oversized body is read to its end (and dropped) so that the 413 answer reaches the client.
+ */
+function collect(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY) chunks.push(chunk);
+    });
+    req.on("end", () =>
+      size > MAX_BODY
+        ? reject(new EntraError(413, "invalid_request", 90015, "The request body is too large."))
+        : resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)),
+    );
+    req.on("error", () =>
+      reject(new EntraError(400, "invalid_request", 90014, "The request body was cut off.")),
+    );
+  });
+}
+
 export async function readBody(
   req: IncomingMessage,
 ): Promise<{ body: Record<string, string>; json: unknown }> {
   if (req.method === "GET" || req.method === "HEAD") return { body: {}, json: undefined };
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY)
-      throw new EntraError(413, "invalid_request", 90015, "The request body is too large.");
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = (await collect(req)).toString("utf8");
   const type = (req.headers["content-type"] ?? "").toLowerCase();
   if (type.startsWith("application/json") || type.startsWith("text/json")) {
     if (!text) return { body: {}, json: undefined };

@@ -118,3 +118,16 @@ describe("control API", () => {
     );
   });
 });
+
+describe("request bodies", () => {
+  test("an oversized body gets Entra's 413 answer, and the server goes on", async () => {
+    const res = await h.token(partner, {
+      ...h.confidential(),
+      grant_type: "client_credentials",
+      scope: "x".repeat(1_100_000),
+    });
+    assert.equal(res.status, 413);
+    aadsts(res.json);
+    assert.equal((await credentials()).status, 200);
+  });
+});
