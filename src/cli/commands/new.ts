@@ -117,6 +117,12 @@ const flags: FlagSpec[] = [
     help: "a refresh token from a source",
   },
   {
+    name: "save-refresh-token",
+    kind: "string",
+    valueName: "file",
+    help: "write the rotated refresh token to FILE (atomically, mode 0600) after a successful sign-in",
+  },
+  {
     name: "access-token",
     kind: "source",
     help: "an access token from a source (decoded, no network call)",
@@ -227,6 +233,14 @@ export async function run(argv: string[]): Promise<number> {
         `unexpected argument '${args.positionals[0]}'. (A PowerShell variable such as $credential has no meaning here: see --help for secret sources.)`,
       );
     const format = parseOutputFormat(getString(args, "output"));
+    const saveTo = getString(args, "save-refresh-token");
+    if (saveTo !== undefined) {
+      const { expandHome } = await import("../save-refresh-token.ts");
+      const { existsSync } = await import("node:fs");
+      const { dirname } = await import("node:path");
+      if (saveTo.trim() === "" || !existsSync(dirname(expandHome(saveTo))))
+        throw new UsageError(`--save-refresh-token: no folder for '${saveTo}'; create it first.`);
+    }
     const query = getString(args, "query");
     await compileQuery(query);
     if (getBoolean(args, "consent"))
@@ -250,7 +264,25 @@ export async function run(argv: string[]): Promise<number> {
     // Not the package index: it loads every flow, and this command runs one.
     const { newPartnerAccessToken } = await import("../../client/new-partner-access-token.ts");
     const result = await newPartnerAccessToken(params, options);
+    let saveFailed: unknown;
+    if (saveTo !== undefined) {
+      const { saveRefreshToken } = await import("../save-refresh-token.ts");
+      try {
+        if ((await saveRefreshToken(saveTo, result.refreshToken)) === "none-issued")
+          say(`partner-token: the server issued no refresh token; ${saveTo} was left as it was.`);
+      } catch (error) {
+        saveFailed = error;
+      }
+    }
+    // The result is written even when saving failed: the rotated token must not be lost.
     await writeResult(result, format, query);
+    if (saveFailed !== undefined) {
+      say(
+        `partner-token: could not save the refresh token to ${saveTo}: ${(saveFailed as Error).message}. ` +
+          `${saveTo} was left as it was; the new refresh token is in the result on stdout.`,
+      );
+      return ExitCode.error;
+    }
     return ExitCode.ok;
   } catch (error) {
     return reportError(error, usage, debug);
