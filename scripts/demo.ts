@@ -14,7 +14,7 @@
  * Every `partner-token` call is the real command line, run as a separate process.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -159,28 +159,28 @@ try {
     `  rotated refresh token differs from the one sent: ${graph["refreshToken"] !== appUser["refreshToken"]}`,
   );
 
-  step("4. The same refresh token in each customer tenant");
-  let refreshToken: string = graph["refreshToken"];
+  step("4. The same refresh token in each customer tenant, kept in a file that each run rotates");
+  const rtFile = join(dataDir, "refresh-token");
+  await writeFile(rtFile, graph["refreshToken"] + "\n", { mode: 0o600 });
   for (const customer of info.customers) {
-    const r = await partnerToken(
-      [
-        "new",
-        "--refresh-token",
-        "env:RT",
-        "--application-id",
-        info.apps.confidential.clientId,
-        "--credential",
-        "env:APP_SECRET",
-        "--tenant",
-        customer.domain,
-        "--scopes",
-        `${GRAPH}/.default`,
-      ],
-      { RT: refreshToken },
-    );
-    refreshToken = r["refreshToken"];
+    const r = await partnerToken([
+      "new",
+      "--refresh-token",
+      `@${rtFile}`,
+      "--save-refresh-token",
+      rtFile,
+      "--application-id",
+      info.apps.confidential.clientId,
+      "--credential",
+      "env:APP_SECRET",
+      "--tenant",
+      customer.domain,
+      "--scopes",
+      `${GRAPH}/.default`,
+    ]);
+    const saved = (await readFile(rtFile, "utf8")).trim() === r["refreshToken"];
     console.log(
-      `  ${customer.domain.padEnd(28)} tid ${r["tenantId"]}  scp ${claims(r["accessToken"])["scp"]}`,
+      `  ${customer.domain.padEnd(28)} tid ${r["tenantId"]}  scp ${claims(r["accessToken"])["scp"]}  (saved: ${saved})`,
     );
   }
 
