@@ -7,7 +7,7 @@ import type { Application, Directory, Tenant, User } from "./directory.ts";
 import { errors } from "./errors.ts";
 import type { SigningKey } from "./jwt.ts";
 import type { SeedSettings } from "./seed.ts";
-import { Store } from "./store.ts";
+import { Store, type Authentication } from "./store.ts";
 import type { Issuer } from "./tokens.ts";
 
 export const MULTI_TENANT = new Set(["organizations", "common", "consumers"]);
@@ -144,6 +144,17 @@ export class Emulator implements Issuer {
       throw errors.userNotInTenant(user.username, target.domains[0] ?? target.id);
     if (!this.directory.isInstalled(app, target)) throw errors.appNotFound(app.clientId, target.id);
     return target;
+  }
+
+  /**
+   * A sign-in of `user` now. Without `amr`, as an unattended approval does it (--auto-approve, the
+   * control API): password, plus MFA for users who require it.
+   */
+  authenticate(
+    user: User,
+    amr: string[] = ["pwd", ...(user.mfaRequired ? ["mfa"] : [])],
+  ): Authentication {
+    return { userOid: user.objectId, username: user.username, authTime: this.nowSeconds(), amr };
   }
 
   defaultUser(): User | undefined {

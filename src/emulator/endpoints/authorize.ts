@@ -84,7 +84,7 @@ export function authorize(emu: Emulator, ctx: Ctx): void {
   const session = sessionOf(emu, ctx);
   if (session && prompt !== "login" && prompt !== "select_account") {
     const user = emu.directory.user(session.username);
-    if (user) return completeAuthorize(emu, ctx, params, tenantKey, user, session.amr);
+    if (user) return completeAuthorize(emu, ctx, params, tenantKey, user, session);
   }
   if (prompt === "none")
     return fail(
@@ -100,10 +100,7 @@ export function authorize(emu: Emulator, ctx: Ctx): void {
         "invalid_request",
         "AADSTS50034: The user account does not exist in the directory.",
       );
-    return completeAuthorize(emu, ctx, params, tenantKey, user, [
-      "pwd",
-      ...(user.mfaRequired ? ["mfa"] : []),
-    ]);
+    return completeAuthorize(emu, ctx, params, tenantKey, user, emu.authenticate(user));
   }
   const flow: LoginFlow = {
     id: opaque("", 24),
@@ -145,7 +142,7 @@ function completeAuthorize(
   params: Record<string, string>,
   tenantKey: string,
   user: User,
-  amr: string[],
+  authentication: Authentication,
 ): void {
   let tenant: Tenant;
   try {
@@ -159,12 +156,6 @@ function completeAuthorize(
     });
   }
   const code = opaque("1.AQ", 240);
-  const authentication: Authentication = {
-    userOid: user.objectId,
-    username: user.username,
-    authTime: emu.nowSeconds(),
-    amr,
-  };
   emu.store.codes.set(code, {
     ...authentication,
     clientId: params["client_id"]!.toLowerCase(),
@@ -200,15 +191,9 @@ function sessionOf(emu: Emulator, ctx: Ctx): Authentication | undefined {
 }
 
 /** Starts a browser session after an interactive sign-in, so the next authorize needs no form. */
-function startSession(emu: Emulator, ctx: Ctx, user: User, amr: string[]): void {
+function startSession(emu: Emulator, ctx: Ctx, authentication: Authentication): void {
   const id = opaque("", 32);
-  emu.store.sessions.set(id, {
-    userOid: user.objectId,
-    username: user.username,
-    authTime: emu.nowSeconds(),
-    amr,
-    expiresAt: emu.nowMs() + 24 * 3600_000,
-  });
+  emu.store.sessions.set(id, { ...authentication, expiresAt: emu.nowMs() + 24 * 3600_000 });
   // form_post answers are cross-site POSTs, so the cookie must be SameSite=None (which needs Secure).
   const attributes = emu.url.startsWith("https:") ? "SameSite=None; Secure" : "SameSite=Lax";
   ctx.res.setHeader("set-cookie", `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; ${attributes}`);
@@ -232,8 +217,9 @@ function appName(emu: Emulator, flow: LoginFlow): string {
 function finish(emu: Emulator, ctx: Ctx, flow: LoginFlow, user: User, amr: string[]): void {
   emu.store.flows.delete(flow.id);
   if (flow.kind === "device") return approveDevice(emu, ctx, flow, user, amr);
-  startSession(emu, ctx, user, amr);
-  completeAuthorize(emu, ctx, flow.params, flow.tenantKey, user, amr);
+  const authentication = emu.authenticate(user, amr);
+  startSession(emu, ctx, authentication);
+  completeAuthorize(emu, ctx, flow.params, flow.tenantKey, user, authentication);
 }
 
 function flowExpired(ctx: Ctx): void {

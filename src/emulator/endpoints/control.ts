@@ -83,12 +83,7 @@ export function controlOps(emu: Emulator) {
       const user = a.username ? emu.directory.user(a.username) : emu.defaultUser();
       if (!user) throw new ControlError(`no user '${a.username ?? "(default)"}'`);
       record.status = "approved";
-      record.authentication = {
-        userOid: user.objectId,
-        username: user.username,
-        authTime: emu.nowSeconds(),
-        amr: ["pwd", ...(user.mfaRequired ? ["mfa"] : [])],
-      };
+      record.authentication = emu.authenticate(user);
     },
     requests() {
       return emu.requestLog.list();

@@ -99,12 +99,7 @@ export function approveDevice(
     );
   if (user) {
     record.status = "approved";
-    record.authentication = {
-      userOid: user.objectId,
-      username: user.username,
-      authTime: emu.nowSeconds(),
-      amr,
-    };
+    record.authentication = emu.authenticate(user, amr);
   } else {
     record.status = "declined";
   }

@@ -40,12 +40,7 @@ export const deviceCodeGrant: Grant = (emu, ctx, g) => {
       const user = emu.defaultUser();
       if (user) {
         record.status = "approved";
-        record.authentication = {
-          userOid: user.objectId,
-          username: user.username,
-          authTime: emu.nowSeconds(),
-          amr: ["pwd", ...(user.mfaRequired ? ["mfa"] : [])],
-        };
+        record.authentication = emu.authenticate(user);
       }
     }
     if (record.status === "pending") throw errors.authorizationPending();

@@ -13,11 +13,6 @@ export const passwordGrant: Grant = (emu, ctx, g) => {
   const tenant = emu.userTenant(user, g.tenant, g.client.app);
   const request = parseScope(g.scope ?? "openid profile offline_access", emu.directory, tenant);
   if (user.mfaRequired) throw errors.mfaRequired(request.resource.appId);
-  const authentication = {
-    userOid: user.objectId,
-    username: user.username,
-    authTime: emu.nowSeconds(),
-    amr: ["pwd"],
-  };
+  const authentication = emu.authenticate(user, ["pwd"]);
   return issueUserTokens(emu, ctx, g, { tenant, request, user, authentication });
 };
