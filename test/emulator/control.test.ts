@@ -13,12 +13,7 @@ before(async () => {
 });
 after(() => h.close());
 
-const credentials = () =>
-  h.token(partner, {
-    ...h.confidential(),
-    grant_type: "client_credentials",
-    scope: `${GRAPH}/.default`,
-  });
+const credentials = () => h.credentials(partner);
 
 describe("control API", () => {
   test("GET /_emulator/info is the ready line", async () => {

@@ -131,21 +131,13 @@ describe("Entra errors", () => {
     assert.equal(unknown.status, 400);
     assert.equal(unknown.json["error"], "unauthorized_client");
     assert.equal(aadsts(unknown.json), 700016);
-    const notInstalled = await h.token("tailspin.onmicrosoft.com", {
-      ...h.confidential(),
-      grant_type: "client_credentials",
-      scope: `${GRAPH}/.default`,
-    });
+    const notInstalled = await h.credentials("tailspin.onmicrosoft.com");
     assert.equal(notInstalled.status, 400);
     assert.equal(aadsts(notInstalled.json), 700016);
   });
 
   test("AADSTS90002: unknown tenant, 400 (token endpoint and discovery)", async () => {
-    const res = await h.token("nosuchtenant.onmicrosoft.com", {
-      ...h.confidential(),
-      grant_type: "client_credentials",
-      scope: `${GRAPH}/.default`,
-    });
+    const res = await h.credentials("nosuchtenant.onmicrosoft.com");
     assert.equal(res.status, 400);
     assert.equal(aadsts(res.json), 90002);
     const discovery = await h.fetch(`/${randomUUID()}/v2.0/.well-known/openid-configuration`);
@@ -185,12 +177,7 @@ describe("Entra errors", () => {
     );
     h.emu.setUser({ username: "sales@contoso-partner.onmicrosoft.com", mfaRequired: true });
     try {
-      const res = await h.token("organizations", {
-        client_id: h.info.apps.public.clientId,
-        grant_type: "refresh_token",
-        refresh_token: refreshToken,
-        scope: `${GRAPH}/User.Read`,
-      });
+      const res = await h.refresh(refreshToken, `${GRAPH}/User.Read`);
       assert.equal(res.status, 400);
       assert.equal(aadsts(res.json), 50076);
     } finally {
@@ -202,32 +189,17 @@ describe("Entra errors", () => {
     const { refreshToken } = await signInRefreshToken();
     // Used at day 89, a rotated token lives on; the first one is then 91 days old.
     move(89 * 86400);
-    const used = await h.token("organizations", {
-      client_id: h.info.apps.public.clientId,
-      grant_type: "refresh_token",
-      refresh_token: refreshToken,
-      scope: `${GRAPH}/User.Read`,
-    });
+    const used = await h.refresh(refreshToken, `${GRAPH}/User.Read`);
     assert.equal(used.status, 200, used.text);
     const rotated = String(used.json["refresh_token"]);
     assert.notEqual(rotated, refreshToken);
     move(2 * 86400);
-    const res = await h.token("organizations", {
-      client_id: h.info.apps.public.clientId,
-      grant_type: "refresh_token",
-      refresh_token: refreshToken,
-      scope: `${GRAPH}/User.Read`,
-    });
+    const res = await h.refresh(refreshToken, `${GRAPH}/User.Read`);
     assert.equal(res.status, 400);
     assert.equal(res.json["error"], "invalid_grant");
     assert.equal(aadsts(res.json), 700082);
     assert.match(String(res.json["error_description"]), /inactive for 90\.00:00:00/);
-    const stillGood = await h.token("organizations", {
-      client_id: h.info.apps.public.clientId,
-      grant_type: "refresh_token",
-      refresh_token: rotated,
-      scope: `${GRAPH}/User.Read`,
-    });
+    const stillGood = await h.refresh(rotated, `${GRAPH}/User.Read`);
     assert.equal(stillGood.status, 200, stillGood.text);
   });
 
@@ -322,12 +294,7 @@ describe("Entra errors", () => {
 
   test("AADSTS65001: a delegated scope the app was not granted, 400", async () => {
     const { refreshToken } = await signInRefreshToken();
-    const res = await h.token("organizations", {
-      client_id: h.info.apps.public.clientId,
-      grant_type: "refresh_token",
-      refresh_token: refreshToken,
-      scope: `${GRAPH}/Mail.Read`,
-    });
+    const res = await h.refresh(refreshToken, `${GRAPH}/Mail.Read`);
     assert.equal(res.status, 400);
     assert.equal(res.json["error"], "invalid_grant");
     assert.equal(res.json["suberror"], "consent_required");
@@ -335,11 +302,7 @@ describe("Entra errors", () => {
   });
 
   test("client credentials need a tenant and a /.default scope", async () => {
-    const orgs = await h.token("organizations", {
-      ...h.confidential(),
-      grant_type: "client_credentials",
-      scope: `${GRAPH}/.default`,
-    });
+    const orgs = await h.credentials("organizations");
     assert.equal(orgs.status, 400);
     assert.equal(aadsts(orgs.json), 900023);
     const scoped = await h.token(partner, {
@@ -366,12 +329,7 @@ describe("Entra errors", () => {
   test("a revoked refresh token: invalid_grant AADSTS50173", async () => {
     const { refreshToken } = await signInRefreshToken();
     assert.equal(h.emu.revoke({ refreshToken }), 1);
-    const res = await h.token("organizations", {
-      client_id: h.info.apps.public.clientId,
-      grant_type: "refresh_token",
-      refresh_token: refreshToken,
-      scope: `${GRAPH}/User.Read`,
-    });
+    const res = await h.refresh(refreshToken, `${GRAPH}/User.Read`);
     assert.equal(res.status, 400);
     assert.equal(aadsts(res.json), 50173);
   });

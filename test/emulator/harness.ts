@@ -96,6 +96,29 @@ export class Harness {
     return payload;
   }
 
+  /** The public app's refresh-token grant at `tenant`. */
+  refresh(refreshToken: string, scope: string, tenant = "organizations"): Promise<Response> {
+    return this.token(tenant, {
+      client_id: this.info.apps.public.clientId,
+      grant_type: "refresh_token",
+      refresh_token: refreshToken,
+      scope,
+    });
+  }
+
+  /** The confidential app's client-credentials grant at `tenant` (secret overridable). */
+  credentials(
+    tenant: string,
+    scope = "https://graph.microsoft.com/.default",
+    extra: Record<string, string> = {},
+  ): Promise<Response> {
+    return this.token(tenant, {
+      ...this.confidential(extra),
+      grant_type: "client_credentials",
+      scope,
+    });
+  }
+
   /** The confidential app's client-credentials form. */
   confidential(extra: Record<string, string> = {}): Record<string, string> {
     return {

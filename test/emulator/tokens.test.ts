@@ -92,11 +92,7 @@ describe("tokens", () => {
   });
 
   test("client credentials with a secret in the body: a v1 app-only token with roles", async () => {
-    const res = await h.token(partner, {
-      ...h.confidential(),
-      grant_type: "client_credentials",
-      scope: `${GRAPH}/.default`,
-    });
+    const res = await h.credentials(partner);
     assert.equal(res.status, 200);
     assert.equal(res.json["token_type"], "Bearer");
     assert.equal(res.json["expires_in"], 3600);
@@ -176,12 +172,7 @@ describe("tokens", () => {
   test("refresh tokens rotate on every use, and work for a customer tenant (partner access)", async () => {
     const first = await userTokens(`openid offline_access ${GRAPH}/User.Read`);
     const rt1 = String(first["refresh_token"]);
-    const second = await h.token("organizations", {
-      client_id: h.info.apps.public.clientId,
-      grant_type: "refresh_token",
-      refresh_token: rt1,
-      scope: `${PC}/user_impersonation offline_access`,
-    });
+    const second = await h.refresh(rt1, `${PC}/user_impersonation offline_access`);
     assert.equal(second.status, 200, second.text);
     const rt2 = String(second.json["refresh_token"]);
     assert.notEqual(rt2, rt1);
@@ -252,11 +243,7 @@ describe("tokens", () => {
   });
 
   test("tokens survive a restart: the signing key is kept in the data folder", async () => {
-    const res = await h.token(partner, {
-      ...h.confidential(),
-      grant_type: "client_credentials",
-      scope: `${GRAPH}/.default`,
-    });
+    const res = await h.credentials(partner);
     const second = await Harness.start({
       dataDir: new URL(`file://${h.info.caFile}`).pathname.replace(/\/ca\.pem$/, ""),
     });
