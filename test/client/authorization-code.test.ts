@@ -13,8 +13,9 @@ import {
   GRAPH,
   PARTNER_CENTER,
   rawRequest,
-  startTestEmulator,
+  startEmulatorWithBase,
   verifyAccessToken,
+  type EmulatorBase,
 } from "./helpers.ts";
 
 const COMPLETE =
@@ -22,10 +23,9 @@ const COMPLETE =
 
 describe("authorization code + PKCE through the loopback redirect", () => {
   let emu: RunningEmulator;
-  let base: { authorityHost: string; caFile: string };
+  let base: EmulatorBase;
   before(async () => {
-    emu = await startTestEmulator();
-    base = { authorityHost: emu.url, caFile: emu.caFile! };
+    ({ emu, base } = await startEmulatorWithBase());
   });
   after(() => emu.close());
 

@@ -11,14 +11,13 @@ import {
   ServerError,
   UsageError,
 } from "../../src/index.ts";
-import { GRAPH, startTestEmulator, verifyAccessToken } from "./helpers.ts";
+import { GRAPH, startEmulatorWithBase, verifyAccessToken, type EmulatorBase } from "./helpers.ts";
 
 describe("client credentials", () => {
   let emu: RunningEmulator;
-  let base: { authorityHost: string; caFile: string };
+  let base: EmulatorBase;
   before(async () => {
-    emu = await startTestEmulator();
-    base = { authorityHost: emu.url, caFile: emu.caFile! };
+    ({ emu, base } = await startEmulatorWithBase());
   });
   after(() => emu.close());
 

@@ -8,7 +8,7 @@ import {
   newPartnerAccessToken,
   redact,
 } from "../../src/index.ts";
-import { followingBrowser, GRAPH, startTestEmulator } from "./helpers.ts";
+import { followingBrowser, GRAPH, startEmulatorWithBase, type EmulatorBase } from "./helpers.ts";
 
 describe("redaction", () => {
   test("redact() hides the secret names in forms, JSON, headers, and anything shaped like a JWT", () => {
@@ -37,10 +37,9 @@ describe("redaction", () => {
 
 describe("--debug shows the exchange with no secret or token (every flow)", () => {
   let emu: RunningEmulator;
-  let base: { authorityHost: string; caFile: string };
+  let base: EmulatorBase;
   before(async () => {
-    emu = await startTestEmulator();
-    base = { authorityHost: emu.url, caFile: emu.caFile! };
+    ({ emu, base } = await startEmulatorWithBase());
   });
   after(() => emu.close());
 

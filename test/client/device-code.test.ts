@@ -8,7 +8,13 @@ import {
   SignInRequiredError,
   type ClientOptions,
 } from "../../src/index.ts";
-import { GRAPH, PARTNER_CENTER, startTestEmulator, verifyAccessToken } from "./helpers.ts";
+import {
+  GRAPH,
+  PARTNER_CENTER,
+  startEmulatorWithBase,
+  verifyAccessToken,
+  type EmulatorBase,
+} from "./helpers.ts";
 
 /** Reads the user code out of the device code message. */
 function userCodeIn(message: string): string {
@@ -19,10 +25,9 @@ function userCodeIn(message: string): string {
 
 describe("device code (auto-approved)", () => {
   let emu: RunningEmulator;
-  let base: { authorityHost: string; caFile: string };
+  let base: EmulatorBase;
   before(async () => {
-    emu = await startTestEmulator({ autoApprove: true });
-    base = { authorityHost: emu.url, caFile: emu.caFile! };
+    ({ emu, base } = await startEmulatorWithBase({ autoApprove: true }));
   });
   after(() => emu.close());
 
@@ -78,13 +83,12 @@ describe("device code (auto-approved)", () => {
 
 describe("device code (approved, declined or expired by hand)", () => {
   let emu: RunningEmulator;
-  let base: { authorityHost: string; caFile: string };
+  let base: EmulatorBase;
   before(async () => {
-    emu = await startTestEmulator({
+    ({ emu, base } = await startEmulatorWithBase({
       autoApprove: false,
       settings: { deviceCodeLifetimeSeconds: 60 },
-    });
-    base = { authorityHost: emu.url, caFile: emu.caFile! };
+    }));
   });
   after(() => emu.close());
 

@@ -28,6 +28,20 @@ export async function startTestEmulator(
   });
 }
 
+/** What points the client at an emulator: its URL as the authority host, its CA file trusted. */
+export interface EmulatorBase {
+  authorityHost: string;
+  caFile: string;
+}
+
+/** Starts an emulator as startTestEmulator does, with the base options that point the client at it. */
+export async function startEmulatorWithBase(
+  options: Parameters<typeof startTestEmulator>[0] = {},
+): Promise<{ emu: RunningEmulator; base: EmulatorBase }> {
+  const emu = await startTestEmulator(options);
+  return { emu, base: { authorityHost: emu.url, caFile: emu.caFile! } };
+}
+
 /** A GET or POST through node:https trusting only the emulator's CA; no redirects followed. */
 export async function rawRequest(
   emu: RunningEmulator,

@@ -11,59 +11,57 @@ const app = "af692826-33ec-40b1-8655-1bee077c3a4d";
 const scopes = ["https://api.partnercenter.microsoft.com/user_impersonation"];
 const credential = { userName: app, password: "secret-value" };
 
-function bind(params: NewPartnerAccessTokenParams) {
+/** The parameter set, the flow and whether the client is confidential. */
+type Binding = [string, string, boolean];
+
+function bind(params: NewPartnerAccessTokenParams): Binding {
   const { parameterSet, flow, confidential } = resolveParameterSet(params);
   return [parameterSet, flow, confidential];
 }
 
+function assertBinds(params: NewPartnerAccessTokenParams, expected: Binding): void {
+  const actual = bind(params);
+  const [shown, wanted] = [JSON.stringify(actual), JSON.stringify(expected)];
+  assert.deepEqual(actual, expected, `${JSON.stringify(params)} binds to ${shown}, not ${wanted}`);
+}
+
 describe("parameter sets and dispatch order (SPEC §2)", () => {
   test("each set binds to its flow", () => {
-    assert.deepEqual(bind({ accessToken: "t", applicationId: app, scopes }), [
-      "AccessToken",
-      "accessToken",
-      false,
-    ]);
-    assert.deepEqual(bind({ refreshToken: "r", applicationId: app, scopes }), [
-      "RefreshToken",
-      "refreshToken",
-      false,
-    ]);
-    assert.deepEqual(bind({ refreshToken: "r", credential, scopes, tenant: "t" }), [
-      "RefreshToken",
-      "refreshToken",
-      true,
-    ]);
-    assert.deepEqual(
-      bind({ applicationId: app, credential, scopes, tenant: "t", servicePrincipal: true }),
-      ["ServicePrincipal", "clientCredentials", true],
-    );
-    assert.deepEqual(
-      bind({
-        applicationId: app,
-        credential,
-        scopes,
-        tenant: "t",
-        servicePrincipal: true,
-        useAuthorizationCode: true,
-      }),
-      ["ServicePrincipal", "authorizationCode", true],
-    );
-    assert.deepEqual(
-      bind({ applicationId: app, certificateThumbprint: "AB".repeat(20), scopes, tenant: "t" }),
-      ["ServicePrincipalCertificate", "clientCredentials", true],
-    );
-    assert.deepEqual(bind({ applicationId: app, scopes }), ["User", "authorizationCode", false]);
-    assert.deepEqual(bind({ applicationId: app, scopes, useDeviceAuthentication: true }), [
-      "User",
-      "deviceCode",
-      false,
-    ]);
-    assert.deepEqual(bind({ module: "ExchangeOnline" }), ["ByModule", "deviceCode", false]);
-    assert.deepEqual(bind({ module: "ExchangeOnline", refreshToken: "r" }), [
-      "ByModule",
-      "refreshToken",
-      false,
-    ]);
+    const bindings: [NewPartnerAccessTokenParams, Binding][] = [
+      [{ accessToken: "t", applicationId: app, scopes }, ["AccessToken", "accessToken", false]],
+      [{ refreshToken: "r", applicationId: app, scopes }, ["RefreshToken", "refreshToken", false]],
+      [
+        { refreshToken: "r", credential, scopes, tenant: "t" },
+        ["RefreshToken", "refreshToken", true],
+      ],
+      [
+        { applicationId: app, credential, scopes, tenant: "t", servicePrincipal: true },
+        ["ServicePrincipal", "clientCredentials", true],
+      ],
+      [
+        {
+          applicationId: app,
+          credential,
+          scopes,
+          tenant: "t",
+          servicePrincipal: true,
+          useAuthorizationCode: true,
+        },
+        ["ServicePrincipal", "authorizationCode", true],
+      ],
+      [
+        { applicationId: app, certificateThumbprint: "AB".repeat(20), scopes, tenant: "t" },
+        ["ServicePrincipalCertificate", "clientCredentials", true],
+      ],
+      [{ applicationId: app, scopes }, ["User", "authorizationCode", false]],
+      [
+        { applicationId: app, scopes, useDeviceAuthentication: true },
+        ["User", "deviceCode", false],
+      ],
+      [{ module: "ExchangeOnline" }, ["ByModule", "deviceCode", false]],
+      [{ module: "ExchangeOnline", refreshToken: "r" }, ["ByModule", "refreshToken", false]],
+    ];
+    for (const [params, binding] of bindings) assertBinds(params, binding);
   });
 
   test("dispatch order: UseAuthorizationCode before device code; AccessToken first", () => {
@@ -100,43 +98,21 @@ describe("parameter sets and dispatch order (SPEC §2)", () => {
 
   test("with an authority, the ServicePrincipal sets need no tenant", () => {
     const authority = "https://op.example.test";
-    assert.deepEqual(
-      bind({ applicationId: app, credential, scopes, servicePrincipal: true, authority }),
-      ["ServicePrincipal", "clientCredentials", true],
-    );
-    assert.deepEqual(
-      bind({
-        applicationId: app,
-        credential,
-        scopes,
-        servicePrincipal: true,
-        useAuthorizationCode: true,
-        authority,
-      }),
-      ["ServicePrincipal", "authorizationCode", true],
-    );
-    assert.deepEqual(
-      bind({
-        applicationId: app,
-        certificatePath: "app.pem",
-        scopes,
-        servicePrincipal: true,
-        authority,
-      }),
-      ["ServicePrincipalCertificate", "clientCredentials", true],
-    );
-    // A tenant is still allowed where the cmdlet allows it.
-    assert.deepEqual(
-      bind({
-        applicationId: app,
-        credential,
-        scopes,
-        servicePrincipal: true,
-        tenant: "t",
-        authority,
-      }),
-      ["ServicePrincipal", "clientCredentials", true],
-    );
+    const sp = { applicationId: app, scopes, servicePrincipal: true, authority };
+    const bindings: [NewPartnerAccessTokenParams, Binding][] = [
+      [{ ...sp, credential }, ["ServicePrincipal", "clientCredentials", true]],
+      [
+        { ...sp, credential, useAuthorizationCode: true },
+        ["ServicePrincipal", "authorizationCode", true],
+      ],
+      [
+        { ...sp, certificatePath: "app.pem" },
+        ["ServicePrincipalCertificate", "clientCredentials", true],
+      ],
+      // A tenant is still allowed where the cmdlet allows it.
+      [{ ...sp, credential, tenant: "t" }, ["ServicePrincipal", "clientCredentials", true]],
+    ];
+    for (const [params, binding] of bindings) assertBinds(params, binding);
     // Without an authority the cmdlet's rule stands.
     assert.throws(
       () => resolveParameterSet({ applicationId: app, credential, scopes, servicePrincipal: true }),

@@ -12,16 +12,16 @@ import {
   followingBrowser,
   GRAPH,
   PARTNER_CENTER,
-  startTestEmulator,
+  startEmulatorWithBase,
   verifyAccessToken,
+  type EmulatorBase,
 } from "./helpers.ts";
 
 describe("refresh token grant", () => {
   let emu: RunningEmulator;
-  let base: { authorityHost: string; caFile: string };
+  let base: EmulatorBase;
   before(async () => {
-    emu = await startTestEmulator();
-    base = { authorityHost: emu.url, caFile: emu.caFile! };
+    ({ emu, base } = await startEmulatorWithBase());
   });
   after(() => emu.close());
 
@@ -32,6 +32,19 @@ describe("refresh token grant", () => {
       { ...base, clientId, clientSecret, tenant: emu.info.partnerTenant.id, scopes },
       { openBrowser: followingBrowser(emu) },
     );
+  }
+
+  /** The App + User app redeems `refreshToken` for Graph, in the partner tenant unless told. */
+  function redeem(refreshToken: string, tenant = emu.info.partnerTenant.id): Promise<AuthResult> {
+    const { clientId, clientSecret } = emu.info.apps.confidential;
+    return acquireTokenByRefreshToken({
+      ...base,
+      clientId,
+      clientSecret,
+      refreshToken,
+      tenant,
+      scopes: [GRAPH],
+    });
   }
 
   test("confidential (RefreshToken set with a Credential): client id from the credential; the token rotates", async () => {
@@ -54,16 +67,8 @@ describe("refresh token grant", () => {
 
   test("in each customer tenant with the partner's refresh token", async () => {
     let refreshToken = (await signIn()).refreshToken!;
-    const { clientId, clientSecret } = emu.info.apps.confidential;
     for (const customer of emu.info.customers) {
-      const result = await acquireTokenByRefreshToken({
-        ...base,
-        clientId,
-        clientSecret,
-        refreshToken,
-        tenant: customer.id,
-        scopes: [GRAPH],
-      });
+      const result = await redeem(refreshToken, customer.id);
       const claims = await verifyAccessToken(emu, result.accessToken, customer.id);
       assert.equal(claims.tid, customer.id);
       assert.notEqual(result.refreshToken, refreshToken);
@@ -90,15 +95,7 @@ describe("refresh token grant", () => {
   test("a revoked refresh token: SignInRequiredError (exit code 4) with Entra's fields and no token in the message", async () => {
     const first = await signIn();
     emu.revoke({ refreshToken: first.refreshToken! });
-    const { clientId, clientSecret } = emu.info.apps.confidential;
-    const err = await acquireTokenByRefreshToken({
-      ...base,
-      clientId,
-      clientSecret,
-      refreshToken: first.refreshToken!,
-      tenant: emu.info.partnerTenant.id,
-      scopes: [GRAPH],
-    }).catch((e: unknown) => e);
+    const err = await redeem(first.refreshToken!).catch((e: unknown) => e);
     assert.ok(err instanceof SignInRequiredError, String(err));
     assert.equal(err.error, "invalid_grant");
     assert.equal(err.aadsts, 50173);
@@ -111,16 +108,8 @@ describe("refresh token grant", () => {
     const first = await signIn();
     emu.setUser({ username: emu.info.user.username, mfaRequired: true });
     try {
-      const { clientId, clientSecret } = emu.info.apps.confidential;
       await assert.rejects(
-        acquireTokenByRefreshToken({
-          ...base,
-          clientId,
-          clientSecret,
-          refreshToken: first.refreshToken!,
-          tenant: emu.info.partnerTenant.id,
-          scopes: [GRAPH],
-        }),
+        redeem(first.refreshToken!),
         (e: SignInRequiredError) =>
           e instanceof SignInRequiredError &&
           (e.aadsts === 50076 || e.aadsts === 50079) &&
@@ -134,16 +123,8 @@ describe("refresh token grant", () => {
   test("90 days of inactivity: AADSTS700082 with the store-the-rotated-token hint", async () => {
     const first = await signIn();
     emu.advanceClock(91 * 24 * 3600);
-    const { clientId, clientSecret } = emu.info.apps.confidential;
     await assert.rejects(
-      acquireTokenByRefreshToken({
-        ...base,
-        clientId,
-        clientSecret,
-        refreshToken: first.refreshToken!,
-        tenant: emu.info.partnerTenant.id,
-        scopes: [GRAPH],
-      }),
+      redeem(first.refreshToken!),
       (e: SignInRequiredError) =>
         e instanceof SignInRequiredError && e.aadsts === 700082 && /rotated/.test(e.hint ?? ""),
     );
