@@ -9,6 +9,7 @@ import {
   GRAPH,
   runCli,
   secretFile,
+  servicePrincipalArgs,
   startTestEmulator,
   verifyEmulatorToken,
   type Emulator,
@@ -36,22 +37,9 @@ describe("new --service-principal (client secret)", () => {
 
   it("kebab-case flags, secret from env:NAME", async () => {
     const { confidential } = emu.info.apps;
-    const r = await runCli(
-      [
-        "new",
-        "--service-principal",
-        "--application-id",
-        confidential.clientId,
-        "--credential",
-        "env:MY_SECRET",
-        "--tenant",
-        emu.info.partnerTenant.id,
-        "--scopes",
-        GRAPH,
-        ...emuFlags(emu),
-      ],
-      { env: { MY_SECRET: confidential.clientSecret } },
-    );
+    const r = await runCli(servicePrincipalArgs(emu, ["--credential", "env:MY_SECRET"]), {
+      env: { MY_SECRET: confidential.clientSecret },
+    });
     assert.equal(r.code, 0, r.stderr);
     await expectAppToken(r.json);
   });
@@ -139,23 +127,9 @@ describe("new --service-principal (client secret)", () => {
   it("a wrong secret: AADSTS7000215 with the next step, exit 1, the secret never shown", async () => {
     const { confidential } = emu.info.apps;
     const wrong = "wrong-secret-" + "x".repeat(20);
-    const r = await runCli(
-      [
-        "new",
-        "--service-principal",
-        "--application-id",
-        confidential.clientId,
-        "--credential",
-        "env:S",
-        "--tenant",
-        emu.info.partnerTenant.id,
-        "--scopes",
-        GRAPH,
-        "--debug",
-        ...emuFlags(emu),
-      ],
-      { env: { S: wrong } },
-    );
+    const r = await runCli(servicePrincipalArgs(emu, ["--credential", "env:S"], "--debug"), {
+      env: { S: wrong },
+    });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /AADSTS7000215/);

@@ -24,25 +24,37 @@ describe("new --environment Emulator", () => {
   });
   after(() => emu?.close());
 
-  it("gets a token from the emulator on its default port, trusting its CA from its data folder", async () => {
-    const app = emu.info.apps.confidential;
-    const r = await runCli(
+  /**
+   * `new --environment <name>` as the confidential app, its secret from SECRET, the emulator's
+   * data folder (where the CA is looked for) from PARTNER_TOKEN_EMULATOR_DIR.
+   */
+  const signInApp = (environment: string, tenant: string, emulatorDir: string) =>
+    runCli(
       [
         "new",
         "--environment",
-        "emulator",
+        environment,
         "-ApplicationId",
-        app.clientId,
+        emu.info.apps.confidential.clientId,
         "-Credential",
         "env:SECRET",
         "-ServicePrincipal",
         "-Tenant",
-        emu.info.partnerTenant.domain,
+        tenant,
         "-Scopes",
         GRAPH,
       ],
-      { env: { SECRET: app.clientSecret, PARTNER_TOKEN_EMULATOR_DIR: dataDir } },
+      {
+        env: {
+          SECRET: emu.info.apps.confidential.clientSecret,
+          PARTNER_TOKEN_EMULATOR_DIR: emulatorDir,
+        },
+      },
     );
+
+  it("gets a token from the emulator on its default port, trusting its CA from its data folder", async () => {
+    const app = emu.info.apps.confidential;
+    const r = await signInApp("emulator", emu.info.partnerTenant.domain, dataDir);
     assert.equal(r.code, 0, r.stderr);
     await verifyEmulatorToken(emu, r.json.accessToken, {
       audience: "https://graph.microsoft.com",
@@ -54,27 +66,10 @@ describe("new --environment Emulator", () => {
 
   it("without the emulator's CA (another data folder) the connection is refused, not trusted blindly", async () => {
     const app = emu.info.apps.confidential;
-    const r = await runCli(
-      [
-        "new",
-        "--environment",
-        "Emulator",
-        "-ApplicationId",
-        app.clientId,
-        "-Credential",
-        "env:SECRET",
-        "-ServicePrincipal",
-        "-Tenant",
-        emu.info.partnerTenant.id,
-        "-Scopes",
-        GRAPH,
-      ],
-      {
-        env: {
-          SECRET: app.clientSecret,
-          PARTNER_TOKEN_EMULATOR_DIR: await tempDir("pt-emu-other-"),
-        },
-      },
+    const r = await signInApp(
+      "Emulator",
+      emu.info.partnerTenant.id,
+      await tempDir("pt-emu-other-"),
     );
     assert.notEqual(r.code, 0);
     assert.doesNotMatch(r.stdout, /accessToken/);

@@ -90,6 +90,31 @@ export function emuFlags(emu: Emulator): string[] {
   ];
 }
 
+/**
+ * `partner-token new --service-principal` for the emulator's confidential app in its partner
+ * tenant, asking for Graph. `secret` says where the secret comes from (`["--credential", "env:S"]`,
+ * or `[]` to leave it to AZURE_CLIENT_SECRET); `extra` flags go last.
+ */
+export function servicePrincipalArgs(
+  emu: Emulator,
+  secret: string[],
+  ...extra: string[]
+): string[] {
+  return [
+    "new",
+    "--service-principal",
+    "--application-id",
+    emu.info.apps.confidential.clientId,
+    ...secret,
+    "--tenant",
+    emu.info.partnerTenant.id,
+    "--scopes",
+    GRAPH,
+    ...emuFlags(emu),
+    ...extra,
+  ];
+}
+
 function httpsGet(url: string, ca: string | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ca }, (res) => {

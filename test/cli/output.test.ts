@@ -1,7 +1,13 @@
 /** `--output` and `--query` on `partner-token new`, and the help text. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { emuFlags, GRAPH, runCli, startTestEmulator, type Emulator } from "./helpers.ts";
+import {
+  GRAPH,
+  runCli,
+  servicePrincipalArgs,
+  startTestEmulator,
+  type Emulator,
+} from "./helpers.ts";
 
 describe("new: output", () => {
   let emu: Emulator;
@@ -10,24 +16,10 @@ describe("new: output", () => {
   });
   after(() => emu?.close());
 
-  const run = (...extra: string[]) => {
-    const { confidential } = emu.info.apps;
-    return runCli(
-      [
-        "new",
-        "--service-principal",
-        "--application-id",
-        confidential.clientId,
-        "--tenant",
-        emu.info.partnerTenant.id,
-        "--scopes",
-        GRAPH,
-        ...emuFlags(emu),
-        ...extra,
-      ],
-      { env: { AZURE_CLIENT_SECRET: confidential.clientSecret } },
-    );
-  };
+  const run = (...extra: string[]) =>
+    runCli(servicePrincipalArgs(emu, [], ...extra), {
+      env: { AZURE_CLIENT_SECRET: emu.info.apps.confidential.clientSecret },
+    });
 
   it("JSON by default: the AuthResult of SPEC §4 and nothing else on stdout", async () => {
     const r = await run();

@@ -24,6 +24,23 @@ describe("new --refresh-token", () => {
   });
   after(() => emu?.close());
 
+  /** `new --refresh-token env:RT` for the public app, the refresh token given in RT. */
+  const refreshFromEnv = (refreshToken: string, scope: string, ...extra: string[]) =>
+    runCli(
+      [
+        "new",
+        "--refresh-token",
+        "env:RT",
+        "--application-id",
+        emu.info.apps.public.clientId,
+        "--scopes",
+        scope,
+        ...extra,
+        ...emuFlags(emu),
+      ],
+      { env: { RT: refreshToken } },
+    );
+
   it("public client, token from @file: a new access token and a rotated refresh token", async () => {
     const appId = emu.info.apps.public.clientId;
     const first = await deviceSignIn(emu, appId, [PARTNER_CENTER]);
@@ -66,21 +83,7 @@ describe("new --refresh-token", () => {
     const appId = emu.info.apps.public.clientId;
     const first = await deviceSignIn(emu, appId, [PARTNER_CENTER]);
     const customer = emu.info.customers[0]!;
-    const r = await runCli(
-      [
-        "new",
-        "--refresh-token",
-        "env:RT",
-        "--application-id",
-        appId,
-        "--scopes",
-        GRAPH,
-        "--tenant",
-        customer.id,
-        ...emuFlags(emu),
-      ],
-      { env: { RT: first.refreshToken } },
-    );
+    const r = await refreshFromEnv(first.refreshToken, GRAPH, "--tenant", customer.id);
     assert.equal(r.code, 0, r.stderr);
     await verifyEmulatorToken(emu, r.json.accessToken, {
       audience: "https://graph.microsoft.com",
@@ -131,19 +134,7 @@ describe("new --refresh-token", () => {
     const appId = emu.info.apps.public.clientId;
     const first = await deviceSignIn(emu, appId, [PARTNER_CENTER]);
     await emu.revoke({ refreshToken: first.refreshToken });
-    const r = await runCli(
-      [
-        "new",
-        "--refresh-token",
-        "env:RT",
-        "--application-id",
-        appId,
-        "--scopes",
-        PARTNER_CENTER,
-        ...emuFlags(emu),
-      ],
-      { env: { RT: first.refreshToken } },
-    );
+    const r = await refreshFromEnv(first.refreshToken, PARTNER_CENTER);
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /AADSTS50173/);
     assert.equal(r.stdout, "");
@@ -154,19 +145,7 @@ describe("new --refresh-token", () => {
     const appId = emu.info.apps.public.clientId;
     const first = await deviceSignIn(emu, appId, [PARTNER_CENTER]);
     await emu.advanceClock(91 * 86400);
-    const r = await runCli(
-      [
-        "new",
-        "--refresh-token",
-        "env:RT",
-        "--application-id",
-        appId,
-        "--scopes",
-        PARTNER_CENTER,
-        ...emuFlags(emu),
-      ],
-      { env: { RT: first.refreshToken } },
-    );
+    const r = await refreshFromEnv(first.refreshToken, PARTNER_CENTER);
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /AADSTS700082/);
   });

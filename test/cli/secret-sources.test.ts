@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
-  emuFlags,
   GRAPH,
   runCli,
   secretFile,
+  servicePrincipalArgs,
   startTestEmulator,
   type Emulator,
 } from "./helpers.ts";
@@ -99,25 +99,8 @@ describe("secret sources", () => {
     });
     after(() => emu?.close());
 
-    const run = (source: string, opts: { input?: string; env?: Record<string, string> }) => {
-      const { confidential } = emu.info.apps;
-      return runCli(
-        [
-          "new",
-          "--service-principal",
-          "--application-id",
-          confidential.clientId,
-          "--credential",
-          source,
-          "--tenant",
-          emu.info.partnerTenant.id,
-          "--scopes",
-          GRAPH,
-          ...emuFlags(emu),
-        ],
-        opts,
-      );
-    };
+    const run = (source: string, opts: { input?: string; env?: Record<string, string> }) =>
+      runCli(servicePrincipalArgs(emu, ["--credential", source]), opts);
 
     it("- (stdin, trailing newline removed)", async () => {
       const r = await run("-", { input: emu.info.apps.confidential.clientSecret + "\n" });
@@ -134,21 +117,9 @@ describe("secret sources", () => {
     });
     it("left out: AZURE_CLIENT_SECRET", async () => {
       const { confidential } = emu.info.apps;
-      const r = await runCli(
-        [
-          "new",
-          "--service-principal",
-          "--application-id",
-          confidential.clientId,
-          "--credential",
-          "--tenant",
-          emu.info.partnerTenant.id,
-          "--scopes",
-          GRAPH,
-          ...emuFlags(emu),
-        ],
-        { env: { AZURE_CLIENT_SECRET: confidential.clientSecret } },
-      );
+      const r = await runCli(servicePrincipalArgs(emu, ["--credential"]), {
+        env: { AZURE_CLIENT_SECRET: confidential.clientSecret },
+      });
       assert.equal(r.code, 0, r.stderr);
     });
   });
