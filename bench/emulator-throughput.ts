@@ -23,7 +23,8 @@
  * Environment: BENCH_LOAD (wrk | node), BENCH_REQUESTS (node: 2000 per round), BENCH_SECONDS
  * (wrk: 3 per round), BENCH_WARMUP (300), BENCH_CONCURRENCY (16), BENCH_ROUNDS (6 per server).
  */
-import { Agent, request } from "node:https";
+import { Agent, request, type Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { execFile, execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -86,6 +87,48 @@ async function runEmulator(dataDir: string): Promise<{ target: Target; close(): 
   };
 }
 
+/** The emulator's server certificate and key in `dataDir`, which the other servers reuse. */
+function emulatorCertificate(dataDir: string): { cert: Buffer; key: Buffer } {
+  return {
+    cert: readFileSync(join(dataDir, "server.pem")),
+    key: readFileSync(join(dataDir, "server-key.pem")),
+  };
+}
+
+/** Listens on a free loopback port (keep-alive 5 s) and returns the server's issuer. */
+async function listenOnLoopback(server: HttpsServer): Promise<string> {
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A server of ours on `issuer` that answers at /token and /jwks: its target and how to close it. */
+function servedAt(
+  server: HttpsServer,
+  name: string,
+  issuer: string,
+  dataDir: string,
+  form: string,
+): { target: Target; close(): Promise<void> } {
+  return {
+    target: {
+      name,
+      tokenUrl: `${issuer}/token`,
+      jwksUrl: `${issuer}/jwks`,
+      issuer,
+      audience: RESOURCE,
+      caFile: join(dataDir, "ca.pem"),
+      dataDir,
+      form,
+    },
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 async function runOidcProvider(
   dataDir: string,
 ): Promise<{ target: Target; close(): Promise<void> }> {
@@ -101,14 +144,8 @@ async function runOidcProvider(
   // @ts-expect-error oidc-provider ships no types.
   const { default: Provider } = await import("oidc-provider");
   const { createServer } = await import("node:https");
-  const server = createServer({
-    cert: readFileSync(join(dataDir, "server.pem")),
-    key: readFileSync(join(dataDir, "server-key.pem")),
-  });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  const port = (server.address() as import("node:net").AddressInfo).port;
-  const issuer = `https://127.0.0.1:${port}`;
+  const server = createServer(emulatorCertificate(dataDir));
+  const issuer = await listenOnLoopback(server);
   const signingJwk = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
     format: "jwk",
   });
@@ -154,23 +191,7 @@ async function runOidcProvider(
     resource: RESOURCE,
     scope: ROLES.join(" "),
   }).toString();
-  return {
-    target: {
-      name: "oidc-provider",
-      tokenUrl: `${issuer}/token`,
-      jwksUrl: `${issuer}/jwks`,
-      issuer,
-      audience: RESOURCE,
-      caFile: join(dataDir, "ca.pem"),
-      dataDir,
-      form,
-    },
-    close: () =>
-      new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeAllConnections();
-      }),
-  };
+  return servedAt(server, "oidc-provider", issuer, dataDir, form);
 }
 
 /**
@@ -190,54 +211,30 @@ async function runFloor(dataDir: string): Promise<{ target: Target; close(): Pro
     "base64url",
   );
   let issuer = "";
-  const server = createServer(
-    {
-      cert: readFileSync(join(dataDir, "server.pem")),
-      key: readFileSync(join(dataDir, "server-key.pem")),
-    },
-    (req, res) => {
-      const send = (text: string) => {
-        res.writeHead(200, {
-          "content-type": "application/json; charset=utf-8",
-          "content-length": Buffer.byteLength(text),
-        });
-        res.end(text);
-      };
-      if (req.method === "GET") return send(jwks);
-      req.resume();
-      req.on("end", () => {
-        const now = Math.floor(Date.now() / 1000);
-        const claims = { iss: issuer, aud: RESOURCE, iat: now, exp: now + 3600, jti: randomUUID() };
-        const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
-        void webcrypto.subtle
-          .sign("RSASSA-PKCS1-v1_5", cryptoKey, Buffer.from(input))
-          .then((signature) => {
-            const token = `${input}.${Buffer.from(signature).toString("base64url")}`;
-            send(JSON.stringify({ token_type: "Bearer", expires_in: 3600, access_token: token }));
-          });
+  const server = createServer(emulatorCertificate(dataDir), (req, res) => {
+    const send = (text: string) => {
+      res.writeHead(200, {
+        "content-type": "application/json; charset=utf-8",
+        "content-length": Buffer.byteLength(text),
       });
-    },
-  );
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  issuer = `https://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}`;
-  return {
-    target: {
-      name: "floor",
-      tokenUrl: `${issuer}/token`,
-      jwksUrl: `${issuer}/jwks`,
-      issuer,
-      audience: RESOURCE,
-      caFile: join(dataDir, "ca.pem"),
-      dataDir,
-      form: "grant_type=client_credentials",
-    },
-    close: () =>
-      new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeAllConnections();
-      }),
-  };
+      res.end(text);
+    };
+    if (req.method === "GET") return send(jwks);
+    req.resume();
+    req.on("end", () => {
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { iss: issuer, aud: RESOURCE, iat: now, exp: now + 3600, jti: randomUUID() };
+      const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
+      void webcrypto.subtle
+        .sign("RSASSA-PKCS1-v1_5", cryptoKey, Buffer.from(input))
+        .then((signature) => {
+          const token = `${input}.${Buffer.from(signature).toString("base64url")}`;
+          send(JSON.stringify({ token_type: "Bearer", expires_in: 3600, access_token: token }));
+        });
+    });
+  });
+  issuer = await listenOnLoopback(server);
+  return servedAt(server, "floor", issuer, dataDir, "grant_type=client_credentials");
 }
 
 async function workerMain(input: WorkerInput): Promise<void> {
