@@ -32,10 +32,10 @@ export function redirectUriRegistered(app: Application, redirectUri: string): bo
   });
 }
 
-function pageError(emu: Emulator, ctx: Ctx, e: EntraError): void {
+/** Errors that make the redirect URI untrustworthy are shown on a page, not sent to it. */
+function pageError(ctx: Ctx, e: EntraError): void {
   ctx.note["error"] = `AADSTS${e.aadsts}`;
   sendHtml(ctx, e.status, errorPage(e.aadsts, e.message, ctx.correlationId));
-  void emu;
 }
 
 /** GET or POST /{tenant}/oauth2/v2.0/authorize */
@@ -57,7 +57,7 @@ export function authorize(emu: Emulator, ctx: Ctx): void {
     if (!redirectUriRegistered(app, redirectUri))
       throw errors.replyUrlMismatch(redirectUri, app.clientId);
   } catch (e) {
-    if (e instanceof EntraError) return pageError(emu, ctx, e);
+    if (e instanceof EntraError) return pageError(ctx, e);
     throw e;
   }
   ctx.note["client_id"] = app.clientId;
