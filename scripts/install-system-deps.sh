@@ -1,13 +1,29 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite starts for real: Chromium (browser sign-in tests,
-# driven by playwright-core; never a downloaded browser) and NSS tools (to make that Chromium
-# trust the emulator's generated CA). Does nothing when they are already there.
+# Installs the Debian packages the test suite starts for real:
+# - chromium (browser sign-in tests, driven by playwright-core; never a downloaded browser) and
+#   libnss3-tools (to make that Chromium trust the emulator's generated CA);
+# - redis-server (the Redis refresh-token store and the fleet cache);
+# - gnome-keyring, dbus (dbus-run-session) and libsecret-tools (a real Secret Service for the
+#   OS-keyring tests);
+# - faketime (moves the client's clock for the 90-day refresh-token window);
+# - python3-msal and azure-cli (Microsoft's Python clients, unmodified, against the emulator);
+# - util-linux (unshare, for the tests that need Microsoft's host names in a private namespace).
+# Does nothing when they are already there.
 set -euo pipefail
 need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
+have() { command -v "$1" >/dev/null 2>&1; }
+have chromium || need+=(chromium)
+have certutil || need+=(libnss3-tools)
+have redis-server || need+=(redis-server)
+have gnome-keyring-daemon || need+=(gnome-keyring)
+have dbus-run-session || need+=(dbus-daemon dbus)
+have secret-tool || need+=(libsecret-tools)
+have faketime || need+=(faketime)
+have az || need+=(azure-cli)
+have unshare || need+=(util-linux)
+python3 -c 'import msal' >/dev/null 2>&1 || need+=(python3-msal)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
-if ! command -v apt-get >/dev/null 2>&1; then
+if ! have apt-get; then
   echo "install-system-deps: please install ${need[*]} with your package manager" >&2
   exit 1
 fi
