@@ -34,7 +34,16 @@ function basicCredentials(ctx: Ctx): { id: string; secret: string } | undefined 
   const colon = decoded.indexOf(":");
   if (colon < 0) return undefined;
   // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
-  const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
+  const unescape = (s: string) => {
+    try {
+      return decodeURIComponent(s.replace(/\+/g, " "));
+    } catch {
+      throw errors.invalidRequest(
+        "The client credentials in the Authorization header are not validly form-encoded.",
+        900144,
+      );
+    }
+  };
   return { id: unescape(decoded.slice(0, colon)), secret: unescape(decoded.slice(colon + 1)) };
 }
 
@@ -80,27 +89,16 @@ export function authenticateClient(ctx: Ctx, c: ClientAuthContext): Authenticate
       `Client assertion uses the unsupported algorithm '${String(alg)}'; use RS256 or PS256.`,
       5002738,
     );
-  const x5tS256 = jwt.header["x5t#S256"];
-  const x5t = jwt.header["x5t"];
-  const presented =
-    typeof x5tS256 === "string"
-      ? { hash: "sha256", value: x5tS256 }
-      : typeof x5t === "string"
-        ? { hash: "sha1", value: x5t }
-        : undefined;
-  if (!presented)
+  const certificate = assertionCertificate(app, jwt.header);
+  if ("missing" in certificate)
     throw errors.assertionInvalid(
-      "Client assertion header must contain the certificate thumbprint in 'x5t' or 'x5t#S256'.",
+      "Client assertion header must contain the certificate thumbprint in 'x5t' or 'x5t#S256', or the certificate in 'x5c'.",
       5002723,
     );
-  const certificate = app.certificates.find(
-    (pem) =>
-      createHash(presented.hash).update(new X509Certificate(pem).raw).digest("base64url") ===
-      presented.value,
-  );
-  const shown = Buffer.from(presented.value, "base64url").toString("hex").toUpperCase();
-  if (!certificate) throw errors.assertionKeyNotFound(app.clientId, shown);
-  if (!verifyJwtSignature(jwt, new X509Certificate(certificate).publicKey))
+  if ("unknown" in certificate)
+    throw errors.assertionKeyNotFound(app.clientId, certificate.unknown);
+  const shown = certificate.thumbprint;
+  if (!verifyJwtSignature(jwt, new X509Certificate(certificate.pem).publicKey))
     throw errors.assertionInvalid(
       `Client assertion failed signature validation. [Reason - The key was found, but use of the key to verify the signature failed., Thumbprint of key used by client: '${shown}']`,
       7000274,
@@ -133,4 +131,47 @@ export function authenticateClient(ctx: Ctx, c: ClientAuthContext): Authenticate
     throw errors.assertionTime(new Date(c.nowSeconds * 1000), at(nbf), at(exp));
   }
   return { app, method: "2" };
+}
+
+/**
+ * A thumbprint as the libraries send it, as bytes: base64url (MSAL.js, MSAL.NET), base64url with
+ * `=` padding or standard base64 (MSAL for Python, older ADAL), or hex (some hand-rolled clients).
+ */
+function thumbprintBytes(value: string, hexLength: number): Buffer {
+  if (value.length === hexLength && /^[0-9a-fA-F]+$/.test(value)) return Buffer.from(value, "hex");
+  return Buffer.from(value.replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_"), "base64url");
+}
+
+/**
+ * The registered certificate an assertion's header names: by `x5t#S256`, `x5t` (SHA-1), or the
+ * first certificate of an `x5c` chain (MSAL's "send certificate chain" option).
+ */
+function assertionCertificate(
+  app: Application,
+  header: Record<string, unknown>,
+): { pem: string; thumbprint: string } | { missing: true } | { unknown: string } {
+  const registered = app.certificates.map((pem) => {
+    const der = new X509Certificate(pem).raw;
+    return {
+      pem,
+      sha1: createHash("sha1").update(der).digest(),
+      sha256: createHash("sha256").update(der).digest(),
+    };
+  });
+  const x5tS256 = header["x5t#S256"];
+  const x5t = header["x5t"];
+  const x5c = header["x5c"];
+  let presented: { hash: "sha1" | "sha256"; bytes: Buffer } | undefined;
+  if (typeof x5tS256 === "string")
+    presented = { hash: "sha256", bytes: thumbprintBytes(x5tS256, 64) };
+  else if (typeof x5t === "string") presented = { hash: "sha1", bytes: thumbprintBytes(x5t, 40) };
+  else if (Array.isArray(x5c) && typeof x5c[0] === "string") {
+    const der = Buffer.from(x5c[0], "base64");
+    presented = { hash: "sha256", bytes: createHash("sha256").update(der).digest() };
+  }
+  if (!presented) return { missing: true };
+  const shown = presented.bytes.toString("hex").toUpperCase();
+  const hit = registered.find((r) => r[presented.hash].equals(presented.bytes));
+  if (!hit) return { unknown: shown };
+  return { pem: hit.pem, thumbprint: hit.sha1.toString("hex").toUpperCase() };
 }

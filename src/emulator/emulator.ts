@@ -36,39 +36,96 @@ export interface RequestLogEntry {
   /** Non-secret facts the handler noted: grant_type, client_id, error. */
   note: Record<string, string>;
   fault?: string;
+  /** Assigned by the log: increases by one per request. */
+  seq?: number;
+}
+
+export interface RequestLogPage {
+  requests: RequestLogEntry[];
+  /** Entries in the log now. */
+  total: number;
+  /** Pass as `after` for the next page; absent on the last page. */
+  next?: number;
 }
 
 /**
- * The last `capacity` requests, oldest first. A ring: the log is written on every request, so
- * once full it must not shift ten thousand entries to drop the oldest one.
+ * The last requests, oldest first: at most `capacity` entries and `maxBytes` bytes of JSON. A
+ * ring: the log is written on every request, so once full it must not shift ten thousand
+ * entries to drop the oldest one. Entries carry a sequence number so that a reader can page
+ * through a log that keeps moving.
  */
 export class RequestLog {
   readonly #entries: (RequestLogEntry | undefined)[];
+  readonly #sizes: number[];
+  readonly #maxBytes: number;
   #next = 0;
   #size = 0;
+  #bytes = 0;
+  #seq = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, maxBytes = 16 * 1024 * 1024) {
     this.#entries = new Array<RequestLogEntry | undefined>(capacity);
+    this.#sizes = new Array<number>(capacity).fill(0);
+    this.#maxBytes = maxBytes;
   }
 
   push(entry: RequestLogEntry): void {
-    this.#entries[this.#next] = entry;
-    this.#next = (this.#next + 1) % this.#entries.length;
-    if (this.#size < this.#entries.length) this.#size++;
+    const logged = { ...entry, seq: ++this.#seq };
+    const bytes = JSON.stringify(logged).length;
+    const capacity = this.#entries.length;
+    if (this.#size === capacity) this.#dropOldest();
+    while (this.#size > 0 && this.#bytes + bytes > this.#maxBytes) this.#dropOldest();
+    this.#entries[this.#next] = logged;
+    this.#sizes[this.#next] = bytes;
+    this.#bytes += bytes;
+    this.#next = (this.#next + 1) % capacity;
+    this.#size++;
+  }
+
+  #dropOldest(): void {
+    const capacity = this.#entries.length;
+    const oldest = (this.#next - this.#size + capacity) % capacity;
+    this.#bytes -= this.#sizes[oldest]!;
+    this.#entries[oldest] = undefined;
+    this.#sizes[oldest] = 0;
+    this.#size--;
+  }
+
+  /** Bytes of JSON the log holds now. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   list(): RequestLogEntry[] {
-    const start = (this.#next - this.#size + this.#entries.length) % this.#entries.length;
+    return this.page(0, this.#entries.length).requests;
+  }
+
+  /** Up to `limit` entries whose sequence number is above `after`, oldest first. */
+  page(after: number, limit: number): RequestLogPage {
+    const capacity = this.#entries.length;
+    const start = (this.#next - this.#size + capacity) % capacity;
     const out: RequestLogEntry[] = [];
-    for (let i = 0; i < this.#size; i++)
-      out.push(this.#entries[(start + i) % this.#entries.length]!);
-    return out;
+    let more = false;
+    for (let i = 0; i < this.#size; i++) {
+      const entry = this.#entries[(start + i) % capacity]!;
+      if (entry.seq! <= after) continue;
+      if (out.length === limit) {
+        more = true;
+        break;
+      }
+      out.push(entry);
+    }
+    const page: RequestLogPage = { requests: out, total: this.#size };
+    if (more) page.next = out[out.length - 1]!.seq!;
+    return page;
   }
 
   clear(): void {
     this.#entries.fill(undefined);
+    this.#sizes.fill(0);
     this.#next = 0;
     this.#size = 0;
+    this.#bytes = 0;
   }
 }
 
@@ -160,6 +217,11 @@ export class Emulator implements Issuer {
   defaultUser(): User | undefined {
     const name = this.directory.seed.defaults.user;
     return name ? this.directory.user(name) : [...this.directory.users.values()][0];
+  }
+
+  /** Forgets what has expired (see {@link Store.sweep}). */
+  sweep(): void {
+    this.store.sweep(this.nowMs(), this.settings.refreshTokenMaxInactiveDays * 86_400_000);
   }
 
   /** The next fault for this request, consumed. */

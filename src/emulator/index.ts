@@ -166,6 +166,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
   });
+  // Expired codes, sessions, flows and refresh tokens are forgotten once a minute.
+  const sweeper = setInterval(() => emu.sweep(), 60_000);
+  sweeper.unref();
   const ops = controlOps(emu);
   return {
     url: emu.url,
@@ -174,6 +177,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     ...ops,
     close: () =>
       new Promise<void>((ok) => {
+        clearInterval(sweeper);
         server.close(() => ok());
         for (const s of sockets) s.destroy();
       }),

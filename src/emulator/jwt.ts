@@ -106,6 +106,15 @@ export function decodeJwt(token: string): DecodedJwt | null {
 
 /** Verifies an RS256 or PS256 signature with a public key (certificate or key PEM, or KeyObject). */
 export function verifyJwtSignature(jwt: DecodedJwt, key: KeyObject | string): boolean {
+  try {
+    return verifySignature(jwt, key);
+  } catch {
+    // A signature of the wrong length or shape is simply not valid.
+    return false;
+  }
+}
+
+function verifySignature(jwt: DecodedJwt, key: KeyObject | string): boolean {
   const alg = jwt.header["alg"];
   const publicKey = typeof key === "string" ? createPublicKey(key) : key;
   if (alg === "RS256") return verify("sha256", jwt.signingInput, publicKey, jwt.signature);

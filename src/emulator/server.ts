@@ -12,7 +12,14 @@ import { createServer as createHttpsServer } from "node:https";
 import { randomUUID } from "node:crypto";
 import { EntraError } from "./errors.ts";
 import { redactParams, type Emulator } from "./emulator.ts";
-import { correlationIdOf, readBody, sendEntraError, sendJson, type Ctx } from "./http.ts";
+import { correlationIdOf, readBody, type Ctx } from "./http.ts";
+import {
+  sendServiceError,
+  serviceOfHost,
+  serviceOfPath,
+  ServiceError,
+  type Service,
+} from "./services.ts";
 import { authorize, login, loginMfa } from "./endpoints/authorize.ts";
 import { control } from "./endpoints/control.ts";
 import { deviceAuthorization, deviceLoginPage, deviceLoginSubmit } from "./endpoints/device.ts";
@@ -31,6 +38,8 @@ interface Route {
   methods: string[];
   pattern: RegExp;
   handler: Handler;
+  /** The service whose host serves the route; by default the one its path belongs to. */
+  service?: Service;
 }
 
 const T = "([^/]+)";
@@ -90,13 +99,45 @@ export interface ServerOptions {
 
 export function createEmulatorServer(emu: Emulator, options: ServerOptions): Server {
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    void handle(emu, options, req, res);
+    handle(emu, options, req, res).catch((error: unknown) => lastResort(options, res, error));
   };
   const server = options.tls
     ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener)
     : createHttpServer(listener);
   server.keepAliveTimeout = 5000;
+  // Bounded header and request times: a slow or stuck client holds a socket, never the process.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
   return server;
+}
+
+/** Only reached if answering an error failed too: the process stays up, the socket goes. */
+function lastResort(options: ServerOptions, res: ServerResponse, error: unknown): void {
+  try {
+    options.onError(error);
+  } catch {
+    // A failing logger must not end the process either.
+  }
+  if (!res.headersSent) {
+    try {
+      res.writeHead(500, { "content-type": "application/json; charset=utf-8" });
+      res.end('{"error":"server_error"}');
+      return;
+    } catch {
+      // fall through to destroying the socket
+    }
+  }
+  res.destroy();
+}
+
+/** The request target as a URL; undefined when it is not an origin-form path (`/…`). */
+function parseTarget(target: string | undefined): URL | undefined {
+  if (!target || !target.startsWith("/") || target.startsWith("//")) return undefined;
+  try {
+    return new URL(target, "http://emulator");
+  } catch {
+    return undefined;
+  }
 }
 
 async function handle(
@@ -106,7 +147,8 @@ async function handle(
   res: ServerResponse,
 ): Promise<void> {
   const started = performance.now();
-  const url = new URL(req.url ?? "/", "http://emulator");
+  const target = parseTarget(req.url);
+  const url = target ?? new URL("http://emulator/");
   const method = req.method ?? "GET";
   const ctx: Ctx = {
     req,
@@ -120,9 +162,22 @@ async function handle(
     requestId: randomUUID(),
     note: {},
   };
+  const isControl = url.pathname.startsWith("/_emulator/");
+  // Under --impersonate the Host names the service; any other name (127.0.0.1) serves them all.
+  const service: Service = isControl
+    ? "control"
+    : (serviceOfHost(req.headers.host) ?? serviceOfPath(url.pathname));
   let faultName: string | undefined;
   try {
-    const isControl = url.pathname.startsWith("/_emulator/");
+    if (!target)
+      throw new ServiceError(
+        400,
+        "InvalidRequestTarget",
+        "The request target is not a path starting with '/'.",
+      );
+    // settings.latencyMs models the network: every answer but the control API's waits for it.
+    if (!isControl && emu.settings.latencyMs > 0)
+      await new Promise((r) => setTimeout(r, emu.settings.latencyMs));
     const fault = isControl ? undefined : emu.takeFault(method, url.pathname);
     if (fault) {
       faultName = JSON.stringify(fault);
@@ -138,71 +193,106 @@ async function handle(
         res.end('{"token_type":"Bearer","access_token":');
         return;
       }
-      if (fault.status) {
-        const headers: Record<string, string> = {};
-        if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
-        const error = new EntraError(
-          fault.status,
-          fault.status === 429
-            ? "too_many_requests"
-            : fault.status >= 500
-              ? "temporarily_unavailable"
-              : "invalid_request",
-          fault.status === 429 ? 50196 : 90033,
-          fault.status === 429
-            ? "The server is throttling requests; retry after the time given in Retry-After."
-            : "A transient error has occurred. Please try again.",
-        );
-        sendJson(ctx, fault.status, error.body(ctx.correlationId, emu.clock.now()), headers);
-        return;
-      }
+      if (fault.status) return sendFault(emu, ctx, service, fault.status, fault.retryAfter);
     }
     if (isControl) {
       const parsed = await readBody(req);
       ctx.body = parsed.body;
       ctx.json = parsed.json;
-      ctx.match = /^\/_emulator\/(.+)$/.exec(url.pathname)!;
+      ctx.match = /^\/_emulator\/(.+)$/.exec(url.pathname) ?? /^/.exec("")!;
       return control(emu, ctx, options.info);
     }
     // A path may have one route per method (GET and POST /devicelogin): 405 only when none
     // of the routes for the path takes the method.
-    const onPath = routes.filter((r) => r.pattern.test(url.pathname));
+    const onPath = routes.filter(
+      (r) => (r.service ?? serviceOfPath(url.pathname)) === service && r.pattern.test(url.pathname),
+    );
     if (onPath.length === 0)
-      return sendJson(ctx, 404, {
-        error: "not_found",
-        error_description: `No endpoint at ${url.pathname}.`,
-      });
+      throw new ServiceError(404, "NotFound", `No endpoint at ${url.pathname}.`);
     const route = onPath.find((r) => r.methods.includes(method));
-    if (!route)
-      return sendJson(
+    if (!route) {
+      const allow = onPath.flatMap((r) => r.methods).join(", ");
+      return sendServiceError(
         ctx,
-        405,
-        {
-          error: "invalid_request",
-          error_description: `${method} is not allowed on ${url.pathname}.`,
-        },
-        { allow: onPath.flatMap((r) => r.methods).join(", ") },
+        service,
+        new ServiceError(
+          405,
+          "MethodNotAllowed",
+          `The endpoint only accepts ${allow} requests. Received a ${method} request.`,
+        ),
+        emu.clock.now(),
+        { allow },
       );
+    }
     const parsed = await readBody(req);
     ctx.body = parsed.body;
     ctx.json = parsed.json;
     ctx.match = route.pattern.exec(url.pathname)!;
     await route.handler(emu, ctx);
   } catch (error) {
-    if (res.headersSent) return;
-    if (error instanceof EntraError) return sendEntraError(ctx, error, emu.clock.now());
+    if (res.headersSent) {
+      if (!res.writableEnded) res.destroy();
+      return;
+    }
     if (isPartnerCenterError(error)) return sendPartnerCenterError(ctx, error);
+    if (error instanceof EntraError || error instanceof ServiceError)
+      return sendServiceError(ctx, service, error, emu.clock.now());
     options.onError(error);
-    sendEntraError(
+    sendServiceError(
       ctx,
-      new EntraError(500, "server_error", 90033, "An internal error occurred in the emulator."),
+      service,
+      new ServiceError(500, "InternalServerError", "An internal error occurred in the emulator."),
       emu.clock.now(),
     );
   } finally {
     // The control API's own calls stay out of the log that it serves.
-    if (!url.pathname.startsWith("/_emulator/")) logRequest(emu, ctx, req, res, started, faultName);
+    if (!isControl) {
+      try {
+        logRequest(emu, ctx, req, res, started, faultName);
+      } catch (error) {
+        options.onError(error);
+      }
+    }
   }
 }
+
+/** An injected status fault, in the shape of the service it hits. */
+function sendFault(
+  emu: Emulator,
+  ctx: Ctx,
+  service: Service,
+  status: number,
+  retryAfter: number | undefined,
+): void {
+  const headers: Record<string, string> = {};
+  if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter);
+  const throttled = status === 429;
+  const message = throttled
+    ? "The server is throttling requests; retry after the time given in Retry-After."
+    : "A transient error has occurred. Please try again.";
+  const error =
+    service === "entra"
+      ? new EntraError(
+          status,
+          throttled
+            ? "too_many_requests"
+            : status >= 500
+              ? "temporarily_unavailable"
+              : "invalid_request",
+          throttled ? 50196 : 90033,
+          message,
+        )
+      : new ServiceError(
+          status,
+          throttled ? "TooManyRequests" : status >= 500 ? "ServiceUnavailable" : "BadRequest",
+          message,
+        );
+  sendServiceError(ctx, service, error, emu.clock.now(), headers);
+}
+
+/** Cuts a client-chosen value to `max` characters, so one request cannot fill the log. */
+const clip = (value: string, max: number) =>
+  value.length > max ? `${value.slice(0, max)}…[${value.length - max} more]` : value;
 
 function logRequest(
   emu: Emulator,
@@ -214,24 +304,30 @@ function logRequest(
 ): void {
   const headers: Record<string, string> = {};
   const url = ctx.url;
-  const method = ctx.method;
   for (const h of SAFE_HEADERS) {
     const v = req.headers[h];
-    if (typeof v === "string") headers[h] = v;
+    if (typeof v === "string") headers[h] = clip(v, 256);
   }
+  const query: Record<string, string> = {};
+  let n = 0;
+  for (const [k, v] of Object.entries(redactParams(url.searchParams))) {
+    if (++n > 32) break;
+    query[clip(k, 64)] = clip(v, 512);
+  }
+  const userAgent = req.headers["user-agent"];
   emu.logRequest({
     time: emu.clock.now().toISOString(),
-    method,
-    path: url.pathname,
-    query: redactParams(url.searchParams),
+    method: ctx.method,
+    path: clip(url.pathname, 1024),
+    query,
     status: ctx.status ?? res.statusCode,
     correlationId: ctx.correlationId,
     durationMs: Math.round((performance.now() - started) * 10) / 10,
-    userAgent: req.headers["user-agent"],
+    userAgent: userAgent === undefined ? undefined : clip(userAgent, 512),
     headers,
     note: {
       ...ctx.note,
-      ...(ctx.body["grant_type"] ? { grant_type: ctx.body["grant_type"] } : {}),
+      ...(ctx.body["grant_type"] ? { grant_type: clip(ctx.body["grant_type"], 128) } : {}),
     },
     ...(faultName ? { fault: faultName } : {}),
   });

@@ -5,11 +5,20 @@ import { sendJson, type Ctx } from "../http.ts";
 
 export const faultSchema = z
   .object({
-    path: z.string().startsWith("/"),
-    method: z.string().optional(),
-    count: z.number().int().min(1).default(1),
-    status: z.number().int().min(100).max(599).optional(),
-    retryAfter: z.number().min(0).optional(),
+    path: z.string().startsWith("/").max(2048),
+    method: z
+      .string()
+      .regex(/^[A-Za-z]{1,16}$/, { message: "must be an HTTP method such as POST" })
+      .optional(),
+    count: z.number().int().min(1).max(1_000_000).default(1),
+    // An error status: a fault stands for a failing server (and 1xx, 204 or 304 carry no body).
+    status: z
+      .number()
+      .int()
+      .min(400, { message: "must be an error status from 400 to 599" })
+      .max(599, { message: "must be an error status from 400 to 599" })
+      .optional(),
+    retryAfter: z.number().int().min(0).max(86_400).optional(),
     delayMs: z.number().int().min(0).max(120_000).optional(),
     drop: z.boolean().optional(),
     malformed: z.boolean().optional(),
@@ -40,6 +49,11 @@ export const approveSchema = z
 
 export class ControlError extends Error {}
 
+/** Faults waiting at once; more is a mistake in the caller, answered with 400. */
+const MAX_FAULTS = 1000;
+/** The latest instant the clock may show: JWT times and ISO dates stay four-digit years. */
+const MAX_CLOCK_MS = Date.UTC(9999, 11, 31);
+
 function parse<T>(schema: z.ZodType<T>, json: unknown): T {
   const r = schema.safeParse(json ?? {});
   if (!r.success)
@@ -53,10 +67,21 @@ function parse<T>(schema: z.ZodType<T>, json: unknown): T {
 export function controlOps(emu: Emulator) {
   return {
     advanceClock(seconds: number): string {
+      if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0)
+        throw new ControlError("advanceSeconds: expected a number of seconds, 0 or more");
+      if (emu.nowMs() + seconds * 1000 > MAX_CLOCK_MS)
+        throw new ControlError(
+          `advanceSeconds: ${seconds} would move the clock past 9999-12-31; use a smaller number`,
+        );
       return emu.clock.advance(seconds).toISOString();
     },
     injectFault(input: FaultInput): void {
-      emu.faults.push(parse(faultSchema, input) as Fault);
+      const fault = parse(faultSchema, input) as Fault;
+      if (emu.faults.length >= MAX_FAULTS)
+        throw new ControlError(
+          `faults: ${MAX_FAULTS} faults are already waiting; clear them with DELETE /_emulator/faults`,
+        );
+      emu.faults.push(fault);
     },
     clearFaults(): void {
       emu.faults.length = 0;
@@ -88,27 +113,37 @@ export function controlOps(emu: Emulator) {
     requests() {
       return emu.requestLog.list();
     },
+    requestPage(after = 0, limit = 1000) {
+      return emu.requestLog.page(after, limit);
+    },
     clearRequests(): void {
       emu.requestLog.clear();
     },
   };
 }
 
+/** A whole-number query parameter within [min, max]; undefined when absent. */
+function whole(text: string | null, name: string, min: number, max: number): number | undefined {
+  if (text === null) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new ControlError(`${name}: expected a whole number from ${min} to ${max}`);
+  return n;
+}
+
 /** Routes /_emulator/{what}. */
 export function control(emu: Emulator, ctx: Ctx, info: () => unknown): void {
   const ops = controlOps(emu);
   const what = `${ctx.method} ${ctx.match[1]}`;
-  const body = (ctx.json ?? {}) as Record<string, unknown>;
+  const body = (
+    ctx.json !== null && typeof ctx.json === "object" && !Array.isArray(ctx.json) ? ctx.json : {}
+  ) as Record<string, unknown>;
   try {
     switch (what) {
       case "GET info":
         return sendJson(ctx, 200, info());
-      case "POST clock": {
-        const seconds = body["advanceSeconds"];
-        if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0)
-          throw new ControlError("advanceSeconds: expected a number of seconds, 0 or more");
-        return sendJson(ctx, 200, { now: ops.advanceClock(seconds) });
-      }
+      case "POST clock":
+        return sendJson(ctx, 200, { now: ops.advanceClock(body["advanceSeconds"] as number) });
       case "POST faults":
         ops.injectFault(body as FaultInput);
         return sendJson(ctx, 200, { faults: emu.faults });
@@ -123,8 +158,11 @@ export function control(emu: Emulator, ctx: Ctx, info: () => unknown): void {
       case "POST device-codes/approve":
         ops.approveDeviceCode(body as z.input<typeof approveSchema>);
         return sendJson(ctx, 200, { ok: true });
-      case "GET requests":
-        return sendJson(ctx, 200, { requests: ops.requests() });
+      case "GET requests": {
+        const after = whole(ctx.url.searchParams.get("after"), "after", 0, Number.MAX_SAFE_INTEGER);
+        const limit = whole(ctx.url.searchParams.get("limit"), "limit", 1, 10_000);
+        return sendJson(ctx, 200, ops.requestPage(after ?? 0, limit ?? 1000));
+      }
       case "DELETE requests":
         ops.clearRequests();
         return sendJson(ctx, 200, { requests: [] });
