@@ -4,14 +4,33 @@
  * cost no more than starting Node.
  */
 import { readFileSync } from "node:fs";
+import type { FlagSpec } from "./args.ts";
 import { ExitCode } from "./exit-codes.ts";
 
-const commands: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
+/** Set by scripts/build.ts in the bundle; from the sources, package.json is read. */
+declare const PARTNER_TOKEN_VERSION: string | undefined;
+
+/**
+ * A command module. `flags` (its parser's specs) is what `completion` offers; the table and
+ * the usage text are passed to `run` so that `completion` reads them without importing this
+ * file (an import cycle with its top-level await would never settle).
+ */
+export interface CommandModule {
+  run(argv: string[], cli: { commands: CommandTable; usage: string }): Promise<number>;
+  flags?: readonly FlagSpec[];
+}
+export type CommandTable = Record<string, () => Promise<CommandModule>>;
+
+const commands: CommandTable = {
   emulator: () => import("./commands/emulator.ts"),
   new: () => import("./commands/new.ts"),
   "new-access-token": () => import("./commands/new.ts"),
   environments: () => import("./commands/environments.ts"),
   decode: () => import("./commands/decode.ts"),
+  connect: () => import("./commands/connect.ts"),
+  token: () => import("./commands/token.ts"),
+  status: () => import("./commands/status.ts"),
+  disconnect: () => import("./commands/disconnect.ts"),
 };
 
 const usage = `partner-token — Microsoft Entra ID access and refresh tokens for Partner Center, Graph and any API
@@ -20,11 +39,15 @@ Usage: partner-token <command> [options]
 
 Commands:
   new             get an access token and a refresh token (alias new-access-token)
+  connect         sign in once and keep the session (Connect-PartnerCenter)
+  token           an access token from the session, renewed when needed
+  status          the session's health: account, cached tokens, refresh-token window
+  disconnect      forget a session
   environments    list the clouds (AzureCloud, AzureChinaCloud, …) and their endpoints
   decode          show the header and claims of a token
   emulator        run the local Entra ID + Partner Center emulator
 
-Exit codes: 0 ok, 1 error, 2 usage, 4 sign-in needed, 130 cancelled.
+Exit codes: 0 ok, 1 error, 2 usage, 3 refresh token expiring (status), 4 sign-in needed, 130 cancelled.
 
 Run 'partner-token <command> --help' for a command's options.`;
 
@@ -36,9 +59,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (name === "--version" || name === "-v" || name === "version") {
     // Read here rather than from a module of its own: one module less to load for --version.
-    const { version } = JSON.parse(
-      readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
-    ) as { version: string };
+    const version =
+      typeof PARTNER_TOKEN_VERSION === "string"
+        ? PARTNER_TOKEN_VERSION
+        : (
+            JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+              version: string;
+            }
+          ).version;
     process.stdout.write(version + "\n");
     return ExitCode.ok;
   }
@@ -48,7 +76,10 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.usage;
   }
   const command = await load();
-  return command.run(rest);
+  return command.run(rest, { commands, usage });
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// No top-level await: the standalone executable runs this file as CommonJS.
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

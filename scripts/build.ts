@@ -1,0 +1,91 @@
+/**
+ * Builds `dist/` for the npm package: one bundled file per entry point, with code splitting so
+ * that each command, flow and store stays a chunk of its own, loaded only when used.
+ *
+ *   node scripts/build.ts            (run by `npm pack` / `npm publish` through "prepack")
+ *
+ * Entry points: the CLI (`dist/cli/main.js`, what `bin/partner-token.js` loads), the library
+ * (`dist/index.js`) and the emulator (`dist/emulator/index.js`). Pure-JavaScript dependencies
+ * are bundled: resolving and reading jose's fifty files on every run costs more than the token
+ * request itself. Packages with native code or heavy optional SDKs stay external and are
+ * resolved from `node_modules` when a command needs them. Type declarations for the library
+ * come from `tsc --emitDeclarationOnly`.
+ */
+import { build, type BuildOptions } from "esbuild";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+
+/**
+ * Left to `node_modules`: native addons cannot be bundled, and the Azure SDKs and ioredis are
+ * large, optional and loaded only by the stores that use them.
+ */
+export const EXTERNAL = [
+  "@napi-rs/keyring",
+  "@azure/identity",
+  "@azure/keyvault-secrets",
+  "@azure/core-auth",
+  "@azure/core-rest-pipeline",
+  "ioredis",
+];
+
+/** What both the npm build and the standalone executable's build share. */
+export const common: BuildOptions = {
+  absWorkingDir: ROOT,
+  bundle: true,
+  platform: "node",
+  target: "node22.12",
+  external: EXTERNAL,
+  // `--version` prints this instead of reading package.json: no file to find in a single
+  // executable, one read less everywhere.
+  define: { PARTNER_TOKEN_VERSION: JSON.stringify(pkg.version) },
+  legalComments: "none",
+  logLevel: "warning",
+};
+
+/** Builds the package's `dist/`. */
+export async function buildPackage(outdir = join(ROOT, "dist")): Promise<void> {
+  await rm(outdir, { recursive: true, force: true });
+  await build({
+    ...common,
+    entryPoints: {
+      "cli/main": "src/cli/main.ts",
+      index: "src/index.ts",
+      "emulator/index": "src/emulator/index.ts",
+    },
+    outdir,
+    format: "esm",
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
+    // Bundled CommonJS dependencies (node-forge) call require() for Node's built-ins.
+    banner: {
+      js: 'import { createRequire as __ptCreateRequire } from "node:module"; const require = __ptCreateRequire(import.meta.url);',
+    },
+  });
+  await promisify(execFile)(
+    process.execPath,
+    [
+      join(ROOT, "node_modules/typescript/bin/tsc"),
+      "-p",
+      join(ROOT, "tsconfig.build.json"),
+      "--emitDeclarationOnly",
+      // Declarations only: the typecheck is `npm run typecheck`'s job, not the packaging's.
+      "--noCheck",
+      "--outDir",
+      join(outdir, "types"),
+    ],
+    { cwd: ROOT },
+  );
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const started = performance.now();
+  await buildPackage();
+  process.stderr.write(`built dist/ in ${Math.round(performance.now() - started)} ms\n`);
+}
