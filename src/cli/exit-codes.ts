@@ -3,6 +3,8 @@ export const ExitCode = {
   ok: 0,
   error: 1,
   usage: 2,
+  /** `status`: the refresh token expires within --warn-days. */
+  expiring: 3,
   signInNeeded: 4,
   cancelled: 130,
 } as const;

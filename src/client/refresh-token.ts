@@ -41,6 +41,7 @@ export async function acquireTokenByRefreshToken(
         ...authority.requestOptions,
         additionalParameters: {
           scope: withUserFlowScopes(request.scopes).join(" "),
+          ...(request.claims ? { claims: request.claims } : {}),
           ...userFlowParameters(context),
         },
       },

@@ -79,6 +79,24 @@ export interface ClientOptions {
   openBrowser?: (url: string) => Promise<void>;
   /** Cancels the operation (throws `CancelledError`). */
   signal?: AbortSignal;
+  /**
+   * Told of every throttled answer (429, or 503 with `Retry-After`) before the HTTP layer retries
+   * it, so that a caller running many requests can slow all of them down (the bulk customer job
+   * shares one throttle state across its workers). Return `"defer"` to get the answer back at
+   * once instead of a retry in place: the request fails with its 429 and the caller retries it
+   * later, its worker free meanwhile.
+   */
+  onThrottled?: (answer: ThrottledAnswer) => "retry" | "defer" | void;
+}
+
+/** A throttled answer as the HTTP layer saw it (see {@link ClientOptions.onThrottled}). */
+export interface ThrottledAnswer {
+  method: string;
+  /** The URL without its query. */
+  url: string;
+  status: number;
+  /** `Retry-After` in milliseconds, when the server sent one. */
+  retryAfterMs: number | undefined;
 }
 
 /** A certificate for a signed client assertion: by thumbprint (certificate folder) or by file. */
@@ -120,6 +138,8 @@ export type ClientCredentialsRequest = FlowRequest;
 
 export interface RefreshTokenRequest extends FlowRequest {
   refreshToken: string;
+  /** A claims challenge from a resource (`WWW-Authenticate: … claims=`), sent as the `claims` parameter. */
+  claims?: string;
 }
 
 export interface AuthorizationCodeRequest extends FlowRequest {

@@ -22,7 +22,7 @@ import { progress, say } from "../redact.ts";
 import { readSecret, SOURCE_SPELLINGS } from "../secret-source.ts";
 import { UsageError } from "../usage-error.ts";
 
-const flags: FlagSpec[] = [
+export const flags: FlagSpec[] = [
   {
     name: "application-id",
     aliases: ["client-id", "ApplicationId", "ClientId"],
@@ -290,7 +290,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** Flags + environment → the library's parameters, reading every secret from its source. */
-async function toParams(args: ParsedArgs): Promise<NewPartnerAccessTokenParams> {
+export async function toParams(args: ParsedArgs): Promise<NewPartnerAccessTokenParams> {
   const env = process.env;
   const flag = (name: string): string => args.spelled.get(name) ?? `--${name}`;
   const p: NewPartnerAccessTokenParams = {};

@@ -1,0 +1,120 @@
+/**
+ * `partner-token connect`: Connect-PartnerCenter. Signs in once — browser, device code, a refresh
+ * token, a service principal (secret or certificate), or an access token — and saves the session
+ * under a profile, encrypted, with its environment, so later commands (`token`, `customers`,
+ * `exec`…) need no flags but the profile.
+ */
+import type { ConnectParams } from "../../session/session.ts";
+import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
+import { abortOnInterrupt, installCrashGuard, reportError } from "../errors.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
+import { say } from "../redact.ts";
+import { SOURCE_SPELLINGS } from "../secret-source.ts";
+import { profileFlags, sessionOptionsOf } from "../session-flags.ts";
+import { UsageError } from "../usage-error.ts";
+import { flags as newFlags, toParams } from "./new.ts";
+
+const notForConnect = new Set([
+  "save-refresh-token",
+  "help",
+  "output",
+  "query",
+  "debug",
+  "consent",
+  "verbose",
+]);
+
+export const flags: FlagSpec[] = [
+  ...newFlags.filter((f) => !notForConnect.has(f.name)),
+  ...profileFlags,
+  ...outputFlags,
+  {
+    name: "debug",
+    kind: "boolean",
+    help: "show the HTTP exchange on stderr, secrets and tokens redacted",
+  },
+  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+];
+
+const usage =
+  "Usage: partner-token connect [--use-device-authentication | --refresh-token SRC | --service-principal … | --access-token SRC] [--profile P] [options]";
+
+const help =
+  (): string => `partner-token connect — sign in once and keep the session (Connect-PartnerCenter)
+
+Examples:
+  partner-token connect                                    # browser sign-in, Azure CLI's app
+  partner-token connect --use-device-authentication --environment Emulator
+  partner-token connect --refresh-token @rt.txt --application-id $APP --credential env:SECRET --tenant $TENANT
+  partner-token connect --service-principal --application-id $APP --credential env:SECRET --tenant $TENANT --profile ci
+  partner-token connect --service-principal --application-id $APP --certificate-thumbprint $THUMB --tenant $TENANT
+  partner-token connect --access-token env:TOKEN
+  then: partner-token token --scopes https://graph.microsoft.com/.default --tenant $CUSTOMER
+
+${usage}
+
+Parameter sets (Connect-PartnerCenter's):
+  User                         (default) browser on http://localhost:8400…8999, or --use-device-authentication
+  RefreshToken                 --refresh-token SRC [--application-id ID] [--credential SRC | --certificate-*] [--tenant T]
+  ServicePrincipal             --service-principal --application-id ID --credential SRC --tenant T
+  ServicePrincipalCertificate  --service-principal --application-id ID --certificate-thumbprint X --tenant T
+  AccessToken                  --access-token SRC (no renewal: the session ends with the token)
+Default application id 04b07795-8ddb-461a-bbee-02f9e1bf7b46 (Azure CLI); default scope
+{PartnerCenter}/user_impersonation ({PartnerCenter}/.default for a service principal).
+The session remembers its environment (--environment, --authority-host, --ca-file).
+
+Options:
+${formatFlags(flags)}
+
+Secrets are read from a source, never the command line: ${SOURCE_SPELLINGS}.
+A service principal's secret or certificate password is kept in the encrypted session so that
+tokens can be renewed.
+
+Exit codes: 0 ok, 1 error, 2 usage, 4 sign-in refused (expired, revoked, MFA), 130 cancelled.
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let debug = false;
+  installCrashGuard();
+  try {
+    const args = parseArgs(argv, flags);
+    if (getBoolean(args, "help")) {
+      process.stdout.write(help());
+      return ExitCode.ok;
+    }
+    debug = getBoolean(args, "debug");
+    if (args.positionals.length > 0)
+      throw new UsageError(`unexpected argument '${args.positionals[0]}'.`);
+    const format = parseOutputFormat(getString(args, "output"));
+    const query = getString(args, "query");
+    await compileQuery(query);
+    const params: ConnectParams = await toParams(args);
+    if (params.module)
+      throw new UsageError(
+        "--module belongs to 'partner-token new'; connect signs in to Partner Center.",
+      );
+    const signal = abortOnInterrupt();
+    const options = sessionOptionsOf(args, {
+      signal,
+      ...(debug ? { debug: (line: string) => say(line) } : {}),
+      ...(getBoolean(args, "no-browser")
+        ? {
+            openBrowser: async (url: string) =>
+              say(`Open this address in a browser to sign in:\n  ${url}`),
+          }
+        : {}),
+    });
+    const { connectSession } = await import("../../session/session.ts");
+    const { session } = await connectSession(params, options);
+    const info = session.info;
+    say(
+      `partner-token: connected profile '${info.profile}'${info.account ? ` as ${info.account}` : ""} ` +
+        `(tenant ${info.tenantId ?? info.tenant}, ${info.environment.name}${info.environment.name === "Custom" ? ` ${info.environment.authorityHost}` : ""}).`,
+    );
+    await writeResult(info, format, query);
+    return ExitCode.ok;
+  } catch (error) {
+    return reportError(error, usage, debug);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * What every command that uses a session shares: the flags that pick the session (`--profile`,
+ * `--cache-dir`), the ones that shape a token request (`--scopes`, `--tenant`, `--min-validity`,
+ * `--force-refresh`, `--warn-days`), and {@link openTokenSourceFromArgs}, which turns them into a
+ * TokenSource. `token`, `partner-center`, `customers`, `exec` and `serve` all go through it.
+ */
+import type { ClientOptions } from "../client/types.ts";
+import type { SessionOptions } from "../session/session.ts";
+import type { GetTokenOptions, TokenSource } from "../session/types.ts";
+import { getBoolean, getList, getString, type FlagSpec, type ParsedArgs } from "./args.ts";
+import { progress, say } from "./redact.ts";
+import { UsageError } from "./usage-error.ts";
+
+/** `--profile` and `--cache-dir`: which session. */
+export const profileFlags: FlagSpec[] = [
+  {
+    name: "profile",
+    kind: "string",
+    valueName: "name",
+    help: "the session to use (default $PARTNER_TOKEN_PROFILE, else 'default')",
+  },
+  {
+    name: "cache-dir",
+    kind: "string",
+    valueName: "dir",
+    help: "the token cache folder [env PARTNER_TOKEN_CACHE_DIR]",
+  },
+];
+
+/** `--warn-days`: when a refresh token's remaining window is worth a warning. */
+export const warnDaysFlag: FlagSpec = {
+  name: "warn-days",
+  kind: "string",
+  valueName: "days",
+  help: "warn when the refresh token has fewer days left of its 90-day window (default 14)",
+};
+
+/** The flags of a token request from a session. */
+export const tokenRequestFlags: FlagSpec[] = [
+  {
+    name: "scopes",
+    aliases: ["scope"],
+    kind: "list",
+    valueName: "scope",
+    help: "scopes of the token (default: the session's, e.g. Partner Center's user_impersonation)",
+  },
+  {
+    name: "tenant",
+    aliases: ["tenant-id", "domain", "TenantId", "Domain"],
+    kind: "string",
+    valueName: "id|domain",
+    help: "a customer's tenant (default the session's own)",
+  },
+  {
+    name: "min-validity",
+    kind: "string",
+    valueName: "seconds",
+    help: "a cached token must stay valid this long, else it is renewed (default 300)",
+  },
+  {
+    name: "force-refresh",
+    kind: "boolean",
+    help: "renew even when the cache holds a valid token",
+  },
+  warnDaysFlag,
+];
+
+function nonNegative(args: ParsedArgs, name: string, fallback: number): number {
+  const text = getString(args, name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(value))
+    throw new UsageError(
+      `--${name} takes a number (${name === "warn-days" ? "days" : "seconds"}), not '${text}'.`,
+    );
+  return value;
+}
+
+export function warnDaysOf(args: ParsedArgs): number {
+  return nonNegative(args, "warn-days", 14);
+}
+
+/** The session options the flags and environment give. */
+export function sessionOptionsOf(
+  args: ParsedArgs,
+  clientOptions: ClientOptions = {},
+): SessionOptions {
+  const profile = getString(args, "profile");
+  const cacheDir = getString(args, "cache-dir");
+  return {
+    ...(profile !== undefined ? { profile } : {}),
+    ...(cacheDir !== undefined ? { cacheDir } : {}),
+    warn: say,
+    warnDays: warnDaysOf(args),
+    clientOptions: { log: (line) => progress(line), ...clientOptions },
+  };
+}
+
+/** `--scopes`, `--tenant`, `--min-validity`, `--force-refresh` as a token request. */
+export function tokenRequestOf(
+  args: ParsedArgs,
+): Omit<GetTokenOptions, "scopes"> & { scopes: string[] } {
+  const tenant = getString(args, "tenant");
+  if (tenant !== undefined && tenant.trim() === "")
+    throw new UsageError("--tenant needs a tenant id or domain.");
+  return {
+    scopes: getList(args, "scopes") ?? [],
+    ...(tenant !== undefined ? { tenant } : {}),
+    minValidity: nonNegative(args, "min-validity", 300),
+    ...(getBoolean(args, "force-refresh") ? { forceRefresh: true } : {}),
+  };
+}
+
+/**
+ * The TokenSource the flags name: the profile's session. (A session-less source from
+ * `--refresh-token-store` joins here.)
+ */
+export async function openTokenSourceFromArgs(
+  args: ParsedArgs,
+  clientOptions: ClientOptions = {},
+): Promise<TokenSource & { close?: () => Promise<void> }> {
+  const { openSession } = await import("../session/session.ts");
+  return openSession(sessionOptionsOf(args, clientOptions));
+}
