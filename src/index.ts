@@ -52,6 +52,32 @@ export {
   type ServerErrorFields,
 } from "./client/errors.ts";
 export { redact, secretNames } from "./client/redact.ts";
+export {
+  openSession,
+  connectSession,
+  disconnectSession,
+  sessionStatus,
+  Session,
+  DEFAULT_APPLICATION_ID,
+  type SessionOptions,
+  type ConnectParams,
+  type SessionStatus,
+} from "./session/session.ts";
+export { TokenBroker, RefreshTokenWriteError, type TokenBrokerOptions } from "./session/broker.ts";
+export { MemoryTokenCache } from "./session/memory-cache.ts";
+export {
+  PartnerTokenCredential,
+  CredentialUnavailableError,
+  type PartnerTokenCredentialOptions,
+} from "./session/credential.ts";
+export type {
+  GetTokenOptions,
+  TokenSource,
+  TokenCache,
+  CachedToken,
+  RefreshTokenStore,
+  StoredRefreshToken,
+} from "./session/types.ts";
 export { openSystemBrowser } from "./client/browser.ts";
 export { LOOPBACK_FIRST_PORT, LOOPBACK_LAST_PORT } from "./client/loopback.ts";
 export type {

@@ -3,7 +3,7 @@
  * later command gets its tokens silently (`openSession(…).getToken(…)`), renewing and rotating
  * the refresh token as needed. One session per profile, kept encrypted in the cache folder.
  */
-import { PartnerTokenError, SignInRequiredError } from "../client/errors.ts";
+import { PartnerTokenError, SignInRequiredError, UsageError } from "../client/errors.ts";
 import { resolveEnvironment } from "../client/environments.ts";
 import type { AuthResult, ClientOptions, NewPartnerAccessTokenParams } from "../client/types.ts";
 import {
@@ -49,7 +49,7 @@ const DAY_MS = 86_400_000;
 export function profileName(profile?: string): string {
   const name = profile ?? process.env.PARTNER_TOKEN_PROFILE ?? "default";
   if (!PROFILE_NAME.test(name))
-    throw new PartnerTokenError(
+    throw new UsageError(
       "ERR_INVALID_PROFILE",
       `'${name}' is not a profile name: use letters, digits, '.', '_' and '-' (at most 64 characters).`,
     );
