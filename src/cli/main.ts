@@ -27,10 +27,13 @@ const commands: CommandTable = {
   "new-access-token": () => import("./commands/new.ts"),
   environments: () => import("./commands/environments.ts"),
   decode: () => import("./commands/decode.ts"),
+  completion: () => import("./commands/completion.ts"),
   connect: () => import("./commands/connect.ts"),
   token: () => import("./commands/token.ts"),
   status: () => import("./commands/status.ts"),
   disconnect: () => import("./commands/disconnect.ts"),
+  exec: () => import("./commands/exec.ts"),
+  serve: () => import("./commands/serve.ts"),
 };
 
 const usage = `partner-token — Microsoft Entra ID access and refresh tokens for Partner Center, Graph and any API
@@ -43,9 +46,12 @@ Commands:
   token           an access token from the session, renewed when needed
   status          the session's health: account, cached tokens, refresh-token window
   disconnect      forget a session
+  exec            run a command whose Azure SDKs get the session's tokens (managed identity)
+  serve           the same local managed-identity endpoint, long-running
   environments    list the clouds (AzureCloud, AzureChinaCloud, …) and their endpoints
   decode          show the header and claims of a token
   emulator        run the local Entra ID + Partner Center emulator
+  completion      tab completion for bash, zsh, fish, PowerShell
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 refresh token expiring (status), 4 sign-in needed, 130 cancelled.
 

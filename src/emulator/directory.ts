@@ -96,6 +96,10 @@ export class Directory {
       }
     }
 
+    for (const [i, v] of seed.vaults.entries()) tenantAt(v.tenant, `vaults[${i}].tenant`);
+    if (seed.defaults.vault && !seed.vaults.some((v) => v.name === seed.defaults.vault))
+      problems.push(`defaults.vault: no vault named '${seed.defaults.vault}'`);
+
     this.resources = seed.resources;
     for (const r of seed.resources) {
       for (const uri of r.identifierUris)

@@ -96,6 +96,28 @@ const userSchema = z
   })
   .strict();
 
+const vaultPermission = z.enum(["get", "list", "set", "delete", "recover", "purge"]);
+
+/** An Azure Key Vault served by the emulator: its tenant, and who may do what with its secrets. */
+const vaultSchema = z
+  .object({
+    /** The vault's name (`NAME.vault.azure.net` under --impersonate). */
+    name: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, {
+      message: "must be 3-24 letters, digits and dashes, starting with a letter",
+    }),
+    /** Tenant id or domain: tokens for the vault must be issued by this tenant. */
+    tenant: z.string().min(1),
+    /** Access policies: a principal is an application's client id, a username or an object id. */
+    access: z
+      .array(
+        z
+          .object({ principal: z.string().min(1), permissions: z.array(vaultPermission).min(1) })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
 const relationshipSchema = z
   .object({
     partner: z.string().min(1),
@@ -112,6 +134,7 @@ export const seedSchema = z
     applications: z.array(applicationSchema).default([]),
     users: z.array(userSchema).default([]),
     relationships: z.array(relationshipSchema).default([]),
+    vaults: z.array(vaultSchema).default([]),
     /** Adds N generated customers of `partner` (for paging and scale tests). */
     generatedCustomers: z
       .object({ partner: z.string().min(1), count: z.number().int().min(0).max(100000) })
@@ -125,6 +148,8 @@ export const seedSchema = z
         confidentialApp: guid.optional(),
         certificateApp: guid.optional(),
         publicApp: guid.optional(),
+        /** The vault served at the emulator's own origin (default: the first). */
+        vault: z.string().optional(),
       })
       .strict()
       .default({}),
@@ -138,6 +163,8 @@ export type SeedTenant = Seed["tenants"][number];
 export type SeedResource = Seed["resources"][number];
 export type SeedApplication = Seed["applications"][number];
 export type SeedUser = Seed["users"][number];
+export type SeedVault = Seed["vaults"][number];
+export type VaultPermission = z.infer<typeof vaultPermission>;
 
 /** A seed file or object that does not fit the schema. The message names every offending key. */
 export class SeedError extends Error {
@@ -216,6 +243,7 @@ const standardPermissions = [
     application: ["Exchange.ManageAsApp"],
   },
   { resource: "https://management.azure.com", delegated: ["user_impersonation"] },
+  { resource: "https://vault.azure.net", delegated: ["user_impersonation"] },
 ];
 
 /** The embedded default directory: a partner, three customers, an unrelated tenant, three apps, users. */
@@ -268,6 +296,12 @@ export const defaultSeed: SeedInput = {
       appId: "797f4846-ba00-4fd7-ba43-dac1f8f63013",
       displayName: "Windows Azure Service Management API",
       identifierUris: ["https://management.azure.com", "https://management.core.windows.net"],
+      delegatedScopes: ["user_impersonation"],
+    },
+    {
+      appId: "cfa8b339-82a2-471a-a3c9-0fc0be7a4093",
+      displayName: "Azure Key Vault",
+      identifierUris: ["https://vault.azure.net"],
       delegatedScopes: ["user_impersonation"],
     },
   ],
@@ -352,6 +386,22 @@ export const defaultSeed: SeedInput = {
     { partner, customer: "fabrikam.onmicrosoft.com" },
     { partner, customer: "northwind.onmicrosoft.com" },
     { partner, customer: "adatum.onmicrosoft.com" },
+  ],
+  vaults: [
+    {
+      name: "contoso-partner-kv",
+      tenant: partner,
+      access: [
+        {
+          principal: "af692826-33ec-40b1-8655-1bee077c3a4d",
+          permissions: ["get", "list", "set", "delete", "recover", "purge"],
+        },
+        {
+          principal: "admin@contoso-partner.onmicrosoft.com",
+          permissions: ["get", "list", "set", "delete", "recover", "purge"],
+        },
+      ],
+    },
   ],
   defaults: {
     user: "admin@contoso-partner.onmicrosoft.com",

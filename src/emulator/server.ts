@@ -32,6 +32,7 @@ import {
   sendPartnerCenterError,
 } from "./endpoints/partner-center.ts";
 import { tokenV1, tokenV2 } from "./endpoints/token.ts";
+import { keyVault } from "./endpoints/key-vault.ts";
 
 type Handler = (emu: Emulator, ctx: Ctx) => void | Promise<void>;
 interface Route {
@@ -80,6 +81,12 @@ const routes: Route[] = [
   { methods: ["POST"], pattern: /^\/generatetoken$/, handler: generateToken },
   { methods: ["GET"], pattern: /^\/v1\/customers$/, handler: listCustomers },
   { methods: ["GET"], pattern: /^\/v1\/profiles\/organization$/, handler: organizationProfile },
+  // Key Vault's secrets API: the handler answers its own errors in Key Vault's shape.
+  {
+    methods: ["GET", "PUT", "DELETE", "POST"],
+    pattern: /^\/(?:secrets|deletedsecrets)(?:\/[^/]*){0,3}$/,
+    handler: keyVault,
+  },
 ];
 
 const SAFE_HEADERS = [

@@ -54,7 +54,7 @@ export interface RunningSidecar {
   /** The endpoint for another tenant: `http://127.0.0.1:{port}/tenants/{tenant}/msi/token`. */
   endpointFor(tenant: string): string;
   address: AddressInfo;
-  /** Stops listening and closes idle connections. */
+  /** Stops listening and closes every connection. */
   close(): Promise<void>;
 }
 
@@ -110,7 +110,8 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeIdleConnections();
+        // A command that has exited (or a stopped service) leaves nothing worth waiting for.
+        server.closeAllConnections();
       }),
   };
 }

@@ -1,0 +1,109 @@
+/**
+ * `partner-token exec [--tenant T] [session flags] -- COMMAND ARGS…`: runs COMMAND beside a local
+ * managed-identity endpoint, so that the Azure SDKs in it (any language, unmodified) get the
+ * session's tokens — in a customer's tenant with `--tenant`. The endpoint lives as long as the
+ * command; the exit code is the command's.
+ */
+import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
+import { installCrashGuard, reportError } from "../errors.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { say } from "../redact.ts";
+import { openTokenSourceFromArgs, profileFlags, tokenRequestFlags } from "../session-flags.ts";
+import { UsageError } from "../usage-error.ts";
+
+const tenantFlag = tokenRequestFlags.find((f) => f.name === "tenant")!;
+
+export const flags: FlagSpec[] = [
+  {
+    ...tenantFlag,
+    help: "the customer tenant the command's tokens are for (default the session's own)",
+  },
+  ...profileFlags,
+  {
+    name: "log-requests",
+    kind: "boolean",
+    help: "log each token request on stderr (resource, tenant, status; never a token)",
+  },
+  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+];
+
+const usage = "Usage: partner-token exec [--tenant T] [--profile P] [options] -- COMMAND [ARGS…]";
+
+const help = async (): Promise<string> => {
+  const { REMOVED_VARIABLES, SET_VARIABLES } = await import("../../sidecar/environment.ts");
+  return `partner-token exec — run a command whose Azure SDKs get the session's tokens
+
+${usage}
+
+  partner-token exec --tenant fabrikam.onmicrosoft.com -- python3 report.py
+  partner-token exec --profile contoso -- pwsh -c 'Connect-MgGraph -Identity; Get-MgUser -Top 5'
+
+Starts a managed-identity endpoint on 127.0.0.1 (a free port; App Service's protocol,
+api-version 2019-08-01) and runs COMMAND with:
+${Object.entries(SET_VARIABLES)
+  .map(([name, why]) => `  ${name.padEnd(36)}${why}`)
+  .join("\n")}
+and without the variables that would make an SDK pick another credential first:
+${REMOVED_VARIABLES.map((v) => `  ${v.name.padEnd(36)}${v.why}`).join("\n")}
+
+ManagedIdentityCredential and DefaultAzureCredential then get tokens from the session: for
+resource R, the scope R/.default, in --tenant, from the cache while valid. Signals (INT, TERM,
+HUP) are passed on to COMMAND. See docs/sidecar.md for each language.
+
+Options:
+${formatFlags(flags)}
+
+Exit codes: COMMAND's exit code (128+N when signal N ended it, 127 not found, 126 not
+executable); before COMMAND runs: 1 error, 2 usage, 4 sign-in needed (no session).
+`;
+};
+
+/** Entry point of `partner-token exec`. */
+export async function run(argv: string[]): Promise<number> {
+  installCrashGuard();
+  // Flags before `--` are ours; everything after is the command, untouched.
+  const split = argv.indexOf("--");
+  const own = split < 0 ? argv : argv.slice(0, split);
+  const command = split < 0 ? [] : argv.slice(split + 1);
+  try {
+    const args = parseArgs(own, flags);
+    if (getBoolean(args, "help")) {
+      process.stdout.write(await help());
+      return ExitCode.ok;
+    }
+    if (args.positionals.length > 0 || command.length === 0)
+      throw new UsageError(
+        args.positionals.length > 0
+          ? `put the command after '--': partner-token exec … -- ${args.positionals.join(" ")}`
+          : "exec needs a command after '--'.",
+      );
+    const tenant = getString(args, "tenant");
+    if (tenant !== undefined && tenant.trim() === "")
+      throw new UsageError("--tenant needs a tenant id or domain.");
+
+    const source = await openTokenSourceFromArgs(args);
+    const [{ startSidecar }, { childEnvironment }, { runCommand }] = await Promise.all([
+      import("../../sidecar/server.ts"),
+      import("../../sidecar/environment.ts"),
+      import("../../sidecar/exec.ts"),
+    ]);
+    const clientId = (source as { info?: { clientId?: unknown } }).info?.clientId;
+    const sidecar = await startSidecar({
+      source,
+      ...(tenant !== undefined ? { tenant: tenant.trim() } : {}),
+      ...(typeof clientId === "string" ? { clientId } : {}),
+      ...(getBoolean(args, "log-requests") ? { log: say } : {}),
+    });
+    try {
+      return await runCommand(command[0]!, command.slice(1), {
+        env: childEnvironment(process.env, sidecar),
+        log: say,
+      });
+    } finally {
+      await sidecar.close();
+      await source.close?.();
+    }
+  } catch (error) {
+    return reportError(error, usage);
+  }
+}

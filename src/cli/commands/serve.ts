@@ -1,0 +1,126 @@
+/**
+ * `partner-token serve [--port N] [--tenant T] [session flags]`: the managed-identity endpoint of
+ * `exec`, long-running, for programs started some other way (a service manager, an IDE, several
+ * shells). One JSON ready line on stdout says where it is and its header secret.
+ */
+import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
+import { installCrashGuard, reportError } from "../errors.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { say } from "../redact.ts";
+import { openTokenSourceFromArgs, profileFlags, tokenRequestFlags } from "../session-flags.ts";
+import { UsageError } from "../usage-error.ts";
+
+const tenantFlag = tokenRequestFlags.find((f) => f.name === "tenant")!;
+
+export const flags: FlagSpec[] = [
+  {
+    name: "port",
+    kind: "string",
+    valueName: "n",
+    help: "port on 127.0.0.1 (default 0: a free one)",
+  },
+  {
+    ...tenantFlag,
+    help: "the customer tenant for /msi/token (default the session's own); /tenants/{T}/msi/token picks any",
+  },
+  ...profileFlags,
+  { name: "quiet", kind: "boolean", help: "no request log on stderr" },
+  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+];
+
+const usage = "Usage: partner-token serve [--port N] [--tenant T] [--profile P] [options]";
+
+const help =
+  (): string => `partner-token serve — a local managed-identity endpoint for the session's tokens
+
+${usage}
+
+Serves App Service's managed-identity protocol (api-version 2019-08-01) on 127.0.0.1 until
+stopped (Ctrl-C, SIGTERM). When ready it prints one JSON line on stdout:
+
+  {"identityEndpoint":"http://127.0.0.1:PORT/msi/token","identityHeader":"…","port":PORT,"tenant":…,"pid":…}
+
+Give a program IDENTITY_ENDPOINT and IDENTITY_HEADER from it (on a terminal, the export lines
+are shown on stderr) and remove AZURE_CLIENT_SECRET and the other variables listed by
+'partner-token exec --help'. A customer tenant per request: /tenants/{tenant}/msi/token.
+The header secret is new at every start; requests without it are refused (401).
+
+Options:
+${formatFlags(flags)}
+
+Exit codes: 0 stopped, 1 error (the port is taken…), 2 usage, 4 sign-in needed (no session).
+`;
+
+/** Entry point of `partner-token serve`. */
+export async function run(argv: string[]): Promise<number> {
+  installCrashGuard();
+  try {
+    const args = parseArgs(argv, flags);
+    if (getBoolean(args, "help")) {
+      process.stdout.write(help());
+      return ExitCode.ok;
+    }
+    if (args.positionals.length > 0)
+      throw new UsageError(`unexpected argument '${args.positionals[0]}'.`);
+    const portText = getString(args, "port");
+    const port = portText === undefined ? 0 : Number(portText);
+    if (!/^\d+$/.test(portText ?? "0") || port > 65535)
+      throw new UsageError(`--port takes a port number (0 to 65535), not '${portText}'.`);
+    const tenant = getString(args, "tenant")?.trim();
+    if (tenant === "") throw new UsageError("--tenant needs a tenant id or domain.");
+
+    const source = await openTokenSourceFromArgs(args);
+    const { startSidecar } = await import("../../sidecar/server.ts");
+    const clientId = (source as { info?: { clientId?: unknown } }).info?.clientId;
+    let sidecar;
+    try {
+      sidecar = await startSidecar({
+        source,
+        port,
+        ...(tenant !== undefined ? { tenant } : {}),
+        ...(typeof clientId === "string" ? { clientId } : {}),
+        ...(getBoolean(args, "quiet") ? {} : { log: say }),
+      });
+    } catch (error) {
+      await source.close?.();
+      if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
+        throw new Error(
+          `port ${port} on 127.0.0.1 is already in use. Pick another with --port, or leave it out for a free one.`,
+        );
+      throw error;
+    }
+    process.stdout.write(
+      JSON.stringify({
+        identityEndpoint: sidecar.identityEndpoint,
+        identityHeader: sidecar.identityHeader,
+        port: sidecar.address.port,
+        tenant: tenant ?? null,
+        pid: process.pid,
+      }) + "\n",
+    );
+    // The secret goes to a terminal only: stderr is often a log file when not.
+    if (process.stderr.isTTY) {
+      const { REMOVED_VARIABLES } = await import("../../sidecar/environment.ts");
+      process.stderr.write(
+        `export IDENTITY_ENDPOINT='${sidecar.identityEndpoint}'\n` +
+          `export IDENTITY_HEADER='${sidecar.identityHeader}'\n` +
+          `unset ${REMOVED_VARIABLES.map((v) => v.name).join(" ")}\n`,
+      );
+    }
+    say(`partner-token serve: listening on ${sidecar.identityEndpoint}; stop with Ctrl-C.`);
+
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(signal, stop);
+        resolve();
+      };
+      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, stop);
+    });
+    await sidecar.close();
+    await source.close?.();
+    say("partner-token serve: stopped.");
+    return ExitCode.ok;
+  } catch (error) {
+    return reportError(error, usage);
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * `partner-token exec` and `serve` as separate processes, over a session made by `connect` from
+ * a partner's App + User refresh token against the emulator: Microsoft's @azure/identity,
+ * unmodified, in the command gets the customer's tokens; exit codes and signals pass through.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { MAIN, runCli, secretFile, tempDir, type CliResult } from "../cli/helpers.ts";
+import { verifyAccessToken } from "../client/helpers.ts";
+import { get, GRAPH, IDENTITY_CHILD, startWithPartner } from "./helpers.ts";
+
+describe("partner-token exec and serve", () => {
+  let emu: RunningEmulator;
+  let cacheDir: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    let refreshToken: string;
+    ({ emu, refreshToken } = await startWithPartner());
+    cacheDir = await tempDir("pt-sidecar-cache-");
+    env = { PARTNER_TOKEN_KEYRING: "off", PARTNER_TOKEN_CACHE_DIR: cacheDir };
+    const { clientId, clientSecret } = emu.info.apps.confidential;
+    const connect = await runCli(
+      [
+        "connect",
+        "--refresh-token",
+        await secretFile(refreshToken),
+        "--application-id",
+        clientId,
+        "--credential",
+        "env:APP_SECRET",
+        "--tenant",
+        emu.info.partnerTenant.id,
+        "--authority-host",
+        emu.url,
+        "--ca-file",
+        emu.caFile!,
+      ],
+      { env: { ...env, APP_SECRET: clientSecret } },
+    );
+    assert.equal(connect.code, 0, connect.stderr);
+  });
+  after(() => emu?.close());
+
+  /** What a partner's shell would hold: decoys that would make an SDK pick another credential. */
+  const decoys = (): Record<string, string> => ({
+    AZURE_CLIENT_SECRET: "decoy-secret-that-must-not-be-used",
+    AZURE_CLIENT_ID: emu.info.apps.confidential.clientId,
+    AZURE_TENANT_ID: emu.info.partnerTenant.id,
+    MSI_ENDPOINT: "http://127.0.0.1:9/decoy",
+    MSI_SECRET: "decoy",
+    IMDS_ENDPOINT: "http://127.0.0.1:9/decoy",
+    IDENTITY_SERVER_THUMBPRINT: "decoy",
+  });
+
+  for (const kind of ["managed", "default"]) {
+    test(`@azure/identity ${kind === "managed" ? "ManagedIdentityCredential" : "DefaultAzureCredential"}, unmodified, under exec --tenant <customer>`, async () => {
+      const customer = emu.info.customers[1]!;
+      const r = await runCli(
+        [
+          "exec",
+          "--tenant",
+          customer.domain,
+          "--",
+          process.execPath,
+          IDENTITY_CHILD,
+          kind,
+          `${GRAPH}/.default`,
+        ],
+        { env: { ...env, ...decoys() } },
+      );
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+      assert.equal(out.sawClientSecret, false, "AZURE_CLIENT_SECRET was removed");
+      assert.match(out.identityEndpoint, /^http:\/\/127\.0\.0\.1:\d+\/msi\/token$/);
+      const claims = await verifyAccessToken(emu, out.token, customer.id);
+      assert.equal(claims.tid, customer.id);
+      assert.equal(claims.aud, GRAPH);
+      assert.equal(claims.appid, emu.info.apps.confidential.clientId);
+      assert.ok(!r.stderr.includes(out.token));
+      // The decoy secret never reached the emulator: every token request there was the session's.
+      const decoyUsed = emu
+        .requests()
+        .some((q) => JSON.stringify(q).includes("decoy-secret-that-must-not-be-used"));
+      assert.equal(decoyUsed, false);
+    });
+  }
+
+  test("exits with the command's exit code", async () => {
+    const r = await runCli(["exec", "--", process.execPath, "-e", "process.exit(9)"], { env });
+    assert.equal(r.code, 9, r.stderr);
+  });
+
+  test("passes SIGTERM on to the command and exits with its code", async () => {
+    const script =
+      "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(42); });" +
+      "console.log('ready'); setInterval(() => {}, 1000);";
+    const r = await spawnUntil(["exec", "--", process.execPath, "-e", script], env, "ready");
+    assert.equal(r.code, 42, r.stderr);
+    assert.match(r.stdout, /got SIGTERM/);
+  });
+
+  test("a command that does not exist: 127; no command: usage, 2", async () => {
+    const missing = await runCli(["exec", "--", "partner-token-no-such-command"], { env });
+    assert.equal(missing.code, 127);
+    assert.match(missing.stderr, /command not found: partner-token-no-such-command/);
+    const none = await runCli(["exec", "--tenant", "x"], { env });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /exec needs a command after '--'/);
+    const unsplit = await runCli(["exec", "node", "app.js"], { env });
+    assert.equal(unsplit.code, 2);
+    assert.match(unsplit.stderr, /put the command after '--'/);
+  });
+
+  test("no session: exit 4 before the command runs", async () => {
+    const empty = await tempDir("pt-sidecar-empty-");
+    const r = await runCli(["exec", "--", process.execPath, "-e", "console.log('ran')"], {
+      env: { ...env, PARTNER_TOKEN_CACHE_DIR: empty },
+    });
+    assert.equal(r.code, 4, r.stderr);
+    assert.doesNotMatch(r.stdout, /ran/);
+  });
+
+  test("serve: one JSON ready line, tokens per tenant by path, stops on SIGTERM", async () => {
+    const child = spawn(process.execPath, [MAIN, "serve", "--tenant", emu.info.customers[0]!.id], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const ready = await new Promise<string>((resolve, reject) => {
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        stdout += d;
+        if (stdout.includes("\n")) resolve(stdout.split("\n")[0]!);
+      });
+      setTimeout(() => reject(new Error(`no ready line: ${stderr}`)), 30_000);
+    });
+    try {
+      const info = JSON.parse(ready);
+      assert.deepEqual(Object.keys(info).sort(), [
+        "identityEndpoint",
+        "identityHeader",
+        "pid",
+        "port",
+        "tenant",
+      ]);
+      assert.equal(info.identityEndpoint, `http://127.0.0.1:${info.port}/msi/token`);
+      const query = `?api-version=2019-08-01&resource=${encodeURIComponent(GRAPH)}`;
+      const own = await get(info.identityEndpoint + query, {
+        "X-IDENTITY-HEADER": info.identityHeader,
+      });
+      assert.equal(own.status, 200, own.body);
+      await verifyAccessToken(emu, own.json.access_token, emu.info.customers[0]!.id);
+      const other = emu.info.customers[2]!;
+      const byPath = await get(
+        `http://127.0.0.1:${info.port}/tenants/${other.id}/msi/token${query}`,
+        { "X-IDENTITY-HEADER": info.identityHeader },
+      );
+      assert.equal(byPath.status, 200, byPath.body);
+      await verifyAccessToken(emu, byPath.json.access_token, other.id);
+      assert.equal((await get(info.identityEndpoint + query)).status, 401);
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0, stderr);
+      assert.equal(stdout.trim().split("\n").length, 1, "stdout holds the ready line only");
+      assert.match(stderr, /GET \/msi\/token 200/);
+      assert.match(stderr, /GET \/msi\/token 401/);
+      for (const token of [own.json.access_token, byPath.json.access_token, info.identityHeader])
+        assert.ok(!stderr.includes(token), "a token or the secret in serve's log");
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  test("serve: a port in use is an error that says what to do", async () => {
+    const first = await runServeReady(env);
+    try {
+      const r = await runCli(["serve", "--port", String(first.port)], { env, timeoutMs: 30_000 });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`port ${first.port} on 127\\.0\\.0\\.1 is already in use`));
+    } finally {
+      first.child.kill("SIGTERM");
+    }
+  });
+});
+
+/** Spawns the CLI, sends SIGTERM once `marker` shows on stdout, and collects the result. */
+function spawnUntil(
+  args: string[],
+  env: Record<string, string>,
+  marker: string,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let sent = false;
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+      if (!sent && stdout.includes(marker)) {
+        sent = true;
+        child.kill("SIGTERM");
+      }
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, json: undefined });
+    });
+  });
+}
+
+/** A running `serve` and its port. */
+async function runServeReady(
+  env: Record<string, string>,
+): Promise<{ port: number; child: ReturnType<typeof spawn> }> {
+  const child = spawn(process.execPath, [MAIN, "serve", "--quiet"], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      if (out.includes("\n")) resolve(out.split("\n")[0]!);
+    });
+    setTimeout(() => reject(new Error("serve did not get ready")), 30_000);
+  });
+  return { port: JSON.parse(line).port, child };
+}
