@@ -280,7 +280,7 @@ export class TokenBroker implements TokenSource {
     }
     if (daysLeft !== undefined && daysLeft < (this.options.warnDays ?? DEFAULT_WARN_DAYS))
       this.options.warn?.(
-        `partner-token: the refresh token of ${label} had ${Math.max(0, Math.floor(daysLeft))} days left of its ` +
+        `partner-token: the refresh token of ${label} had ${Math.max(0, Math.round(daysLeft * 10) / 10)} days left of its ` +
           `${REFRESH_TOKEN_WINDOW_DAYS}-day window${result.refreshToken ? "; it was renewed now and the window starts again" : ""}. ` +
           `Use it at least every ${REFRESH_TOKEN_WINDOW_DAYS - (this.options.warnDays ?? DEFAULT_WARN_DAYS)} days (a scheduled partner-token token does).`,
       );
