@@ -17,6 +17,10 @@ export interface Tenant extends SeedTenant {
   customers: Tenant[];
   /** Partners of this tenant when it is a customer. */
   partners: Tenant[];
+  /** A customer whose partners' agents have lost delegated admin access (GDAP): AADSTS50020. */
+  withoutDelegatedAccess?: boolean;
+  /** A customer where no app has been consented: the refresh grant answers AADSTS65001. */
+  withoutConsent?: boolean;
 }
 
 export interface Application extends Omit<
@@ -70,15 +74,19 @@ export class Directory {
 
     if (seed.generatedCustomers) {
       const partner = tenantAt(seed.generatedCustomers.partner, "generatedCustomers.partner");
+      const special = specialCustomers(seed.generatedCustomers);
       for (let n = 1; partner && n <= seed.generatedCustomers.count; n++) {
         const domain = `customer${String(n).padStart(5, "0")}.onmicrosoft.com`;
         const tenant: Tenant = {
           id: stableGuid(`${partner.id}/${domain}`),
           displayName: `Customer ${n}`,
           domains: [domain],
+          subscriptions: [],
           customers: [],
           partners: [],
         };
+        if (special.get(n) === "withoutAccess") tenant.withoutDelegatedAccess = true;
+        if (special.get(n) === "withoutConsent") tenant.withoutConsent = true;
         this.tenants.push(tenant);
         this.#tenantByKey.set(tenant.id, tenant);
         this.#tenantByKey.set(domain, tenant);
@@ -207,6 +215,30 @@ export class Directory {
   /** Whether `user` may sign in to `tenant`: a member, or an agent of one of its partners. */
   canAccess(user: User, tenant: Tenant): boolean {
     if (user.home.id === tenant.id) return true;
-    return user.partnerRoles.length > 0 && tenant.partners.some((p) => p.id === user.home.id);
+    return (
+      user.partnerRoles.length > 0 &&
+      !tenant.withoutDelegatedAccess &&
+      tenant.partners.some((p) => p.id === user.home.id)
+    );
   }
+}
+
+/**
+ * Which generated customers (numbered from 1) lack delegated access or consent: spread evenly
+ * over the list, the two kinds interleaved, so that paging and concurrency meet them everywhere.
+ */
+function specialCustomers(g: {
+  count: number;
+  withoutAccess: number;
+  withoutConsent: number;
+}): Map<number, "withoutAccess" | "withoutConsent"> {
+  const out = new Map<number, "withoutAccess" | "withoutConsent">();
+  const total = g.withoutAccess + g.withoutConsent;
+  for (let j = 0; j < total; j++) {
+    const n = Math.floor(((j + 0.5) * g.count) / total) + 1;
+    const access =
+      Math.floor(((j + 1) * g.withoutAccess) / total) > Math.floor((j * g.withoutAccess) / total);
+    out.set(n, access ? "withoutAccess" : "withoutConsent");
+  }
+  return out;
 }

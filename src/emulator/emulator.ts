@@ -91,6 +91,11 @@ export class RequestLog {
     this.#size--;
   }
 
+  /** Entries the log holds now. */
+  get length(): number {
+    return this.#size;
+  }
+
   /** Bytes of JSON the log holds now. */
   get bytes(): number {
     return this.#bytes;

@@ -20,6 +20,21 @@ const settingsSchema = z
     deviceCodeLifetimeSeconds: z.number().int().min(1).default(900),
     clockSkewSeconds: z.number().int().min(0).default(300),
     partnerCenterTokenLifetimeSeconds: z.number().int().min(60).default(900),
+    /** Added to every answer (not the control API's), to model the network. */
+    latencyMs: z.number().int().min(0).max(60_000).default(0),
+    /** Entra's throttling: above this rate per client app, the token endpoint answers 429. */
+    throttle: z
+      .object({ tokenRequestsPerSecond: z.number().int().min(1).max(1_000_000) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const subscriptionSchema = z
+  .object({
+    id: guid,
+    displayName: z.string().min(1),
+    state: z.enum(["Enabled", "Disabled", "Warned", "PastDue", "Deleted"]).default("Enabled"),
   })
   .strict();
 
@@ -28,6 +43,8 @@ const tenantSchema = z
     id: guid,
     displayName: z.string().min(1),
     domains: z.array(z.string().min(3)).min(1),
+    /** Azure subscriptions, as Azure Resource Manager lists them (`az login` asks for them). */
+    subscriptions: z.array(subscriptionSchema).default([]),
   })
   .strict();
 
@@ -137,8 +154,18 @@ export const seedSchema = z
     vaults: z.array(vaultSchema).default([]),
     /** Adds N generated customers of `partner` (for paging and scale tests). */
     generatedCustomers: z
-      .object({ partner: z.string().min(1), count: z.number().int().min(0).max(100000) })
+      .object({
+        partner: z.string().min(1),
+        count: z.number().int().min(0).max(100000),
+        /** Of those, customers where the partner's agents have no delegated admin access (AADSTS50020). */
+        withoutAccess: z.number().int().min(0).default(0),
+        /** Of those, customers where no app is consented (AADSTS65001 on the refresh grant). */
+        withoutConsent: z.number().int().min(0).default(0),
+      })
       .strict()
+      .refine((g) => g.withoutAccess + g.withoutConsent <= g.count, {
+        message: "withoutAccess + withoutConsent must not exceed count",
+      })
       .optional(),
     /** The users and apps named in the ready line. */
     defaults: z
@@ -249,11 +276,21 @@ const standardPermissions = [
 /** The embedded default directory: a partner, three customers, an unrelated tenant, three apps, users. */
 export const defaultSeed: SeedInput = {
   tenants: [
-    { id: partner, displayName: "Contoso Partner", domains: ["contoso-partner.onmicrosoft.com"] },
+    {
+      id: partner,
+      displayName: "Contoso Partner",
+      domains: ["contoso-partner.onmicrosoft.com"],
+      subscriptions: [
+        { id: "6a1e2f4c-9b0d-4e8a-8f3b-2c7d5e9a1b04", displayName: "Contoso Partner Production" },
+      ],
+    },
     {
       id: "f04fdd7c-0a2c-4389-bece-c30c32330d96",
       displayName: "Fabrikam",
       domains: ["fabrikam.onmicrosoft.com"],
+      subscriptions: [
+        { id: "0b8c3d2e-5f6a-4b7c-9d8e-1f2a3b4c5d6e", displayName: "Fabrikam Pay-As-You-Go" },
+      ],
     },
     {
       id: "4809d45b-9767-4264-843c-a728d6cfcff5",

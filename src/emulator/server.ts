@@ -10,6 +10,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { randomUUID } from "node:crypto";
+import type { Duplex } from "node:stream";
 import { EntraError } from "./errors.ts";
 import { redactParams, type Emulator } from "./emulator.ts";
 import { correlationIdOf, readBody, type Ctx } from "./http.ts";
@@ -21,6 +22,7 @@ import {
   type Service,
 } from "./services.ts";
 import { authorize, login, loginMfa } from "./endpoints/authorize.ts";
+import { listSubscriptions, listTenants } from "./endpoints/arm.ts";
 import { control } from "./endpoints/control.ts";
 import { deviceAuthorization, deviceLoginPage, deviceLoginSubmit } from "./endpoints/device.ts";
 import { discoveryV1, discoveryV2, instanceDiscovery, jwks } from "./endpoints/metadata.ts";
@@ -87,6 +89,8 @@ const routes: Route[] = [
     pattern: /^\/(?:secrets|deletedsecrets)(?:\/[^/]*){0,3}$/,
     handler: keyVault,
   },
+  { methods: ["GET"], pattern: /^\/tenants$/, handler: listTenants, service: "arm" },
+  { methods: ["GET"], pattern: /^\/subscriptions$/, handler: listSubscriptions, service: "arm" },
 ];
 
 const SAFE_HEADERS = [
@@ -112,10 +116,43 @@ export function createEmulatorServer(emu: Emulator, options: ServerOptions): Ser
     ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener)
     : createHttpServer(listener);
   server.keepAliveTimeout = 5000;
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) =>
+    answerUnparsable(emu, error, socket),
+  );
   // Bounded header and request times: a slow or stuck client holds a socket, never the process.
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   return server;
+}
+
+/**
+ * Requests Node's parser refuses (a broken request line or header, headers too large, too slow)
+ * never reach the handler: they get Entra's 400 (431, 408) here instead of a bare status line.
+ */
+function answerUnparsable(emu: Emulator, error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large", "The request headers are too large."]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout", "The request was not received in time."]
+        : [400, "Bad Request", "The request could not be read as HTTP."];
+  let now = new Date();
+  try {
+    now = emu.clock.now();
+  } catch {
+    // the real time will do
+  }
+  const body = JSON.stringify(
+    new EntraError(status, "invalid_request", 900144, message).body(randomUUID(), now),
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Only reached if answering an error failed too: the process stays up, the socket goes. */

@@ -126,3 +126,39 @@ describe("request bodies", () => {
     assert.equal((await credentials()).status, 200);
   });
 });
+
+describe("control API validation and unknown endpoints", () => {
+  test("a fault status must be an error status; the clock must stay representable", async () => {
+    for (const status of [0, 101, 204, 304, 600, 1e9]) {
+      const res = await h.fetch("/_emulator/faults", { json: { path: "/x", status } });
+      assert.equal(res.status, 400, `status ${status}`);
+      assert.match(String(res.json["message"]), /^status: must be an error status from 400 to 599/);
+    }
+    for (const advanceSeconds of [1e13, -1, 1e308]) {
+      const res = await h.fetch("/_emulator/clock", { json: { advanceSeconds } });
+      assert.equal(res.status, 400);
+      assert.match(String(res.json["message"]), /^advanceSeconds: /);
+    }
+    const limit = await h.fetch("/_emulator/requests?limit=0");
+    assert.equal(limit.status, 400);
+    assert.match(String(limit.json["message"]), /^limit: /);
+    assert.equal((await credentials()).status, 200, "still serving");
+  });
+
+  test("404 and 405 in Entra's shape; Partner Center's and Azure's on their paths", async () => {
+    const missing = await h.fetch("/nowhere/at/all");
+    assert.equal(missing.status, 404);
+    aadsts(missing.json);
+    const wrongMethod = await h.fetch(`/${partner}/oauth2/v2.0/token`, { method: "GET" });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(aadsts(wrongMethod.json), 900561);
+    assert.equal(wrongMethod.headers["allow"], "POST");
+    const pc = await h.fetch("/v1/nothing-here");
+    assert.equal(pc.status, 404);
+    assert.equal(typeof pc.json["code"], "number");
+    assert.equal(typeof pc.json["description"], "string");
+    const arm = await h.fetch("/subscriptions?api-version=2022-12-01", { method: "DELETE" });
+    assert.equal(arm.status, 405);
+    assert.equal(arm.json["error"]["code"], "MethodNotAllowed");
+  });
+});

@@ -119,6 +119,24 @@ export function controlOps(emu: Emulator) {
     clearRequests(): void {
       emu.requestLog.clear();
     },
+    /** What the emulator holds in memory: for tests that check it stays bounded. */
+    stats() {
+      const s = emu.store;
+      const memory = process.memoryUsage();
+      return {
+        heapUsedBytes: memory.heapUsed,
+        rssBytes: memory.rss,
+        store: {
+          codes: s.codes.size,
+          refreshTokens: s.refreshTokens.size,
+          deviceCodes: s.deviceCodes.size,
+          flows: s.flows.size,
+          sessions: s.sessions.size,
+        },
+        requestLog: { entries: emu.requestLog.length, bytes: emu.requestLog.bytes },
+        faults: emu.faults.length,
+      };
+    },
   };
 }
 
@@ -142,6 +160,8 @@ export function control(emu: Emulator, ctx: Ctx, info: () => unknown): void {
     switch (what) {
       case "GET info":
         return sendJson(ctx, 200, info());
+      case "GET stats":
+        return sendJson(ctx, 200, ops.stats());
       case "POST clock":
         return sendJson(ctx, 200, { now: ops.advanceClock(body["advanceSeconds"] as number) });
       case "POST faults":

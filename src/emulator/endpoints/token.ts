@@ -12,6 +12,7 @@ import { clientCredentialsGrant } from "../grants/client-credentials.ts";
 import { deviceCodeGrant } from "../grants/device-code.ts";
 import { passwordGrant } from "../grants/password.ts";
 import { refreshTokenGrant } from "../grants/refresh-token.ts";
+import { checkTokenThrottle } from "../throttle.ts";
 
 const grants: Record<string, Grant> = {
   authorization_code: authorizationCodeGrant,
@@ -24,6 +25,7 @@ const grants: Record<string, Grant> = {
 };
 
 async function handle(emu: Emulator, ctx: Ctx, v1: boolean): Promise<void> {
+  checkTokenThrottle(emu, ctx);
   const tenantKey = ctx.match[1]!;
   const tenant = emu.tenantOf(tenantKey);
   const grantType = ctx.body["grant_type"];
