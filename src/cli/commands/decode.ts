@@ -10,7 +10,7 @@ import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../ou
 import { readSecret, SOURCE_SPELLINGS } from "../secret-source.ts";
 import { UsageError } from "../usage-error.ts";
 
-const flags: FlagSpec[] = [
+export const flags: FlagSpec[] = [
   ...outputFlags,
   { name: "help", short: "h", kind: "boolean", help: "show this help" },
 ];

@@ -1,6 +1,42 @@
 /** `partner-token emulator`: runs the local Entra ID + Partner Center emulator until interrupted. */
-import { parseArgs } from "node:util";
+import { parseArgs, type FlagSpec } from "../args.ts";
 import { ExitCode } from "../exit-codes.ts";
+
+/** Its own options; the shared parser also takes the PowerShell spelling (`-Port 0`). */
+const options = {
+  port: { type: "string" },
+  host: { type: "string" },
+  http: { type: "boolean" },
+  "data-dir": { type: "string" },
+  seed: { type: "string" },
+  "auto-approve": { type: "boolean" },
+  "print-seed": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Value name and description of each option: the compiler asks for one per option. */
+const described: Record<keyof typeof options, [string | undefined, string]> = {
+  port: ["n", "port to listen on (default 9443; 0 picks a free one)"],
+  host: ["address", "address to listen on (default 127.0.0.1)"],
+  http: [undefined, "plain HTTP instead of HTTPS"],
+  "data-dir": ["dir", "where the CA, signing key and demo certificate are kept"],
+  seed: ["file", "a JSON directory seed (default: the embedded seed)"],
+  "auto-approve": [undefined, "sign in without a form, approve device codes after one poll"],
+  "print-seed": [undefined, "print the embedded default seed (JSON) on stdout and exit"],
+  help: [undefined, "this help"],
+};
+
+/** The options as `partner-token completion` offers them. */
+export const flags: FlagSpec[] = Object.entries(options).map(([name, option]) => {
+  const [valueName, help] = described[name as keyof typeof options];
+  return {
+    name,
+    kind: option.type,
+    help,
+    ...(valueName ? { valueName } : {}),
+    ...("short" in option ? { short: option.short } : {}),
+  };
+});
 
 const help = `Usage: partner-token emulator [options]
 
@@ -17,33 +53,34 @@ Options:
   --seed FILE       a JSON directory seed (default: the embedded seed)
   --auto-approve    sign in the default user (or login_hint) without a form, and approve
                     device codes after their first pending poll
+  --print-seed      print the embedded default seed (JSON) on stdout and exit: a start
+                    for a seed of your own
   -h, --help        this help
 
 Exit codes: 0 stopped, 1 error, 2 bad options or seed.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
+  let values: {
+    [K in keyof typeof options]?: (typeof options)[K]["type"] extends "boolean" ? boolean : string;
+  };
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: "string" },
-        host: { type: "string" },
-        http: { type: "boolean" },
-        "data-dir": { type: "string" },
-        seed: { type: "string" },
-        "auto-approve": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    const args = parseArgs(argv, flags);
+    if (args.positionals.length > 0)
+      throw new Error(`unexpected argument '${args.positionals[0]}'.`);
+    values = Object.fromEntries(args.values) as typeof values;
   } catch (e) {
     process.stderr.write(`partner-token emulator: ${(e as Error).message}\n\n${help}\n`);
     return ExitCode.usage;
   }
   if (values.help) {
     process.stderr.write(help + "\n");
+    return ExitCode.ok;
+  }
+  if (values["print-seed"]) {
+    const { defaultSeed, parseSeed } = await import("../../emulator/seed.ts");
+    // The settings with their defaults written out, so that each can be seen and changed.
+    const seed = { settings: parseSeed(defaultSeed).settings, ...defaultSeed };
+    process.stdout.write(JSON.stringify(seed, null, 2) + "\n");
     return ExitCode.ok;
   }
   let port: number | undefined;

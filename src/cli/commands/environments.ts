@@ -9,7 +9,7 @@ import { ExitCode } from "../exit-codes.ts";
 import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
-const flags: FlagSpec[] = [
+export const flags: FlagSpec[] = [
   ...outputFlags,
   { name: "help", short: "h", kind: "boolean", help: "show this help" },
 ];

@@ -215,7 +215,8 @@ Output: the AuthResult as JSON on stdout; messages (device code, browser) on std
 Exit codes: 0 ok, 1 error, 2 usage, 4 sign-in needed (expired, revoked, MFA, consent), 130 cancelled.
 `;
 
-const MODULES = ["ExchangeOnline"] as const;
+/** The values of --module (completion offers them). */
+export const MODULES = ["ExchangeOnline"] as const;
 
 /** Entry point of `partner-token new`; resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {

@@ -1,0 +1,77 @@
+/**
+ * `partner-token completion bash|zsh|fish|powershell`: prints a script that completes commands,
+ * flags (kebab and PowerShell spellings) and enumerated values (environments, output formats,
+ * modules). The script is generated from the command table and each command's flags, so it is
+ * always as current as the binary that printed it.
+ */
+import { formatFlags, getBoolean, parseArgs, type FlagSpec } from "../args.ts";
+import { reportError } from "../errors.ts";
+import { ExitCode } from "../exit-codes.ts";
+import type { CommandTable } from "../main.ts";
+import { UsageError } from "../usage-error.ts";
+
+export const flags: FlagSpec[] = [
+  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+];
+
+const usage = "Usage: partner-token completion bash|zsh|fish|powershell";
+
+/** Built when asked for, not at load: every run of the command pays for its top level. */
+const help = (): string =>
+  `partner-token completion — tab completion for your shell
+
+  # bash: this shell, or every new one
+  source <(partner-token completion bash)
+  partner-token completion bash > ~/.local/share/bash-completion/completions/partner-token
+
+  # zsh (after compinit in ~/.zshrc)
+  source <(partner-token completion zsh)
+
+  # fish
+  partner-token completion fish > ~/.config/fish/completions/partner-token.fish
+
+  # PowerShell: this session, or add the line to $PROFILE
+  partner-token completion powershell | Out-String | Invoke-Expression
+
+${usage}
+
+Completes commands, flags in both spellings (--application-id and -ApplicationId), and the
+values of --environment, --output and --module. The script goes to stdout.
+
+Options:
+${formatFlags(flags)}
+
+Exit codes: 0 ok, 2 usage (unknown shell).
+`;
+
+/** Entry point of `partner-token completion`. */
+export async function run(
+  argv: string[],
+  cli: { commands: CommandTable; usage: string },
+): Promise<number> {
+  try {
+    const args = parseArgs(argv, flags);
+    if (getBoolean(args, "help")) {
+      process.stdout.write(help());
+      return ExitCode.ok;
+    }
+    const { completionModel, SHELLS } = await import("../completion/model.ts");
+    const [shell, ...extra] = args.positionals;
+    if (shell === undefined) throw new UsageError(`name a shell: ${SHELLS.join(", ")}.`);
+    if (extra.length > 0) throw new UsageError("completion takes one shell name.");
+    const name = shell.toLowerCase() === "pwsh" ? "powershell" : shell.toLowerCase();
+    if (!(SHELLS as readonly string[]).includes(name))
+      throw new UsageError(`no completion for '${shell}': choose ${SHELLS.join(", ")}.`);
+    const model = await completionModel(cli.commands, cli.usage);
+    const render = {
+      bash: async () => (await import("../completion/bash.ts")).renderBash,
+      zsh: async () => (await import("../completion/zsh.ts")).renderZsh,
+      fish: async () => (await import("../completion/fish.ts")).renderFish,
+      powershell: async () => (await import("../completion/powershell.ts")).renderPowerShell,
+    }[name as (typeof SHELLS)[number]];
+    process.stdout.write((await render())(model));
+    return ExitCode.ok;
+  } catch (error) {
+    return reportError(error, usage);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The bash completion script: one function that finds the command among the words typed so
+ * far, then offers the values of the flag before the cursor, or the command's flags, or its
+ * positional values. Everything it offers is written into the script when it is generated.
+ */
+import type { CompletionCommand, CompletionModel } from "./model.ts";
+
+/** A word list for `compgen -W`, single-quoted for bash. */
+const words = (list: readonly string[]): string => `'${list.join(" ").replace(/'/g, `'\\''`)}'`;
+
+function commandCase(command: CompletionCommand): string {
+  const valueCases = command.flags
+    .filter((f) => f.takesValue)
+    .map((f) => {
+      const action = f.values
+        ? `COMPREPLY=($(compgen -W ${words(f.values)} -- "$cur"))`
+        : f.files
+          ? `COMPREPLY=($(compgen -f -- "$cur"))`
+          : // A free value (an id, a URL): offering flags here would be wrong.
+            `COMPREPLY=()`;
+      return `        ${f.spellings.join("|")}) ${action}; return ;;`;
+    });
+  const flags = command.flags.flatMap((f) => f.spellings);
+  const positional = command.positionals
+    ? `COMPREPLY=($(compgen -W ${words(command.positionals)} -- "$cur"))`
+    : "COMPREPLY=()";
+  const byPrevious =
+    valueCases.length === 0 ? "" : `      case "$prev" in\n${valueCases.join("\n")}\n      esac\n`;
+  return `    ${command.names.join("|")})
+${byPrevious}      if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W ${words(flags)} -- "$cur"))
+      else
+        ${positional}
+      fi
+      ;;`;
+}
+
+/**
+ * Renders the bash script for `partner-token completion bash`.
+ *
+ * @example
+ * ```sh
+ * source <(partner-token completion bash)
+ * ```
+ */
+export function renderBash(model: CompletionModel): string {
+  const fn = `_${model.program.replace(/[^A-Za-z0-9]/g, "_")}`;
+  const commandNames = model.commands.flatMap((c) => c.names);
+  return `# ${model.program} completion for bash.
+# Load it in this shell:   source <(${model.program} completion bash)
+# Or for every new shell:  ${model.program} completion bash > ~/.local/share/bash-completion/completions/${model.program}
+${fn}() {
+  # PowerShell spellings are case-insensitive: -environment is -Environment.
+  local restore
+  restore=$(shopt -p nocasematch)
+  shopt -s nocasematch
+  ${fn}_words
+  eval "$restore"
+}
+${fn}_words() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" cmd="" i
+  ((COMP_CWORD > 0)) && prev="\${COMP_WORDS[COMP_CWORD - 1]}"
+  # --flag=value: bash splits at '=' (COMP_WORDBREAKS); the flag is one word further back.
+  if [[ $prev == "=" ]] && ((COMP_CWORD > 1)); then
+    prev="\${COMP_WORDS[COMP_CWORD - 2]}"
+  elif [[ $cur == "=" ]]; then
+    prev="\${COMP_WORDS[COMP_CWORD - 1]}" cur=""
+  fi
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    case "\${COMP_WORDS[i]}" in
+      -*) ;;
+      *) cmd="\${COMP_WORDS[i]}"; break ;;
+    esac
+  done
+  if [[ -z $cmd ]]; then
+    if [[ $cur == -* ]]; then
+      COMPREPLY=($(compgen -W ${words(model.globalFlags)} -- "$cur"))
+    else
+      COMPREPLY=($(compgen -W ${words(commandNames)} -- "$cur"))
+    fi
+    return
+  fi
+  case "$cmd" in
+${model.commands.map(commandCase).join("\n")}
+    *) COMPREPLY=() ;;
+  esac
+}
+complete -o default -F ${fn} ${model.program}
+`;
+}

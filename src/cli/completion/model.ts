@@ -1,0 +1,152 @@
+/**
+ * What shell completion offers, read from the commands themselves: the command table and the
+ * usage text of `main.ts`, and each command module's exported `flags`. Nothing here lists a
+ * command or a flag by hand, so a new command or flag completes as soon as it exists.
+ */
+import type { FlagSpec } from "../args.ts";
+import type { CommandTable } from "../main.ts";
+
+/** One flag with every spelling the parser accepts (kebab, PowerShell, short). */
+export interface CompletionFlag {
+  /** `--application-id`, `--client-id`, `-ApplicationId`, `-ClientId`, `-o`, … */
+  spellings: string[];
+  description: string;
+  /** The flag is followed by a value (string, list or secret source). */
+  takesValue: boolean;
+  /** The values it takes, when they are a fixed set (environments, output formats, modules). */
+  values?: readonly string[];
+  /** Its value is a path: the shell's file completion applies. */
+  files?: boolean;
+}
+
+export interface CompletionCommand {
+  /** The command and its aliases (table entries that load the same module). */
+  names: string[];
+  description: string;
+  flags: CompletionFlag[];
+  /** Values offered for positional arguments, if they are a fixed set. */
+  positionals?: readonly string[];
+}
+
+export interface CompletionModel {
+  program: string;
+  commands: CompletionCommand[];
+  /** Options before any command. */
+  globalFlags: string[];
+}
+
+export const SHELLS = ["bash", "zsh", "fish", "powershell"] as const;
+export type Shell = (typeof SHELLS)[number];
+
+/** `application-id` → `ApplicationId`: the PowerShell parameter name the parser folds to the flag. */
+export const pascalCase = (kebab: string): string =>
+  kebab
+    .split("-")
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+
+/** Every spelling of a flag the parser accepts, PowerShell unique prefixes aside. */
+export function spellingsOf(spec: FlagSpec): string[] {
+  const kebab = [spec.name, ...(spec.aliases ?? []).filter((a) => a === a.toLowerCase())];
+  const powershell = [
+    ...kebab.map(pascalCase),
+    ...(spec.aliases ?? []).filter((a) => a !== a.toLowerCase()),
+  ];
+  const seen = new Set<string>();
+  const unique = (names: string[]) =>
+    names.filter((n) => !seen.has(n.toLowerCase()) && seen.add(n.toLowerCase()));
+  return [
+    ...(spec.short ? [`-${spec.short}`] : []),
+    ...unique(kebab.map((n) => `--${n}`)),
+    ...unique(powershell.map((n) => `-${n}`)),
+  ];
+}
+
+/** Value names and flag names whose value is a path. */
+const PATH_VALUE = /^(file|pem|pfx|dir|folder|path)$/i;
+const PATH_FLAG = /-(file|path|dir)$/;
+
+/**
+ * The fixed sets of values, by flag name: the same flag name means the same thing in every
+ * command (`--environment` in `new`, `connect`, …).
+ */
+async function enumeratedValues(): Promise<Record<string, readonly string[]>> {
+  const [{ environments }, { OUTPUT_FORMATS }, { MODULES }] = await Promise.all([
+    import("../../client/environments.ts"),
+    import("../output.ts"),
+    import("../commands/new.ts"),
+  ]);
+  const environmentNames = [
+    ...environments.flatMap((e) => (e.legacyName ? [e.name, e.legacyName] : [e.name])),
+    "Emulator",
+  ];
+  return {
+    environment: environmentNames,
+    output: OUTPUT_FORMATS,
+    module: MODULES,
+    // Positionals, keyed `<command>:`.
+    "environments:": environmentNames,
+    "completion:": SHELLS,
+  };
+}
+
+/** `  name   description (alias other)` lines of the usage text's command list. */
+function descriptions(usage: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const line of usage.split("\n")) {
+    const match = /^ {2}([a-z][a-z0-9-]*)\s{2,}(\S.*)$/.exec(line);
+    if (match) found.set(match[1]!, match[2]!.replace(/\s*\(alias [^)]*\)$/, ""));
+  }
+  return found;
+}
+
+/**
+ * Loads every command of the table and describes it for completion.
+ *
+ * @example
+ * ```ts
+ * const model = await completionModel(commands, usage);
+ * process.stdout.write(renderBash(model));
+ * ```
+ */
+export async function completionModel(
+  commands: CommandTable,
+  usage: string,
+): Promise<CompletionModel> {
+  const values = await enumeratedValues();
+  const described = descriptions(usage);
+  const byModule = new Map<unknown, CompletionCommand>();
+  const result: CompletionCommand[] = [];
+  for (const [name, load] of Object.entries(commands)) {
+    const module = await load();
+    const existing = byModule.get(module);
+    if (existing) {
+      existing.names.push(name);
+      existing.description ||= described.get(name) ?? "";
+      continue;
+    }
+    const command: CompletionCommand = {
+      names: [name],
+      description: described.get(name) ?? "",
+      flags: (module.flags ?? [])
+        .filter((spec) => !spec.hidden)
+        .map((spec) => ({
+          spellings: spellingsOf(spec),
+          description: spec.help,
+          takesValue: spec.kind !== "boolean",
+          ...(values[spec.name] ? { values: values[spec.name] } : {}),
+          ...((spec.valueName && PATH_VALUE.test(spec.valueName)) || PATH_FLAG.test(spec.name)
+            ? { files: true }
+            : {}),
+        })),
+      ...(values[`${name}:`] ? { positionals: values[`${name}:`] } : {}),
+    };
+    byModule.set(module, command);
+    result.push(command);
+  }
+  return {
+    program: "partner-token",
+    commands: result,
+    globalFlags: ["--help", "-h", "--version", "-v"],
+  };
+}

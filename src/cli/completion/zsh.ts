@@ -1,0 +1,88 @@
+/**
+ * The zsh completion script: commands and flags with their descriptions (`_describe`), the
+ * values of enumerated flags, files for path flags.
+ */
+import type { CompletionCommand, CompletionModel } from "./model.ts";
+
+/** Single-quoted for zsh. */
+const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+/** A `name:description` entry for `_describe` (colons in the name escaped). */
+const entry = (name: string, description: string): string =>
+  quote(`${name.replace(/:/g, "\\:")}:${description}`);
+
+function commandCase(command: CompletionCommand): string {
+  const valueCases = command.flags
+    .filter((f) => f.takesValue)
+    .map((f) => {
+      const action = f.values
+        ? `compadd -- ${f.values.map(quote).join(" ")}`
+        : f.files
+          ? "_files"
+          : `_message ${quote(f.description)}`;
+      return `        (${f.spellings.join("|")}) ${action}; return ;;`;
+    });
+  const flags = command.flags.flatMap((f) => f.spellings.map((s) => entry(s, f.description)));
+  const positional = command.positionals
+    ? `compadd -- ${command.positionals.map(quote).join(" ")}`
+    : "_files";
+  const byPrevious =
+    valueCases.length === 0 ? "" : `      case $prev in\n${valueCases.join("\n")}\n      esac\n`;
+  return `    (${command.names.join("|")})
+${byPrevious}      if [[ $PREFIX == -* ]]; then
+        local -a flags=(
+          ${flags.join("\n          ")}
+        )
+        _describe -t options option flags
+      else
+        ${positional}
+      fi
+      ;;`;
+}
+
+/**
+ * Renders the zsh script for `partner-token completion zsh`.
+ *
+ * @example
+ * ```sh
+ * source <(partner-token completion zsh)   # after compinit
+ * ```
+ */
+export function renderZsh(model: CompletionModel): string {
+  const fn = `_${model.program.replace(/[^A-Za-z0-9]/g, "_")}`;
+  const commands = model.commands.flatMap((c) => c.names.map((n) => entry(n, c.description)));
+  return `#compdef ${model.program}
+# ${model.program} completion for zsh.
+# Load it in this shell (after compinit):  source <(${model.program} completion zsh)
+# Or save it as _${model.program} in a folder of $fpath.
+${fn}() {
+  local cmd="" prev="\${words[CURRENT-1]}" i
+  for ((i = 2; i < CURRENT; i++)); do
+    if [[ \${words[i]} != -* ]]; then
+      cmd=\${words[i]}
+      break
+    fi
+  done
+  if [[ -z $cmd ]]; then
+    if [[ $PREFIX == -* ]]; then
+      compadd -- ${model.globalFlags.map(quote).join(" ")}
+    else
+      local -a commands=(
+        ${commands.join("\n        ")}
+      )
+      _describe -t commands command commands
+    fi
+    return
+  fi
+  # PowerShell spellings are case-insensitive: -environment is -Environment.
+  setopt localoptions nocasematch
+  case $cmd in
+${model.commands.map(commandCase).join("\n")}
+  esac
+}
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+  ${fn} "$@"
+else
+  compdef ${fn} ${model.program}
+fi
+`;
+}
