@@ -273,6 +273,16 @@ const standardPermissions = [
   { resource: "https://vault.azure.net", delegated: ["user_impersonation"] },
 ];
 
+/** A Microsoft first-party public client: no home tenant, installed everywhere, loopback and native redirects. */
+const firstParty = {
+  publicClient: true,
+  redirectUris: [
+    "http://localhost/",
+    "https://login.microsoftonline.com/common/oauth2/nativeclient",
+  ],
+  permissions: standardPermissions,
+};
+
 /** The embedded default directory: a partner, three customers, an unrelated tenant, three apps, users. */
 export const defaultSeed: SeedInput = {
   tenants: [
@@ -377,12 +387,33 @@ export const defaultSeed: SeedInput = {
       redirectUris: ["http://localhost/"],
       permissions: standardPermissions,
     },
+    // Microsoft's first-party public clients, consented in every tenant as in Entra ID, so that
+    // the tools that sign in with them (az, Connect-AzAccount, Connect-MgGraph, VS Code, Visual
+    // Studio, and partner-token with no application id) work against the emulator unchanged.
     {
       clientId: "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
       displayName: "Microsoft Azure CLI",
-      publicClient: true,
-      redirectUris: ["http://localhost/"],
-      permissions: standardPermissions,
+      ...firstParty,
+    },
+    {
+      clientId: "1950a258-227b-4e31-a9cf-717495945fc2",
+      displayName: "Microsoft Azure PowerShell",
+      ...firstParty,
+    },
+    {
+      clientId: "14d82eec-204b-4c2f-b7e8-296a70dab67e",
+      displayName: "Microsoft Graph Command Line Tools",
+      ...firstParty,
+    },
+    {
+      clientId: "aebc6443-996d-45c2-90f0-388ff96faa56",
+      displayName: "Visual Studio Code",
+      ...firstParty,
+    },
+    {
+      clientId: "04f0c124-f2bc-4f59-8241-bf6df9866bbd",
+      displayName: "Visual Studio",
+      ...firstParty,
     },
   ],
   users: [
