@@ -23,6 +23,26 @@ interface LibraryErrorShape {
   correlationId?: unknown;
   timestamp?: unknown;
   status?: unknown;
+  option?: unknown;
+}
+
+/**
+ * The flags that set the library's options. A library hint names the option
+ * ("pass its PEM file (caFile)"); on the command line the person needs the flag.
+ */
+const FLAG_FOR_OPTION: Record<string, string> = {
+  caFile: "--ca-file or PARTNER_TOKEN_CA_FILE",
+  certificatePassword: "--certificate-password",
+  certificatePath: "--certificate-path",
+  clientSecret: "--credential",
+  authorityHost: "--authority-host",
+  partnerCenterEndpoint: "--partner-center-endpoint",
+};
+
+/** `hint` with the library option it names replaced by the flag that sets it. */
+export function hintForCommandLine(hint: string, option: unknown): string {
+  const flag = typeof option === "string" ? FLAG_FOR_OPTION[option] : undefined;
+  return flag === undefined ? hint : hint.split(`(${option as string})`).join(`(${flag})`);
 }
 
 const str = (v: unknown): string | undefined =>
@@ -70,7 +90,7 @@ export function reportError(error: unknown, usage: string, debug = false): numbe
     if (trace) lines.push(`  trace id: ${trace}`);
     if (correlation) lines.push(`  correlation id: ${correlation}`);
     const hint = str(e.hint);
-    if (hint) lines.push(`\n${hint}`);
+    if (hint) lines.push(`\n${hintForCommandLine(hint, e.option)}`);
     if (debug && e.stack) lines.push(`\n${e.stack}`);
     if (e.cause instanceof Error && debug)
       lines.push(`caused by: ${e.cause.stack ?? e.cause.message}`);

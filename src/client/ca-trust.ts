@@ -61,9 +61,10 @@ function agentFor(caFile: string): Agent {
         {
           cause,
           hint:
-            "Give the PEM file of the certificate authority to trust (the emulator prints it as caFile). " +
+            "Give the PEM file of the certificate authority to trust (caFile); the emulator's ready line names it. " +
             "For --environment Emulator: start `partner-token emulator` first (it creates ca.pem in its data folder), " +
             "or set PARTNER_TOKEN_EMULATOR_DIR to the emulator's --data-dir.",
+          option: "caFile",
         },
       );
     }

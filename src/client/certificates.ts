@@ -296,6 +296,7 @@ async function readPfx(
       {
         cause,
         hint: "Give the PFX password (certificatePassword).",
+        option: "certificatePassword",
       },
     );
   }

@@ -3,6 +3,13 @@
  * when the server sent one, else by the OAuth `error`.
  */
 
+/**
+ * For a token whose times (`nbf`, `iat`, `exp`) this machine refuses, or a client assertion Entra
+ * refuses (AADSTS700024): both mean the two clocks disagree by more than the allowance.
+ */
+export const CLOCK_HINT =
+  "This machine's clock and the server's differ by more than five minutes. Check this machine's clock and its time synchronisation (timedatectl, w32tm /resync, sntp), then try again.";
+
 const byAadsts: Record<number, string> = {
   50011:
     "The redirect URI is not registered on the app. Add the loopback redirect URIs as 'Mobile and desktop applications' platform redirect URIs: http://localhost:8400/ (and http://localhost:8401/ … if 8400 may be busy), exactly as shown, with the trailing slash.",
@@ -28,8 +35,7 @@ const byAadsts: Record<number, string> = {
   700084: "The refresh token of a single-page app expired. Sign in interactively again.",
   65001:
     "Consent is missing: the user or an administrator has not consented to the app for these scopes. Grant admin consent on the app's API permissions, or sign in interactively to consent.",
-  700024:
-    "The client assertion is outside its valid time range. Check this machine's clock (time synchronisation), then try again.",
+  700024: `The client assertion is outside its valid time range. ${CLOCK_HINT}`,
   54005:
     "The authorization code was already redeemed. Start the sign-in again; a code can be used only once.",
   70008: "The authorization code or refresh token has expired. Sign in again.",

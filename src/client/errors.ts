@@ -26,6 +26,11 @@ export interface ServerErrorFields {
 
 export interface PartnerTokenErrorOptions extends ServerErrorFields {
   hint?: string;
+  /**
+   * The library option the hint names in parentheses, e.g. `caFile` in "… (caFile).", so that a
+   * command line can name its own flag there instead (`--ca-file`).
+   */
+  option?: string;
   cause?: unknown;
   /** The raw response; kept out of sight (non-enumerable). */
   response?: Response;
@@ -51,6 +56,8 @@ export class PartnerTokenError extends Error {
   readonly code: string;
   /** The next step for the user, when there is one. */
   readonly hint: string | undefined;
+  /** The library option named in {@link hint}, e.g. `caFile`; see {@link PartnerTokenErrorOptions.option}. */
+  readonly option: string | undefined;
   readonly status: number | undefined;
   readonly error: string | undefined;
   readonly errorDescription: string | undefined;
@@ -66,6 +73,7 @@ export class PartnerTokenError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint ?? hintFor(options.error, options.aadsts);
+    this.option = options.option;
     this.status = options.status;
     this.error = options.error;
     this.errorDescription =

@@ -14,6 +14,7 @@ import {
   UsageError,
   serverErrorFromBody,
 } from "./errors.ts";
+import { CLOCK_HINT } from "./error-hints.ts";
 import { createHttp, type Http } from "./http.ts";
 import { toAuthResult } from "./auth-result.ts";
 import type { AuthResult, ClientOptions, FlowRequest } from "./types.ts";
@@ -78,7 +79,8 @@ export async function openFlow(
     options,
     http,
     authority,
-    client: { client_id: request.clientId.trim() },
+    // Entra's allowance for clock differences, as MSAL's and our id-token check (oauth4webapi: 30 s).
+    client: { client_id: request.clientId.trim(), [oauth.clockTolerance]: 300 },
     clientAuth: auth,
     confidential,
   };
@@ -185,6 +187,8 @@ export async function toLibraryError(
       {
         cause: err,
         correlationId: context.http.correlationId,
+        // The id token's nbf/exp refused here: the clocks differ (the token itself is fine).
+        ...(err.code === oauth.JWT_TIMESTAMP_CHECK ? { hint: CLOCK_HINT } : {}),
       },
     );
   }

@@ -125,6 +125,7 @@ export function createHttp(options: HttpOptions = {}): Http {
           {
             cause,
             hint: "Check the network, proxy and the environment's authority host; with a private CA, pass its PEM file (caFile).",
+            option: "caFile",
           },
         );
       }

@@ -5,6 +5,7 @@
  */
 import { createRemoteJWKSet, customFetch, decodeJwt, jwtVerify, type JWTPayload } from "jose";
 import type { Authority } from "./authority.ts";
+import { CLOCK_HINT } from "./error-hints.ts";
 import { PartnerTokenError } from "./errors.ts";
 import type { Http } from "./http.ts";
 
@@ -71,12 +72,17 @@ export async function verifyIdToken(
     }));
   } catch (cause) {
     if (cause instanceof PartnerTokenError) throw cause;
+    // jose names the claim: a time claim refused means the clocks differ, not a wrong issuer.
+    const claim = (cause as { claim?: unknown }).claim;
+    const clock = claim === "nbf" || claim === "iat" || claim === "exp";
     throw new PartnerTokenError(
       "ERR_ID_TOKEN_INVALID",
       `The id token failed validation: ${(cause as Error).message} (expected issuer ${issuer}, audience ${clientId}).`,
       {
         cause,
-        hint: "The token did not come from the expected issuer, or this machine's clock is off. Check the environment and tenant.",
+        hint: clock
+          ? CLOCK_HINT
+          : "The token did not come from the expected issuer, or this machine's clock is off. Check the environment and tenant.",
       },
     );
   }
