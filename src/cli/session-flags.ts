@@ -10,8 +10,9 @@ import type { GetTokenOptions, TokenSource } from "../session/types.ts";
 import { getBoolean, getList, getString, type FlagSpec, type ParsedArgs } from "./args.ts";
 import { progress, say } from "./redact.ts";
 import { UsageError } from "./usage-error.ts";
+import { cacheFlags, openCacheFromArgs, openStoreFromArgs } from "./store-flags.ts";
 
-/** `--profile` and `--cache-dir`: which session. */
+/** `--profile` and `--cache-dir`: which session; `--cache` and `--encryption-key`: a fleet's Redis. */
 export const profileFlags: FlagSpec[] = [
   {
     name: "profile",
@@ -25,6 +26,7 @@ export const profileFlags: FlagSpec[] = [
     valueName: "dir",
     help: "the token cache folder [env PARTNER_TOKEN_CACHE_DIR]",
   },
+  ...cacheFlags,
 ];
 
 /** `--warn-days`: when a refresh token's remaining window is worth a warning. */
@@ -93,6 +95,7 @@ export function sessionOptionsOf(
     warn: say,
     warnDays: warnDaysOf(args),
     clientOptions: { log: (line) => progress(line), ...clientOptions },
+    openStore: (uri) => openStoreFromArgs(args, uri),
   };
 }
 
@@ -112,13 +115,28 @@ export function tokenRequestOf(
 }
 
 /**
- * The TokenSource the flags name: the profile's session. (A session-less source from
- * `--refresh-token-store` joins here.)
+ * The TokenSource the flags name: `--refresh-token-store URI` (with `--application-id`…) without a
+ * session, else the profile's session; its access tokens cached in `--cache` Redis when given.
  */
 export async function openTokenSourceFromArgs(
   args: ParsedArgs,
   clientOptions: ClientOptions = {},
 ): Promise<TokenSource & { close?: () => Promise<void> }> {
+  const storeUri = getString(args, "refresh-token-store");
+  if (storeUri !== undefined) {
+    const { openStoreTokenSource } = await import("./store-flags.ts");
+    return openStoreTokenSource(args, storeUri, clientOptions);
+  }
+  const cache = await openCacheFromArgs(args);
   const { openSession } = await import("../session/session.ts");
-  return openSession(sessionOptionsOf(args, clientOptions));
+  try {
+    const session = await openSession({
+      ...sessionOptionsOf(args, clientOptions),
+      ...(cache ? { cache } : {}),
+    });
+    return Object.assign(session, { close: async () => cache?.close?.() });
+  } catch (error) {
+    await cache?.close?.();
+    throw error;
+  }
 }

@@ -17,6 +17,7 @@ import { flags as newFlags, toParams } from "./new.ts";
 
 const notForConnect = new Set([
   "save-refresh-token",
+  "encryption-key", // in profileFlags
   "help",
   "output",
   "query",
@@ -90,6 +91,8 @@ export async function run(argv: string[]): Promise<number> {
     const query = getString(args, "query");
     await compileQuery(query);
     const params: ConnectParams = await toParams(args);
+    const refreshTokenStore = getString(args, "refresh-token-store");
+    if (refreshTokenStore !== undefined) params.refreshTokenStore = refreshTokenStore;
     if (params.module)
       throw new UsageError(
         "--module belongs to 'partner-token new'; connect signs in to Partner Center.",

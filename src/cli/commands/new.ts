@@ -5,6 +5,7 @@
  * sources, and prints the AuthResult.
  */
 import type { ClientOptions, NewPartnerAccessTokenParams } from "../../client/types.ts";
+import type { RefreshTokenStore } from "../../session/types.ts";
 import {
   formatFlags,
   getBoolean,
@@ -20,6 +21,7 @@ import { ExitCode } from "../exit-codes.ts";
 import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
 import { progress, say } from "../redact.ts";
 import { readSecret, SOURCE_SPELLINGS } from "../secret-source.ts";
+import { cacheFlags, refreshTokenStoreFlag } from "../store-flags.ts";
 import { UsageError } from "../usage-error.ts";
 
 export const flags: FlagSpec[] = [
@@ -120,8 +122,10 @@ export const flags: FlagSpec[] = [
     name: "save-refresh-token",
     kind: "string",
     valueName: "file",
-    help: "write the rotated refresh token to FILE (atomically, mode 0600) after a successful sign-in",
+    help: "write the rotated refresh token to FILE (atomically, mode 0600) after a successful sign-in (= --refresh-token-store file:FILE)",
   },
+  refreshTokenStoreFlag,
+  cacheFlags.find((f) => f.name === "encryption-key")!,
   {
     name: "access-token",
     kind: "source",
@@ -235,6 +239,11 @@ export async function run(argv: string[]): Promise<number> {
       );
     const format = parseOutputFormat(getString(args, "output"));
     const saveTo = getString(args, "save-refresh-token");
+    const storeUri = getString(args, "refresh-token-store");
+    if (saveTo !== undefined && storeUri !== undefined)
+      throw new UsageError(
+        "--save-refresh-token FILE is --refresh-token-store file:FILE: give one of them.",
+      );
     if (saveTo !== undefined) {
       const { expandHome } = await import("../save-refresh-token.ts");
       const { existsSync } = await import("node:fs");
@@ -250,44 +259,73 @@ export async function run(argv: string[]): Promise<number> {
       );
 
     const params = await toParams(args);
-    const signal = abortOnInterrupt();
-    const options: ClientOptions = {
-      log: (message) => progress(message),
-      signal,
-      ...(debug ? { debug: (line: string) => say(line) } : {}),
-      ...(getBoolean(args, "no-browser")
-        ? {
-            openBrowser: async (url: string) =>
-              say(`Open this address in a browser to sign in:\n  ${url}`),
-          }
-        : {}),
-    };
-    // Not the package index: it loads every flow, and this command runs one.
-    const { newPartnerAccessToken } = await import("../../client/new-partner-access-token.ts");
-    const result = await newPartnerAccessToken(params, options);
-    let saveFailed: unknown;
-    if (saveTo !== undefined) {
-      const { saveRefreshToken } = await import("../save-refresh-token.ts");
-      try {
-        if ((await saveRefreshToken(saveTo, result.refreshToken)) === "none-issued")
-          say(`partner-token: the server issued no refresh token; ${saveTo} was left as it was.`);
-      } catch (error) {
-        saveFailed = error;
-      }
+    // Opened before the sign-in: a wrong URI, an unreachable store or a missing key shows now,
+    // not after someone has signed in.
+    let store: RefreshTokenStore | undefined;
+    if (storeUri !== undefined) {
+      const { openStoreFromArgs } = await import("../store-flags.ts");
+      store = await openStoreFromArgs(args, storeUri);
     }
-    // The result is written even when saving failed: the rotated token must not be lost.
-    await writeResult(result, format, query);
-    if (saveFailed !== undefined) {
-      say(
-        `partner-token: could not save the refresh token to ${saveTo}: ${(saveFailed as Error).message}. ` +
-          `${saveTo} was left as it was; the new refresh token is in the result on stdout.`,
-      );
-      return ExitCode.error;
+    try {
+      return await signIn(args, params, debug, format, query, saveTo, store);
+    } finally {
+      await store?.close?.();
     }
-    return ExitCode.ok;
   } catch (error) {
     return reportError(error, usage, debug);
   }
+}
+
+/** The sign-in, then the refresh token written where asked (a store, or --save-refresh-token). */
+async function signIn(
+  args: ParsedArgs,
+  params: NewPartnerAccessTokenParams,
+  debug: boolean,
+  format: ReturnType<typeof parseOutputFormat>,
+  query: string | undefined,
+  saveTo: string | undefined,
+  store: RefreshTokenStore | undefined,
+): Promise<number> {
+  const signal = abortOnInterrupt();
+  const options: ClientOptions = {
+    log: (message) => progress(message),
+    signal,
+    ...(debug ? { debug: (line: string) => say(line) } : {}),
+    ...(getBoolean(args, "no-browser")
+      ? {
+          openBrowser: async (url: string) =>
+            say(`Open this address in a browser to sign in:\n  ${url}`),
+        }
+      : {}),
+  };
+  // Not the package index: it loads every flow, and this command runs one.
+  const { newPartnerAccessToken } = await import("../../client/new-partner-access-token.ts");
+  const result = await newPartnerAccessToken(params, options);
+  let saveFailed: unknown;
+  const target = store?.description ?? saveTo;
+  if (target !== undefined) {
+    try {
+      if (result.refreshToken === null || result.refreshToken === "")
+        say(`partner-token: the server issued no refresh token; ${target} was left as it was.`);
+      else if (store) await store.write(result.refreshToken);
+      else {
+        const { saveRefreshToken } = await import("../save-refresh-token.ts");
+        await saveRefreshToken(saveTo!, result.refreshToken);
+      }
+    } catch (error) {
+      saveFailed = error;
+    }
+  }
+  // The result is written even when saving failed: the rotated token must not be lost.
+  await writeResult(result, format, query);
+  if (saveFailed !== undefined) {
+    say(
+      `partner-token: could not save the refresh token to ${target}: ${(saveFailed as Error).message}. ` +
+        `${target} was left as it was; the new refresh token is in the result on stdout.`,
+    );
+    return ExitCode.error;
+  }
+  return ExitCode.ok;
 }
 
 /** Flags + environment → the library's parameters, reading every secret from its source. */

@@ -14,11 +14,13 @@ import {
   tokenRequestFlags,
   tokenRequestOf,
 } from "../session-flags.ts";
+import { storeSourceFlags } from "../store-flags.ts";
 import { UsageError } from "../usage-error.ts";
 
 export const flags: FlagSpec[] = [
   ...tokenRequestFlags,
   ...profileFlags,
+  ...storeSourceFlags,
   ...outputFlags,
   {
     name: "debug",
