@@ -10,7 +10,7 @@
  * and no command probes a keyring that is known to be absent.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { PartnerTokenError } from "../client/errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic-file.ts";
@@ -50,7 +50,9 @@ function keyName(cacheDir: string, profile: string): string {
 
 async function readMarker(cacheDir: string, profile: string): Promise<KeyLocation | undefined> {
   try {
-    const marker = JSON.parse(await readFile(markerPath(cacheDir, profile), "utf8")) as KeyLocation;
+    // Small files read on every command: synchronous reads cost microseconds, promise reads a
+    // round trip through the thread pool.
+    const marker = JSON.parse(readFileSync(markerPath(cacheDir, profile), "utf8")) as KeyLocation;
     if (marker.location === "keyring" && typeof marker.account === "string") return marker;
     if (marker.location === "file" && typeof marker.path === "string") return marker;
   } catch (error) {
@@ -82,7 +84,7 @@ export async function loadCacheKey(
   if (!marker) return undefined;
   if (marker.location === "file") {
     try {
-      const key = decodeKey(await readFile(marker.path, "utf8"));
+      const key = decodeKey(readFileSync(marker.path, "utf8"));
       return key && { key, location: "file" };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;

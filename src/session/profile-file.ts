@@ -7,7 +7,8 @@
  * A file that cannot be read (corrupt, truncated, its key gone) is set aside — renamed with a
  * warning — never a crash, and never silently: the session then reports that sign-in is needed.
  */
-import { readFile, rename, rm } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { CachedToken } from "./types.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic-file.ts";
@@ -79,6 +80,8 @@ export class ProfileFile {
   readonly path: string;
   private key: Buffer | undefined;
   private readonly aad: string;
+  /** The last record read, with the file identity it came from: unchanged file, no decrypt. */
+  private last: { identity: string; record: ProfileRecord } | undefined;
 
   readonly cacheDir: string;
   readonly profile: string;
@@ -99,8 +102,14 @@ export class ProfileFile {
   /** The decrypted record, or undefined when there is no usable session. */
   async read(): Promise<ProfileRecord | undefined> {
     let text: string;
+    let identity: string;
     try {
-      text = await readFile(this.path, "utf8");
+      // Every write renames a new file into place: a new inode, so (inode, size, mtime) names a version.
+      // Synchronous: a small file read on every token request; the thread pool would cost more.
+      const s = statSync(this.path, { bigint: true });
+      identity = `${s.ino}:${s.size}:${s.mtimeNs}`;
+      if (this.last?.identity === identity) return this.last.record;
+      text = readFileSync(this.path, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
@@ -138,6 +147,7 @@ export class ProfileFile {
       await this.setAside("it does not decrypt with its key (altered, or another key)");
       return undefined;
     }
+    this.last = { identity, record };
     return record;
   }
 
