@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { MAIN, runCli, secretFile, tempDir, type CliResult } from "../cli/helpers.ts";
 import { verifyAccessToken } from "../client/helpers.ts";
-import { get, GRAPH, IDENTITY_CHILD, startWithPartner } from "./helpers.ts";
+import { get, GRAPH, IDENTITY_CHILD, KEYVAULT_CHILD, startWithPartner } from "./helpers.ts";
 
 describe("partner-token exec and serve", () => {
   let emu: RunningEmulator;
@@ -87,6 +87,19 @@ describe("partner-token exec and serve", () => {
       assert.equal(decoyUsed, false);
     });
   }
+
+  test("@azure/keyvault-secrets, unmodified, writes and reads a secret in the emulator's vault through exec", async () => {
+    const r = await runCli(
+      ["exec", "--", process.execPath, KEYVAULT_CHILD, "sidecar-secret", "the secret's value"],
+      { env: { ...env, ...decoys(), VAULT_URL: emu.url, NODE_EXTRA_CA_CERTS: emu.caFile! } },
+    );
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.deepEqual(out, { name: "sidecar-secret", value: "the secret's value" });
+    // The vault saw the session's user, through a token for Key Vault from the sidecar.
+    const vaultCalls = emu.requests().filter((q) => q.path.includes("/secrets/sidecar-secret"));
+    assert.ok(vaultCalls.some((q) => q.status === 200));
+  });
 
   test("exits with the command's exit code", async () => {
     const r = await runCli(["exec", "--", process.execPath, "-e", "process.exit(9)"], { env });

@@ -15,6 +15,9 @@ export const GRAPH = "https://graph.microsoft.com";
 export const IDENTITY_CHILD = fileURLToPath(
   new URL("./fixtures/identity-child.ts", import.meta.url),
 );
+export const KEYVAULT_CHILD = fileURLToPath(
+  new URL("./fixtures/keyvault-child.ts", import.meta.url),
+);
 
 /**
  * A session stand-in: the partner's refresh token, redeemed per (tenant, scope), rotated on every
