@@ -34,6 +34,8 @@ const commands: CommandTable = {
   disconnect: () => import("./commands/disconnect.ts"),
   exec: () => import("./commands/exec.ts"),
   serve: () => import("./commands/serve.ts"),
+  "partner-center": () => import("./commands/partner-center.ts"),
+  customers: () => import("./commands/customers.ts"),
 };
 
 const usage = `partner-token — Microsoft Entra ID access and refresh tokens for Partner Center, Graph and any API
@@ -48,6 +50,8 @@ Commands:
   disconnect      forget a session
   exec            run a command whose Azure SDKs get the session's tokens (managed identity)
   serve           the same local managed-identity endpoint, long-running
+  partner-center  Partner Center's token exchange (partner-center token: POST /generatetoken)
+  customers       the partner's customers (list), and a token in every customer tenant (tokens)
   environments    list the clouds (AzureCloud, AzureChinaCloud, …) and their endpoints
   decode          show the header and claims of a token
   emulator        run the local Entra ID + Partner Center emulator

@@ -68,6 +68,7 @@ export async function openFlow(
     caFile: environment.caFile,
     ...(options.debug ? { debug: options.debug } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onThrottled ? { onThrottled: options.onThrottled } : {}),
     secrets: [request.clientSecret, request.certificate?.password, ...secrets].filter(
       (s): s is string => s !== undefined,
     ),

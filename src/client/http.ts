@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { fetchTrustingCa, type FetchFunction } from "./ca-trust.ts";
 import { CancelledError, PartnerTokenError } from "./errors.ts";
 import { redact, redactHeaders } from "./redact.ts";
+import type { ClientOptions } from "./types.ts";
 
 export interface HttpOptions {
   caFile?: string | null;
@@ -17,6 +18,8 @@ export interface HttpOptions {
   secrets?: string[];
   /** Retries after the first attempt. Default 3. */
   retries?: number;
+  /** Told of every throttled answer before it is retried; `"defer"` returns it at once. */
+  onThrottled?: ClientOptions["onThrottled"];
 }
 
 export interface Http {
@@ -131,6 +134,21 @@ export function createHttp(options: HttpOptions = {}): Http {
       }
       serverCorrelationId = response.headers.get("client-request-id") ?? serverCorrelationId;
       if (debug) response = await logResponse(debug, method, url, response, Date.now() - started);
+      if (
+        options.onThrottled &&
+        (response.status === 429 ||
+          (response.status === 503 && response.headers.has("retry-after")))
+      ) {
+        const after = retryAfterSeconds(response);
+        const target = new URL(url);
+        const decision = options.onThrottled({
+          method,
+          url: `${target.origin}${target.pathname}`,
+          status: response.status,
+          retryAfterMs: after === undefined ? undefined : after * 1000,
+        });
+        if (decision === "defer") return response;
+      }
       if (RETRY_STATUS.has(response.status) && attempt < retries) {
         const after = retryAfterSeconds(response);
         if (after === undefined || after <= MAX_RETRY_AFTER_SECONDS) {

@@ -1,0 +1,391 @@
+/**
+ * `partner-token customers list` (every customer, through every page of Partner Center's
+ * `/v1/customers`) and `partner-token customers tokens` (a token in every customer's tenant:
+ * concurrent, throttle-aware, resumable; JSON Lines on stdout or in `--out FILE`).
+ */
+import { readFile } from "node:fs/promises";
+import type { CustomerRef } from "../../customers/customer-tokens.ts";
+import type { Throttle } from "../../customers/throttle.ts";
+import {
+  formatFlags,
+  getBoolean,
+  getList,
+  getString,
+  parseArgs,
+  type FlagSpec,
+  type ParsedArgs,
+} from "../args.ts";
+import { abortOnInterrupt, installCrashGuard, reportError } from "../errors.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
+import { say } from "../redact.ts";
+import { profileFlags, warnDaysFlag } from "../session-flags.ts";
+import { storeSourceFlags } from "../store-flags.ts";
+import { UsageError } from "../usage-error.ts";
+
+const debugFlag: FlagSpec = {
+  name: "debug",
+  kind: "boolean",
+  help: "show the HTTP exchange on stderr, secrets and tokens redacted",
+};
+const helpFlag: FlagSpec = { name: "help", short: "h", kind: "boolean", help: "show this help" };
+
+const listFlags: FlagSpec[] = [
+  ...profileFlags,
+  ...storeSourceFlags,
+  ...outputFlags,
+  debugFlag,
+  helpFlag,
+];
+
+/** The flags of `customers tokens` (a superset of `customers list`'s but for -o/--query), for completion. */
+export const flags: FlagSpec[] = [
+  {
+    name: "scopes",
+    aliases: ["scope"],
+    kind: "list",
+    valueName: "scope",
+    help: "scopes of each customer's token, e.g. https://graph.microsoft.com/.default (required)",
+  },
+  {
+    name: "customer",
+    aliases: ["customers", "customer-id"],
+    kind: "list",
+    valueName: "id|domain",
+    help: "only these customers (tenant ids or domains); repeated, or several after the flag",
+  },
+  {
+    name: "customers-file",
+    kind: "string",
+    valueName: "file",
+    help: "only the customers in FILE: one tenant id or domain per line (first column), or the JSON of 'customers list'",
+  },
+  {
+    name: "concurrency",
+    kind: "string",
+    valueName: "n",
+    help: "tenants in flight at once (default 32, 1 to 1000)",
+  },
+  {
+    name: "out",
+    kind: "string",
+    valueName: "file",
+    help: "write the JSON lines to FILE (mode 0600) instead of stdout",
+  },
+  {
+    name: "resume",
+    kind: "boolean",
+    help: "with --out: skip the tenants already 'ok' in FILE, try the others again",
+  },
+  {
+    name: "min-validity",
+    kind: "string",
+    valueName: "seconds",
+    help: "a cached token must stay valid this long, else it is renewed (default 300)",
+  },
+  { name: "force-refresh", kind: "boolean", help: "renew even when the cache holds a valid token" },
+  warnDaysFlag,
+  ...profileFlags,
+  ...storeSourceFlags,
+  debugFlag,
+  helpFlag,
+];
+
+const usage = `Usage: partner-token customers list [-o json|table|tsv] [--profile P]
+       partner-token customers tokens --scopes S… [--customer ID…] [--customers-file FILE]
+                                      [--concurrency N] [--out FILE [--resume]] [--profile P]`;
+
+const help =
+  (): string => `partner-token customers — the partner's customers, and a token in each one's tenant
+
+${usage}
+
+customers list
+  Every customer, through every page of Partner Center's GET /v1/customers (continuation
+  token), as JSON (an array of {tenantId, domain, name, relationship}), a table or TSV.
+
+customers tokens
+  A token for --scopes in every customer's tenant (or the ones given), from the session. One JSON
+  line per customer, as each completes:
+    {"tenantId":"…","status":"ok","accessToken":"…","expiresOn":"…","domain":"…","name":"…"}
+    {"tenantId":"…","status":"error","error":{"code":"AADSTS50020","message":"…","hint":"…"},…}
+  The hint says what the partner must do: re-establish GDAP access (AADSTS50020), consent the app
+  in that tenant (AADSTS65001, AADSTS700016), satisfy the customer's MFA or Conditional Access
+  (AADSTS50076, 53003), …
+  Tenants are done --concurrency at a time; a 429 from Entra ID slows every worker down (with
+  --cache redis://…, every process sharing that Redis), the throttled tenant is retried after
+  Retry-After, transient failures (5xx, network) a few times with backoff. A failed tenant is
+  recorded and the run goes on; a failure no tenant can get past (the session's refresh token
+  expired or revoked, a wrong client secret) stops it.
+  --out FILE is written as results arrive and ends with exactly one line per customer; with
+  --resume the tenants already "ok" in it are skipped and the others tried again.
+  On a terminal, a progress bar on stderr (done/total, rate, ETA, errors); at the end a summary on
+  stderr. stdout carries nothing but the JSON lines.
+
+Options of customers tokens:
+${formatFlags(flags)}
+
+Exit codes: 0 every tenant ok, 1 at least one tenant failed (see the lines with "status":"error";
+run again with --resume) or another error, 2 usage, 4 sign-in needed (no session, refresh token
+expired or revoked), 130 cancelled (the lines so far are kept in --out FILE).
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let debug = false;
+  installCrashGuard();
+  try {
+    const [sub, ...rest] = argv;
+    if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
+      process.stdout.write(help());
+      return sub === undefined ? ExitCode.usage : ExitCode.ok;
+    }
+    if (sub !== "list" && sub !== "tokens")
+      throw new UsageError(
+        `unknown customers command '${sub}': use 'customers list' or 'customers tokens'.`,
+      );
+    const args = parseArgs(rest, sub === "list" ? listFlags : flags);
+    if (getBoolean(args, "help")) {
+      process.stdout.write(help());
+      return ExitCode.ok;
+    }
+    debug = getBoolean(args, "debug");
+    if (args.positionals.length > 0)
+      throw new UsageError(`unexpected argument '${args.positionals[0]}'.`);
+    return sub === "list" ? await list(args, debug) : await tokens(args, debug);
+  } catch (error) {
+    return reportError(error, usage, debug);
+  }
+}
+
+async function list(args: ParsedArgs, debug: boolean): Promise<number> {
+  const format = parseOutputFormat(getString(args, "output"));
+  const query = getString(args, "query");
+  await compileQuery(query);
+  const signal = abortOnInterrupt();
+  const debugLine = debug ? (line: string) => say(line) : undefined;
+  const { openPartnerSource, partnerCenterClient } = await import("../partner-center-source.ts");
+  const partner = await openPartnerSource(args, {
+    signal,
+    ...(debugLine ? { debug: debugLine } : {}),
+  });
+  try {
+    const client = await partnerCenterClient(partner, {
+      signal,
+      ...(debugLine ? { debug: debugLine } : {}),
+    });
+    const { listCustomers } = await import("../../partner-center/customers.ts");
+    const customers = [];
+    for await (const customer of listCustomers(client)) customers.push(customer);
+    await writeResult(customers, format, query);
+  } finally {
+    await partner.close();
+  }
+  return ExitCode.ok;
+}
+
+function wholeNumber(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
+  const text = getString(args, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value < min || value > max)
+    throw new UsageError(`--${name} takes a whole number from ${min} to ${max}, not '${text}'.`);
+  return value;
+}
+
+/** `--customers-file`: the JSON of `customers list`, or one id per line (first column; # comments). */
+async function customersFromFile(path: string): Promise<CustomerRef[]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`--customers-file: cannot read '${path}': ${(error as Error).message}.`);
+  }
+  if (text.trimStart().startsWith("[")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(
+        `--customers-file: '${path}' starts like JSON but is not: ${(error as Error).message}.`,
+      );
+    }
+    return (parsed as unknown[]).map((c, i) => {
+      const ref = typeof c === "string" ? { tenantId: c } : (c as CustomerRef);
+      if (!ref || typeof ref.tenantId !== "string" || ref.tenantId.trim() === "")
+        throw new UsageError(`--customers-file: entry ${i} of '${path}' has no tenantId.`);
+      return ref;
+    });
+  }
+  return text
+    .split(/\r?\n/)
+    .map(
+      (line) =>
+        line
+          .replace(/#.*$/, "")
+          .trim()
+          .split(/[\s,]+/)[0] ?? "",
+    )
+    .filter((id) => id !== "" && id.toLowerCase() !== "tenantid")
+    .map((tenantId) => ({ tenantId }));
+}
+
+async function tokens(args: ParsedArgs, debug: boolean): Promise<number> {
+  const scopes = getList(args, "scopes");
+  if (!scopes || scopes.length === 0)
+    throw new UsageError(
+      "--scopes is required: the scopes of each customer's token, e.g. https://graph.microsoft.com/.default.",
+    );
+  const concurrency = wholeNumber(args, "concurrency", 1, 1000);
+  const minValidity = wholeNumber(args, "min-validity", 0, 86_400);
+  const out = getString(args, "out");
+  const resume = getBoolean(args, "resume");
+  if (resume && out === undefined)
+    throw new UsageError("--resume needs --out FILE: the file of the run to resume.");
+  if (out !== undefined && out.trim() === "") throw new UsageError("--out needs a file name.");
+  const given: CustomerRef[] = [
+    ...(getList(args, "customer") ?? []).map((tenantId) => ({ tenantId })),
+    ...(getString(args, "customers-file") !== undefined
+      ? await customersFromFile(getString(args, "customers-file")!)
+      : []),
+  ];
+  if (
+    given.length === 0 &&
+    (getList(args, "customer") !== undefined || getString(args, "customers-file") !== undefined)
+  )
+    throw new UsageError("--customer / --customers-file named no customer.");
+
+  const signal = abortOnInterrupt();
+  const debugLine = debug ? (line: string) => say(line) : undefined;
+  const [{ openPartnerSource, partnerCenterClient }, { MemoryTokenCache }, job, { LocalThrottle }] =
+    await Promise.all([
+      import("../partner-center-source.ts"),
+      import("../../session/memory-cache.ts"),
+      import("../../customers/customer-tokens.ts"),
+      import("../../customers/throttle.ts"),
+    ]);
+  const partner = await openPartnerSource(
+    args,
+    { ...job.bulkClientOptions, signal, ...(debugLine ? { debug: debugLine } : {}) },
+    () => new MemoryTokenCache(),
+  );
+  let throttle: Throttle | undefined;
+  let file: import("../../customers/results-file.ts").ResultsFile | undefined;
+  let bar: import("cli-progress").SingleBar | undefined;
+  try {
+    let customers: CustomerRef[] = given;
+    if (customers.length === 0) {
+      const client = await partnerCenterClient(partner, {
+        signal,
+        ...(debugLine ? { debug: debugLine } : {}),
+      });
+      const { listCustomers } = await import("../../partner-center/customers.ts");
+      for await (const c of listCustomers(client)) customers.push(c);
+    }
+    // The same customer named twice is asked once, and has one line.
+    const unique = new Map<string, CustomerRef>();
+    for (const c of customers) unique.set(c.tenantId.trim().toLowerCase(), c);
+    customers = [...unique.values()];
+
+    let skipped = 0;
+    if (out !== undefined) {
+      const results = await import("../../customers/results-file.ts");
+      if (resume) {
+        const done = results.okTenants(await results.readResults(out));
+        const before = customers.length;
+        customers = customers.filter((c) => !done.has(c.tenantId.trim().toLowerCase()));
+        skipped = before - customers.length;
+      }
+      file = await results.ResultsFile.open(out, { resume });
+    }
+
+    const cacheUri = getString(args, "cache") ?? (process.env.PARTNER_TOKEN_CACHE || undefined);
+    if (cacheUri !== undefined) {
+      const { RedisThrottle } = await import("../../customers/redis-throttle.ts");
+      throttle = await RedisThrottle.open(cacheUri, {
+        app: partner.applicationId || "unknown-app",
+      });
+    } else throttle = new LocalThrottle();
+
+    const total = customers.length;
+    const counts = { ok: 0, failed: 0, throttled: 0 };
+    const failures = new Map<string, { count: number; hint: string }>();
+    const started = performance.now();
+    if (process.stderr.isTTY && total > 0) {
+      const { default: progress } = await import("cli-progress");
+      bar = new progress.SingleBar(
+        {
+          stream: process.stderr,
+          format:
+            "customers {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | errors {errors}",
+          hideCursor: true,
+          etaBuffer: 100,
+          fps: 10,
+        },
+        progress.Presets.shades_classic,
+      );
+      bar.start(total, 0, { rate: "0", errors: 0 });
+    }
+    const write = file
+      ? (line: string) => file!.append(line)
+      : (line: string) => writeStdout(line + "\n");
+
+    for await (const result of job.customerTokens(partner.source, {
+      scopes,
+      customers,
+      signal,
+      throttle,
+      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(minValidity !== undefined ? { minValidity } : {}),
+      ...(getBoolean(args, "force-refresh") ? { forceRefresh: true } : {}),
+      onThrottled: () => counts.throttled++,
+    })) {
+      await write(JSON.stringify(result));
+      if (result.status === "ok") counts.ok++;
+      else {
+        counts.failed++;
+        const f = failures.get(result.error.code) ?? { count: 0, hint: result.error.hint };
+        f.count++;
+        failures.set(result.error.code, f);
+      }
+      const done = counts.ok + counts.failed;
+      const seconds = (performance.now() - started) / 1000;
+      bar?.update(done, {
+        rate: (done / Math.max(seconds, 0.001)).toFixed(0),
+        errors: counts.failed,
+      });
+    }
+    bar?.stop();
+    bar = undefined;
+    await file?.close();
+    file = undefined;
+
+    const seconds = (performance.now() - started) / 1000;
+    const lines = [
+      `partner-token: ${total + skipped} customers: ${counts.ok} ok, ${counts.failed} failed` +
+        `${skipped ? `, ${skipped} already ok (skipped)` : ""}; ` +
+        `${counts.throttled} throttled answers absorbed; ${seconds.toFixed(1)} s` +
+        `${total > 0 ? `, ${((counts.ok + counts.failed) / Math.max(seconds, 0.001)).toFixed(0)} tenants/s` : ""}.`,
+    ];
+    for (const [code, f] of failures) lines.push(`  ${f.count} × ${code}: ${f.hint}`);
+    if (counts.failed > 0)
+      lines.push(
+        out !== undefined
+          ? `The failed tenants are the lines with "status":"error" in ${out}; fix them, then run again with --resume to try only those.`
+          : `The failed tenants are the lines with "status":"error"; with --out FILE, --resume tries only those again.`,
+      );
+    say(lines.join("\n"));
+    return counts.failed > 0 ? ExitCode.error : ExitCode.ok;
+  } finally {
+    bar?.stop();
+    // Stopped early (cancelled, a session-wide failure): keep what was done, one line per tenant.
+    await file?.close().catch(() => undefined);
+    await throttle?.close?.().catch(() => undefined);
+    await partner.close();
+  }
+}
+
+function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (error) => (error ? reject(error) : resolve()));
+  });
+}

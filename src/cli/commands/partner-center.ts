@@ -1,0 +1,100 @@
+/**
+ * `partner-token partner-center token`: Partner Center's `POST /generatetoken` with the session's
+ * Entra token for Partner Center; prints the Partner Center token as JSON.
+ */
+import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
+import { abortOnInterrupt, installCrashGuard, reportError } from "../errors.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
+import { say } from "../redact.ts";
+import { profileFlags } from "../session-flags.ts";
+import { storeSourceFlags } from "../store-flags.ts";
+import { UsageError } from "../usage-error.ts";
+
+export const flags: FlagSpec[] = [
+  ...profileFlags,
+  ...storeSourceFlags,
+  ...outputFlags,
+  {
+    name: "debug",
+    kind: "boolean",
+    help: "show the HTTP exchange on stderr, secrets and tokens redacted",
+  },
+  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+];
+
+const usage = "Usage: partner-token partner-center token [--profile P] [options]";
+
+const help =
+  (): string => `partner-token partner-center token — a Partner Center token (POST /generatetoken)
+
+${usage}
+
+Trades the session's Entra token for Partner Center (scope {PartnerCenter}/user_impersonation) for
+a Partner Center token, with grant_type=jwt_token, and prints it as JSON on stdout:
+  {"accessToken": "…", "tokenType": "Bearer", "expiresOn": "2026-…Z", "resource": "…", "correlationId": "…"}
+Every call carries a new MS-CorrelationId, an MS-RequestId kept across its retries, and
+MS-PartnerCenter-Client: partner-token; 408, 429 and 5xx are retried with backoff, honouring
+Retry-After.
+
+Partner Center's answers:
+  400  the request is invalid (the description says which input)
+  401  the Entra token was refused: sign in again for Partner Center with a partner user
+  403  the user has no Partner Center role: assign Admin agent (or Sales/Helpdesk agent)
+  404  the signed-in tenant is not a partner in this environment (check --environment)
+  429  throttled even after the retries: try again later
+  500  Partner Center failed even after the retries: try again later (quote the correlation id)
+
+Options:
+${formatFlags(flags)}
+
+Exit codes: 0 ok, 1 error (Partner Center refused: code, description and correlation id shown),
+2 usage, 4 sign-in needed (no session, expired, revoked), 130 cancelled.
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let debug = false;
+  installCrashGuard();
+  try {
+    const [sub, ...rest] = argv;
+    if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
+      process.stdout.write(help());
+      return sub === undefined ? ExitCode.usage : ExitCode.ok;
+    }
+    if (sub !== "token")
+      throw new UsageError(
+        `unknown partner-center command '${sub}': the command is 'partner-center token'.`,
+      );
+    const args = parseArgs(rest, flags);
+    if (getBoolean(args, "help")) {
+      process.stdout.write(help());
+      return ExitCode.ok;
+    }
+    debug = getBoolean(args, "debug");
+    if (args.positionals.length > 0)
+      throw new UsageError(`unexpected argument '${args.positionals[0]}'.`);
+    const format = parseOutputFormat(getString(args, "output"));
+    const query = getString(args, "query");
+    await compileQuery(query);
+    const signal = abortOnInterrupt();
+    const debugLine = debug ? (line: string) => say(line) : undefined;
+    const { openPartnerSource, partnerCenterClient } = await import("../partner-center-source.ts");
+    const partner = await openPartnerSource(args, {
+      signal,
+      ...(debugLine ? { debug: debugLine } : {}),
+    });
+    try {
+      const client = await partnerCenterClient(partner, {
+        signal,
+        ...(debugLine ? { debug: debugLine } : {}),
+      });
+      const { generatePartnerCenterToken } = await import("../../partner-center/generate-token.ts");
+      await writeResult(await generatePartnerCenterToken(client), format, query);
+    } finally {
+      await partner.close();
+    }
+    return ExitCode.ok;
+  } catch (error) {
+    return reportError(error, usage, debug);
+  }
+}
