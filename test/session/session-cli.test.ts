@@ -14,6 +14,7 @@ import {
   secretFile,
   startTestEmulator,
   verifyEmulatorToken,
+  writeFetchBrowser,
   type Emulator,
 } from "../cli/helpers.ts";
 import { connectDevice, filesUnder, refreshGrants, sessionEnv } from "./helpers.ts";
@@ -182,6 +183,49 @@ describe("sessions on the command line", () => {
 
     const defaultProfile = await runCli(["status"], { env });
     assert.equal(defaultProfile.code, 4, "no default profile was made");
+  });
+
+  test("connect through the browser (the default) and with a certificate (ServicePrincipalCertificate)", async () => {
+    const env = await sessionEnv({ BROWSER: await writeFetchBrowser(emu.caFile) });
+    const browser = await runCli(["connect", ...emuFlags(emu), "--profile", "web"], { env });
+    assert.equal(browser.code, 0, browser.stderr);
+    assert.equal(browser.json.applicationId, AZURE_CLI);
+    assert.equal(browser.json.account, emu.info.user.username);
+    const pc = await runCli(["token", "--profile", "web", "--query", "accessToken", "-o", "tsv"], {
+      env,
+    });
+    assert.equal(pc.code, 0, pc.stderr);
+    await verifyEmulatorToken(emu, pc.stdout.trim(), { scp: "user_impersonation" });
+
+    const cert = emu.info.apps.certificate;
+    const withCert = await runCli(
+      [
+        "connect",
+        "--service-principal",
+        "--application-id",
+        cert.clientId,
+        "--certificate-path",
+        cert.certificateFile,
+        "--tenant",
+        emu.info.partnerTenant.id,
+        "--profile",
+        "cert",
+        ...emuFlags(emu),
+      ],
+      { env },
+    );
+    assert.equal(withCert.code, 0, withCert.stderr);
+    const before = refreshGrants(emu);
+    const app = await runCli(["token", "--profile", "cert", "--scopes", GRAPH, "--force-refresh"], {
+      env,
+    });
+    assert.equal(app.code, 0, app.stderr);
+    await verifyEmulatorToken(emu, app.json.accessToken, { appId: cert.clientId });
+    assert.equal(
+      refreshGrants(emu),
+      before,
+      "app-only tokens are renewed with the certificate, not a refresh token",
+    );
   });
 
   test("an access-token session gives its token until it expires, then asks for a sign-in", async () => {
