@@ -9,6 +9,8 @@ import type { SigningKey } from "./jwt.ts";
 import type { SeedSettings } from "./seed.ts";
 import { Store, type Authentication } from "./store.ts";
 import type { Issuer } from "./tokens.ts";
+import type { Ctx } from "./http.ts";
+import { serviceOfHost } from "./services.ts";
 
 export const MULTI_TENANT = new Set(["organizations", "common", "consumers"]);
 
@@ -157,8 +159,14 @@ export function redactParams(params: Iterable<[string, string]>): Record<string,
   return out;
 }
 
+/** Entra's own issuer origins: what `iss` says under `--impersonate`. */
+export const ENTRA_ISSUER_V2 = "https://login.microsoftonline.com";
+export const ENTRA_ISSUER_V1 = "https://sts.windows.net";
+
 export class Emulator implements Issuer {
   url = "";
+  /** Answering under Microsoft's host names (`--impersonate`): Entra's issuers, Host-based URLs. */
+  impersonate = false;
   readonly clock = new Clock();
   readonly store = new Store();
   readonly settings: SeedSettings;
@@ -173,6 +181,28 @@ export class Emulator implements Issuer {
     this.key = key;
     this.autoApprove = autoApprove;
     this.settings = directory.seed.settings;
+  }
+
+  /** Origin of v2 issuers (`{origin}/{tid}/v2.0`). */
+  get issuerV2Origin(): string {
+    return this.impersonate ? ENTRA_ISSUER_V2 : this.url;
+  }
+
+  /** Origin of v1 issuers (`{origin}/{tid}/`). */
+  get issuerV1Origin(): string {
+    return this.impersonate ? ENTRA_ISSUER_V1 : this.url;
+  }
+
+  /**
+   * The origin a request reached the emulator by, for the URLs its answer names: under
+   * `--impersonate` the Microsoft host it asked for (login.windows.net stays login.windows.net,
+   * a national cloud stays in its cloud), else the emulator's URL.
+   */
+  originOf(ctx: Ctx): string {
+    const host = ctx.req.headers.host;
+    if (this.impersonate && host && serviceOfHost(host) !== undefined)
+      return `https://${host.toLowerCase()}`;
+    return this.url;
   }
 
   nowSeconds(): number {

@@ -62,6 +62,13 @@ export const errors = {
       90002,
       `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
     ),
+  invalidInstance: () =>
+    e(
+      400,
+      "invalid_instance",
+      50049,
+      "Unknown or invalid instance. The authority in authorization_endpoint is not a host that Entra ID serves.",
+    ),
   tenantRequired: (tenant: string) =>
     e(
       400,

@@ -21,6 +21,7 @@ import { signingKeyFrom } from "./jwt.ts";
 import { ensurePki, thumbprints } from "./pki.ts";
 import { defaultSeed, loadSeedFile, parseSeed, type Seed, type SeedInput } from "./seed.ts";
 import { createEmulatorServer } from "./server.ts";
+import { impersonatedCertificateNames, impersonatedHosts } from "./services.ts";
 import { dirname, resolve } from "node:path";
 
 export { SeedError, defaultSeed, parseSeed, type SeedInput } from "./seed.ts";
@@ -45,6 +46,12 @@ export interface EmulatorOptions {
   autoApprove?: boolean;
   /** Where diagnostics go (default stderr). */
   log?: (line: string) => void;
+  /**
+   * Answer under Microsoft's own host names (login.microsoftonline.com, api.partnercenter…,
+   * management.azure.com, *.vault.azure.net…), routing by Host, with Entra's exact issuers; for
+   * clients that cannot be pointed elsewhere. Default port 443. See `hosts` in the ready line.
+   */
+  impersonate?: boolean;
 }
 
 /** The ready line: one JSON object, printed on stdout by `partner-token emulator`. */
@@ -69,6 +76,8 @@ export interface ReadyLine {
   };
   user: { username: string; password: string };
   mfaUser: { username: string; password: string; mfaCode: string } | null;
+  /** With `impersonate`: the host names to point at the emulator's address (hosts file). */
+  hosts?: string[];
 }
 
 export interface RunningEmulator {
@@ -115,7 +124,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const dataDir = options.dataDir ?? defaultDataDir();
   const { seed, baseDir } = resolveSeed(options.seed);
-  const pki = ensurePki(dataDir);
+  if (options.impersonate && options.http)
+    throw new Error(
+      "--impersonate needs HTTPS: Microsoft's clients only speak HTTPS to its hosts.",
+    );
+  const pki = ensurePki(dataDir, options.impersonate ? impersonatedCertificateNames() : undefined);
   const directory = new Directory(seed, (app) =>
     app.certificates.map((c) =>
       "generated" in c
@@ -130,6 +143,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     signingKeyFrom(pki.signingKeyPem),
     options.autoApprove ?? false,
   );
+  emu.impersonate = options.impersonate ?? false;
   let info: ReadyLine | undefined;
   const server = createEmulatorServer(emu, {
     ...(options.http ? {} : { tls: { cert: pki.serverCertPem, key: pki.serverKeyPem } }),
@@ -140,14 +154,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((ok, fail) => {
     server.once("error", fail);
-    server.listen(options.port ?? DEFAULT_PORT, host, () => {
+    server.listen(options.port ?? (options.impersonate ? 443 : DEFAULT_PORT), host, () => {
       server.off("error", fail);
       ok();
     });
   });
   const port = (server.address() as AddressInfo).port;
   const hostInUrl = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host;
-  emu.url = `${options.http ? "http" : "https"}://${hostInUrl}:${port}`;
+  const localUrl = `${options.http ? "http" : "https"}://${hostInUrl}:${port}`;
+  const portSuffix = port === 443 ? "" : `:${port}`;
+  emu.url = options.impersonate ? `https://login.microsoftonline.com${portSuffix}` : localUrl;
   info = readyLine(
     emu,
     directory,
@@ -156,6 +172,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     pki.appKeyFile,
     pki.appCertificatePem,
   );
+  if (options.impersonate)
+    info = {
+      ...info,
+      partnerCenterEndpoint: `https://api.partnercenter.microsoft.com${portSuffix}`,
+      // The control API answers on every name; the loopback address needs no hosts entry.
+      controlUrl: `${localUrl}/_emulator`,
+      hosts: impersonatedHosts(seed.vaults.map((v) => v.name)),
+    };
   if (!options.http && host !== "127.0.0.1" && host !== "localhost" && host !== "::1")
     log(
       `emulator: warning: listening on ${host}, beyond this machine. Its users and secrets are public test values.`,

@@ -3,6 +3,8 @@
  * certificate authority once (NODE_EXTRA_CA_CERTS) and tokens survive a restart:
  *   ca.pem / ca-key.pem          certificate authority (10 years)
  *   server.pem / server-key.pem  TLS certificate for localhost and 127.0.0.1, signed by the CA
+ *   server-impersonate.pem       with --impersonate: the same key, certified for Microsoft's
+ *                                host names as well (login.microsoftonline.com, *.vault.azure.net…)
  *   signing-key.pem              RS256 token-signing key
  *   app-cert.pem / app-key.pem   the demo application certificate (seed `{ "generated": "demo" }`)
  * Private keys are written atomically with mode 0600 in a 0700 folder.
@@ -50,6 +52,8 @@ interface CertOptions {
   years: number;
   ca?: boolean;
   server?: boolean;
+  /** DNS names beyond localhost on a server certificate. */
+  dnsNames?: string[];
 }
 
 function makeCert(o: CertOptions): string {
@@ -85,6 +89,7 @@ function makeCert(o: CertOptions): string {
       name: "subjectAltName",
       altNames: [
         { type: 2, value: "localhost" },
+        ...(o.dnsNames ?? []).map((value) => ({ type: 2, value })),
         { type: 7, ip: "127.0.0.1" },
         { type: 7, ip: "::1" },
       ],
@@ -106,8 +111,11 @@ function makeCert(o: CertOptions): string {
   return forge.pki.certificateToPem(cert);
 }
 
-/** Loads the PKI from `dataDir`, creating whatever is missing (or expired). */
-export function ensurePki(dataDir: string): Pki {
+/**
+ * Loads the PKI from `dataDir`, creating whatever is missing (or expired). With `impersonate`,
+ * the server certificate names these hosts too (server-impersonate.pem).
+ */
+export function ensurePki(dataDir: string, impersonate?: string[]): Pki {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   try {
     chmodSync(dataDir, 0o700);
@@ -143,21 +151,45 @@ export function ensurePki(dataDir: string): Pki {
   const caPem = readFileSync(file("ca.pem"), "utf8");
 
   const serverKeyPem = keyAt("server-key.pem");
-  const issuedByCa = () => {
+  const issuedByCa = (name: string) => {
     try {
-      return new X509Certificate(readFileSync(file("server.pem"))).checkIssued(
-        new X509Certificate(caPem),
-      );
+      return new X509Certificate(readFileSync(file(name))).checkIssued(new X509Certificate(caPem));
     } catch {
       return false;
     }
   };
-  if (caFresh || !valid("server.pem") || !issuedByCa()) {
+  if (caFresh || !valid("server.pem") || !issuedByCa("server.pem")) {
     const issuer = { cert: forge.pki.certificateFromPem(caPem), keyPem: caKeyPem };
     writePrivate(
       file("server.pem"),
       makeCert({ subject: "localhost", issuer, keyPem: serverKeyPem, years: 1, server: true }),
     );
+  }
+  let serverFile = "server.pem";
+  if (impersonate) {
+    serverFile = "server-impersonate.pem";
+    const namesAll = () => {
+      try {
+        const cert = new X509Certificate(readFileSync(file(serverFile)));
+        return impersonate.every((n) => (cert.subjectAltName ?? "").includes(`DNS:${n}`));
+      } catch {
+        return false;
+      }
+    };
+    if (caFresh || !valid(serverFile) || !issuedByCa(serverFile) || !namesAll()) {
+      const issuer = { cert: forge.pki.certificateFromPem(caPem), keyPem: caKeyPem };
+      writePrivate(
+        file(serverFile),
+        makeCert({
+          subject: impersonate[0] ?? "localhost",
+          issuer,
+          keyPem: serverKeyPem,
+          years: 1,
+          server: true,
+          dnsNames: impersonate,
+        }),
+      );
+    }
   }
 
   const signingKeyPem = keyAt("signing-key.pem");
@@ -171,7 +203,7 @@ export function ensurePki(dataDir: string): Pki {
   return {
     caFile: file("ca.pem"),
     caPem,
-    serverCertPem: readFileSync(file("server.pem"), "utf8"),
+    serverCertPem: readFileSync(file(serverFile), "utf8"),
     serverKeyPem,
     signingKeyPem,
     appCertificateFile: file("app-cert.pem"),

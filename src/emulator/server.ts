@@ -25,7 +25,13 @@ import { authorize, login, loginMfa } from "./endpoints/authorize.ts";
 import { listSubscriptions, listTenants } from "./endpoints/arm.ts";
 import { control } from "./endpoints/control.ts";
 import { deviceAuthorization, deviceLoginPage, deviceLoginSubmit } from "./endpoints/device.ts";
-import { discoveryV1, discoveryV2, instanceDiscovery, jwks } from "./endpoints/metadata.ts";
+import {
+  discoveryV1,
+  discoveryV2,
+  instanceDiscovery,
+  jwks,
+  userRealm,
+} from "./endpoints/metadata.ts";
 import {
   generateToken,
   isPartnerCenterError,
@@ -48,6 +54,7 @@ interface Route {
 const T = "([^/]+)";
 const routes: Route[] = [
   { methods: ["GET"], pattern: /^\/common\/discovery\/instance$/, handler: instanceDiscovery },
+  { methods: ["GET"], pattern: /^\/common\/userrealm\/?([^/]*)$/, handler: userRealm },
   {
     methods: ["GET"],
     pattern: new RegExp(`^/${T}/v2\\.0/\\.well-known/openid-configuration$`),

@@ -13,6 +13,9 @@ import type { Authentication, Store } from "./store.ts";
 
 export interface Issuer {
   url: string;
+  /** Origins of the issuers tokens carry (Entra's own under --impersonate). */
+  issuerV2Origin: string;
+  issuerV1Origin: string;
   key: SigningKey;
   settings: SeedSettings;
   store: Store;
@@ -97,7 +100,8 @@ export async function issueTokens(
 
   const claims: Record<string, unknown> = {
     aud: version === 1 ? r.request.resourceUri : r.request.resource.appId,
-    iss: version === 1 ? issuerV1(issuer.url, tid) : issuerV2(issuer.url, tid),
+    iss:
+      version === 1 ? issuerV1(issuer.issuerV1Origin, tid) : issuerV2(issuer.issuerV2Origin, tid),
     iat: now,
     nbf: now,
     exp: now + lifetime,
@@ -115,7 +119,8 @@ export async function issueTokens(
     claims["azp"] = r.app.clientId;
     claims["azpacr"] = r.clientAuth;
   }
-  claims["idp"] = user && user.home.id !== tid ? issuerV1(issuer.url, user.home.id) : undefined;
+  claims["idp"] =
+    user && user.home.id !== tid ? issuerV1(issuer.issuerV1Origin, user.home.id) : undefined;
   claims["idtyp"] = user ? "user" : "app";
   if (user) {
     claims["name"] = user.displayName;
@@ -152,7 +157,7 @@ export async function issueTokens(
   if (user && auth && r.request.oidc.has("openid")) {
     const id: Record<string, unknown> = {
       aud: r.app.clientId,
-      iss: issuerV2(issuer.url, tid),
+      iss: issuerV2(issuer.issuerV2Origin, tid),
       iat: now,
       nbf: now,
       exp: now + 3600,

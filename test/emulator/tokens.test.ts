@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createHash, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { decodeProtectedHeader, importPKCS8, SignJWT } from "jose";
-import { Harness } from "./harness.ts";
+import { Harness, aadsts } from "./harness.ts";
 
 const GRAPH = "https://graph.microsoft.com";
 const PC = "https://api.partnercenter.microsoft.com";
@@ -85,10 +85,17 @@ describe("tokens", () => {
     const instance = await h.fetch(
       `/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(`${h.emu.url}/common/oauth2/v2.0/authorize`)}`,
     );
+    // As Entra answers: the discovery document of the tenant the authorize URL names.
     assert.equal(
       instance.json["tenant_discovery_endpoint"],
-      `${h.emu.url}/{tenant}/v2.0/.well-known/openid-configuration`,
+      `${h.emu.url}/common/v2.0/.well-known/openid-configuration`,
     );
+    const foreign = await h.fetch(
+      `/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent("https://login.example.org/common/oauth2/v2.0/authorize")}`,
+    );
+    assert.equal(foreign.status, 400);
+    assert.equal(foreign.json["error"], "invalid_instance");
+    assert.equal(aadsts(foreign.json), 50049);
   });
 
   test("client credentials with a secret in the body: a v1 app-only token with roles", async () => {

@@ -11,6 +11,7 @@ const options = {
   seed: { type: "string" },
   "auto-approve": { type: "boolean" },
   "print-seed": { type: "boolean" },
+  impersonate: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -23,6 +24,7 @@ const described: Record<keyof typeof options, [string | undefined, string]> = {
   seed: ["file", "a JSON directory seed (default: the embedded seed)"],
   "auto-approve": [undefined, "sign in without a form, approve device codes after one poll"],
   "print-seed": [undefined, "print the embedded default seed (JSON) on stdout and exit"],
+  impersonate: [undefined, "answer under Microsoft's host names (default port 443)"],
   help: [undefined, "this help"],
 };
 
@@ -55,6 +57,10 @@ Options:
                     device codes after their first pending poll
   --print-seed      print the embedded default seed (JSON) on stdout and exit: a start
                     for a seed of your own
+  --impersonate     answer under Microsoft's own host names (login.microsoftonline.com,
+                    api.partnercenter.microsoft.com, management.azure.com, ...), routed by
+                    Host, with Entra's exact issuers; port 443 unless --port. Point the names
+                    in the ready line's "hosts" at 127.0.0.1 (see docs/emulator.md)
   -h, --help        this help
 
 Exit codes: 0 stopped, 1 error, 2 bad options or seed.`;
@@ -103,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(values["data-dir"] ? { dataDir: values["data-dir"] } : {}),
       ...(values.seed ? { seed: values.seed } : {}),
       autoApprove: values["auto-approve"] ?? false,
+      impersonate: values.impersonate ?? false,
     });
   } catch (e) {
     if (e instanceof SeedError) {
@@ -110,11 +117,22 @@ export async function run(argv: string[]): Promise<number> {
       return ExitCode.usage;
     }
     const code = (e as NodeJS.ErrnoException).code;
+    const shownPort = port ?? (values.impersonate ? 443 : 9443);
     if (code === "EADDRINUSE") {
       process.stderr.write(
-        `partner-token emulator: port ${port ?? 9443} is already in use. Is an emulator already running? Use --port 0 for a free port.\n`,
+        `partner-token emulator: port ${shownPort} is already in use. Is an emulator already running? Use --port 0 for a free port.\n`,
       );
       return ExitCode.error;
+    }
+    if (code === "EACCES") {
+      process.stderr.write(
+        `partner-token emulator: not permitted to listen on port ${shownPort}. Run it with the privilege to bind low ports (for example in a namespace of your own), or choose --port 8443.\n`,
+      );
+      return ExitCode.error;
+    }
+    if (values.impersonate && values.http) {
+      process.stderr.write(`partner-token emulator: ${(e as Error).message}\n`);
+      return ExitCode.usage;
     }
     throw e;
   }

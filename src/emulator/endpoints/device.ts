@@ -33,7 +33,7 @@ export function deviceAuthorization(emu: Emulator, ctx: Ctx): void {
   };
   emu.store.deviceCodes.set(record.deviceCode, record);
   emu.store.deviceCodesByUserCode.set(record.userCode, record);
-  const verificationUri = `${emu.url}/devicelogin`;
+  const verificationUri = `${emu.originOf(ctx)}/devicelogin`;
   sendJson(ctx, 200, {
     user_code: record.userCode,
     device_code: record.deviceCode,

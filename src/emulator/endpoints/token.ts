@@ -45,10 +45,12 @@ async function handle(emu: Emulator, ctx: Ctx, v1: boolean): Promise<void> {
       if (audiences) return audiences;
       const tokenPaths = ["oauth2/v2.0/token", "oauth2/token"];
       const tenantNames = [tenantKey, ...(tenant ? [tenant.id, ...tenant.domains] : [])];
-      audiences = tenantNames.flatMap((t) =>
-        tokenPaths.map((p) => `${emu.url}/${t}/${p}`.toLowerCase()),
+      // The token endpoint as the client reached it, or as the emulator's URL names it.
+      const origins = [...new Set([emu.originOf(ctx), emu.url])];
+      audiences = origins.flatMap((o) =>
+        tenantNames.flatMap((t) => tokenPaths.map((p) => `${o}/${t}/${p}`.toLowerCase())),
       );
-      if (tenant) audiences.push(`${emu.url}/${tenant.id}/v2.0`.toLowerCase());
+      if (tenant) audiences.push(`${emu.issuerV2Origin}/${tenant.id}/v2.0`.toLowerCase());
       return audiences;
     },
   });
