@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { MAIN, runCli, secretFile, tempDir, type CliResult } from "../cli/helpers.ts";
@@ -15,9 +17,9 @@ describe("partner-token exec and serve", () => {
   let emu: RunningEmulator;
   let cacheDir: string;
   let env: Record<string, string>;
+  let refreshToken: string;
 
   before(async () => {
-    let refreshToken: string;
     ({ emu, refreshToken } = await startWithPartner());
     cacheDir = await tempDir("pt-sidecar-cache-");
     env = { PARTNER_TOKEN_KEYRING: "off", PARTNER_TOKEN_CACHE_DIR: cacheDir };
@@ -99,6 +101,45 @@ describe("partner-token exec and serve", () => {
     // The vault saw the session's user, through a token for Key Vault from the sidecar.
     const vaultCalls = emu.requests().filter((q) => q.path.includes("/secrets/sidecar-secret"));
     assert.ok(vaultCalls.some((q) => q.status === 200));
+  });
+
+  test("without a session: the refresh token from a store (--refresh-token-store file:…)", async () => {
+    const store = join(await tempDir("pt-sidecar-store-"), "rt");
+    await writeFile(store, refreshToken + "\n", { mode: 0o600 });
+    const { clientId, clientSecret } = emu.info.apps.confidential;
+    const customer = emu.info.customers[2]!;
+    const r = await runCli(
+      [
+        "exec",
+        "--refresh-token-store",
+        `file:${store}`,
+        "--application-id",
+        clientId,
+        "--credential",
+        "env:APP_SECRET",
+        "--authority-host",
+        emu.url,
+        "--ca-file",
+        emu.caFile!,
+        "--tenant",
+        customer.id,
+        "--",
+        process.execPath,
+        IDENTITY_CHILD,
+        "managed",
+        `${GRAPH}/.default`,
+      ],
+      { env: { ...decoys(), APP_SECRET: clientSecret, PARTNER_TOKEN_KEYRING: "off" } },
+    );
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    await verifyAccessToken(emu, out.token, customer.id);
+    const rotated = (await readFile(store, "utf8")).trim();
+    assert.notEqual(
+      rotated,
+      refreshToken,
+      "the rotated refresh token was written back to the store",
+    );
   });
 
   test("exits with the command's exit code", async () => {

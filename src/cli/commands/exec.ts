@@ -9,6 +9,7 @@ import { installCrashGuard, reportError } from "../errors.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
 import { openTokenSourceFromArgs, profileFlags, tokenRequestFlags } from "../session-flags.ts";
+import { storeSourceFlags } from "../store-flags.ts";
 import { UsageError } from "../usage-error.ts";
 
 const tenantFlag = tokenRequestFlags.find((f) => f.name === "tenant")!;
@@ -19,10 +20,16 @@ export const flags: FlagSpec[] = [
     help: "the customer tenant the command's tokens are for (default the session's own)",
   },
   ...profileFlags,
+  ...storeSourceFlags,
   {
     name: "log-requests",
     kind: "boolean",
     help: "log each token request on stderr (resource, tenant, status; never a token)",
+  },
+  {
+    name: "debug",
+    kind: "boolean",
+    help: "show the HTTP exchange with Entra ID on stderr, secrets and tokens redacted",
   },
   { name: "help", short: "h", kind: "boolean", help: "show this help" },
 ];
@@ -81,7 +88,11 @@ export async function run(argv: string[]): Promise<number> {
     if (tenant !== undefined && tenant.trim() === "")
       throw new UsageError("--tenant needs a tenant id or domain.");
 
-    const source = await openTokenSourceFromArgs(args);
+    const debug = getBoolean(args, "debug");
+    const source = await openTokenSourceFromArgs(
+      args,
+      debug ? { debug: (line: string) => say(line) } : {},
+    );
     const [{ startSidecar }, { childEnvironment }, { runCommand }] = await Promise.all([
       import("../../sidecar/server.ts"),
       import("../../sidecar/environment.ts"),

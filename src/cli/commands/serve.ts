@@ -8,6 +8,7 @@ import { installCrashGuard, reportError } from "../errors.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
 import { openTokenSourceFromArgs, profileFlags, tokenRequestFlags } from "../session-flags.ts";
+import { storeSourceFlags } from "../store-flags.ts";
 import { UsageError } from "../usage-error.ts";
 
 const tenantFlag = tokenRequestFlags.find((f) => f.name === "tenant")!;
@@ -24,7 +25,13 @@ export const flags: FlagSpec[] = [
     help: "the customer tenant for /msi/token (default the session's own); /tenants/{T}/msi/token picks any",
   },
   ...profileFlags,
+  ...storeSourceFlags,
   { name: "quiet", kind: "boolean", help: "no request log on stderr" },
+  {
+    name: "debug",
+    kind: "boolean",
+    help: "show the HTTP exchange with Entra ID on stderr, secrets and tokens redacted",
+  },
   { name: "help", short: "h", kind: "boolean", help: "show this help" },
 ];
 
@@ -69,7 +76,11 @@ export async function run(argv: string[]): Promise<number> {
     const tenant = getString(args, "tenant")?.trim();
     if (tenant === "") throw new UsageError("--tenant needs a tenant id or domain.");
 
-    const source = await openTokenSourceFromArgs(args);
+    const debug = getBoolean(args, "debug");
+    const source = await openTokenSourceFromArgs(
+      args,
+      debug ? { debug: (line: string) => say(line) } : {},
+    );
     const { startSidecar } = await import("../../sidecar/server.ts");
     const clientId = (source as { info?: { clientId?: unknown } }).info?.clientId;
     let sidecar;
