@@ -164,7 +164,7 @@ function keyVaultError(
     return new StoreError(
       "ERR_KEYVAULT_FORBIDDEN",
       description,
-      `Key Vault refused ${what} ${description} (HTTP ${status}: ${firstLine(e.message)}).${kept}`,
+      `Key Vault refused ${what} ${description} (HTTP ${status}: ${firstLine(e.message)}); the identity needs the secret permissions get and set.${kept}`,
       {
         status,
         hint:
