@@ -80,13 +80,19 @@ export function post(
   });
 }
 
-/** The partner admin's refresh token for the Azure CLI app (password grant: no MFA for this user). */
-export async function partnerRefreshToken(emu: RunningEmulator): Promise<string> {
+/**
+ * The partner admin's refresh token for the Azure CLI app (password grant: no MFA for this user),
+ * or another user's of the partner tenant.
+ */
+export async function partnerRefreshToken(
+  emu: RunningEmulator,
+  user: { username: string; password: string } = emu.info.user,
+): Promise<string> {
   const r = await post(emu, `/${PARTNER}/oauth2/v2.0/token`, {
     grant_type: "password",
     client_id: AZURE_CLI_APP,
-    username: emu.info.user.username,
-    password: emu.info.user.password,
+    username: user.username,
+    password: user.password,
     scope: "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid",
   });
   if (r.status !== 200 || typeof r.json.refresh_token !== "string")
