@@ -11,7 +11,14 @@ import { after, before, describe, test } from "node:test";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { MAIN, runCli, secretFile, tempDir, type CliResult } from "../cli/helpers.ts";
 import { verifyAccessToken } from "../client/helpers.ts";
-import { get, GRAPH, IDENTITY_CHILD, KEYVAULT_CHILD, startWithPartner } from "./helpers.ts";
+import {
+  get,
+  GRAPH,
+  IDENTITY_CHILD,
+  KEYVAULT_CHILD,
+  PYTHON_CHILD,
+  startWithPartner,
+} from "./helpers.ts";
 
 describe("partner-token exec and serve", () => {
   let emu: RunningEmulator;
@@ -87,6 +94,26 @@ describe("partner-token exec and serve", () => {
         .requests()
         .some((q) => JSON.stringify(q).includes("decoy-secret-that-must-not-be-used"));
       assert.equal(decoyUsed, false);
+    });
+  }
+
+  for (const kind of ["managed", "default"]) {
+    test(`Python's azure-identity ${kind === "managed" ? "ManagedIdentityCredential" : "DefaultAzureCredential"}, unmodified, under exec`, async () => {
+      // Debian's python3-azure (brought by azure-cli, see scripts/install-system-deps.sh).
+      const python = "/usr/bin/python3";
+      const customer = emu.info.customers[0]!;
+      const r = await runCli(
+        ["exec", "--tenant", customer.id, "--", python, PYTHON_CHILD, kind, `${GRAPH}/.default`],
+        { env: { ...env, ...decoys() } },
+      );
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n(needs python3-azure for ${python})`);
+      const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+      assert.equal(out.sawClientSecret, false);
+      await verifyAccessToken(emu, out.token, customer.id);
+      assert.ok(
+        out.expiresOn * 1000 > Date.now() + 30 * 60_000,
+        "expires_on read as epoch seconds",
+      );
     });
   }
 

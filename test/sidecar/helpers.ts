@@ -18,6 +18,7 @@ export const IDENTITY_CHILD = fileURLToPath(
 export const KEYVAULT_CHILD = fileURLToPath(
   new URL("./fixtures/keyvault-child.ts", import.meta.url),
 );
+export const PYTHON_CHILD = fileURLToPath(new URL("./fixtures/identity_child.py", import.meta.url));
 
 /**
  * A session stand-in: the partner's refresh token, redeemed per (tenant, scope), rotated on every
