@@ -25,6 +25,8 @@ export interface ScaleSeed {
   withoutConsent?: number;
   tokenRequestsPerSecond?: number;
   latencyMs?: number;
+  /** The seed's own partner–customer relationships (default the seed's 3; [] for none). */
+  relationships?: [];
 }
 
 /** An emulator whose partner has `count` generated customers. */
@@ -36,6 +38,7 @@ export async function startScaleEmulator(s: ScaleSeed): Promise<RunningEmulator>
     log: () => {},
     seed: {
       ...defaultSeed,
+      ...(s.relationships ? { relationships: s.relationships } : {}),
       settings: {
         ...(s.latencyMs ? { latencyMs: s.latencyMs } : {}),
         ...(s.tokenRequestsPerSecond
