@@ -27,6 +27,8 @@ export interface ScaleSeed {
   latencyMs?: number;
   /** The seed's own partner–customer relationships (default the seed's 3; [] for none). */
   relationships?: [];
+  /** Sign in without a form, approve device codes (polled every second) at once. */
+  autoApprove?: boolean;
 }
 
 /** An emulator whose partner has `count` generated customers. */
@@ -36,10 +38,12 @@ export async function startScaleEmulator(s: ScaleSeed): Promise<RunningEmulator>
     port: 0,
     dataDir,
     log: () => {},
+    autoApprove: s.autoApprove ?? false,
     seed: {
       ...defaultSeed,
       ...(s.relationships ? { relationships: s.relationships } : {}),
       settings: {
+        deviceCodeIntervalSeconds: 1,
         ...(s.latencyMs ? { latencyMs: s.latencyMs } : {}),
         ...(s.tokenRequestsPerSecond
           ? { throttle: { tokenRequestsPerSecond: s.tokenRequestsPerSecond } }

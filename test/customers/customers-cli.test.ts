@@ -1,0 +1,233 @@
+/**
+ * `partner-token customers list|tokens` and `partner-token partner-center token` as separate
+ * processes, over a session made with `connect`: the proof of the issue end to end (200
+ * customers, 20 without access or consent, a throttled token endpoint), `--resume` asking
+ * nothing again for the tenants already ok, stdout carrying only JSON lines, the progress bar
+ * only on a terminal (run under a pseudo-terminal), usage errors.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { MAIN, runCli, tempDir } from "../cli/helpers.ts";
+import { connectDevice, sessionEnv, type SessionEnv } from "../session/helpers.ts";
+import { GRAPH, PARTNER, startScaleEmulator, tidOf } from "./helpers.ts";
+
+let emu: RunningEmulator;
+let env: SessionEnv;
+let customers: string[];
+
+before(async () => {
+  emu = await startScaleEmulator({
+    count: 200,
+    withoutAccess: 10,
+    withoutConsent: 10,
+    tokenRequestsPerSecond: 40,
+    relationships: [],
+    autoApprove: true,
+  });
+  env = await sessionEnv();
+  await connectDevice(emu, env);
+  customers = emu.info.customers.map((c) => c.id);
+});
+after(() => emu.close());
+
+const lines = (text: string) => text.split("\n").filter((l) => l !== "");
+const tokenGrantsAt = (tenants: Iterable<string>) => {
+  const wanted = new Set(tenants);
+  return emu
+    .requests()
+    .filter((e) => e.note["grant_type"] === "refresh_token" && wanted.has(e.path.split("/")[1]!));
+};
+
+test("customers list: every customer through every page, as JSON and TSV", async () => {
+  const json = await runCli(["customers", "list"], { env });
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal(json.json.length, 200);
+  assert.deepEqual(
+    new Set(json.json.map((c: { tenantId: string }) => c.tenantId)),
+    new Set(customers),
+  );
+  assert.ok(json.json.every((c: Record<string, unknown>) => c.domain && c.name));
+  const tsv = await runCli(["customers", "list", "-o", "tsv"], { env });
+  assert.equal(lines(tsv.stdout).length, 200);
+  assert.match(
+    lines(tsv.stdout)[0]!,
+    /^[0-9a-f-]{36}\tcustomer\d{5}\.onmicrosoft\.com\tCustomer \d+\treseller$/,
+  );
+});
+
+test("customers tokens --out: one line per customer, 180 tokens, 20 explained errors, exit 1; --resume asks nothing again for the 180", async () => {
+  const out = join(await tempDir("pt-out-"), "tokens.jsonl");
+  const first = await runCli(["customers", "tokens", "--scopes", GRAPH, "--out", out], {
+    env,
+    timeoutMs: 110_000,
+  });
+  assert.equal(first.code, 1, first.stderr);
+  assert.equal(first.stdout, "", "nothing on stdout with --out");
+  assert.match(first.stderr, /200 customers: 180 ok, 20 failed; \d+ throttled answers absorbed/);
+  assert.match(first.stderr, /10 × AADSTS50020: .*Re-establish GDAP access/);
+  assert.match(first.stderr, /10 × AADSTS65001: .*not consented/);
+  assert.doesNotMatch(first.stderr, /ETA/, "no progress bar when stderr is not a terminal");
+  assert.equal((await stat(out)).mode & 0o777, 0o600);
+
+  const read = async () => lines(await readFile(out, "utf8")).map((l) => JSON.parse(l));
+  const results = await read();
+  assert.equal(results.length, 200);
+  assert.deepEqual(new Set(results.map((r) => r.tenantId)), new Set(customers));
+  const ok = results.filter((r) => r.status === "ok");
+  assert.equal(ok.length, 180);
+  for (const r of ok) assert.equal(tidOf(r.accessToken), r.tenantId);
+  const failed = results.filter((r) => r.status === "error");
+  assert.deepEqual(failed.map((r) => r.error.code).sort(), [
+    ...Array(10).fill("AADSTS50020"),
+    ...Array(10).fill("AADSTS65001"),
+  ]);
+  assert.ok(failed.every((r) => typeof r.error.message === "string" && r.error.hint.length > 40));
+  assert.ok(
+    emu.requests().some((e) => e.status === 429),
+    "the throttle was met on the way",
+  );
+
+  emu.clearRequests();
+  const second = await runCli(
+    ["customers", "tokens", "--scopes", GRAPH, "--out", out, "--resume"],
+    { env, timeoutMs: 110_000 },
+  );
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(second.stderr, /200 customers: 0 ok, 20 failed, 180 already ok \(skipped\)/);
+  assert.equal(
+    tokenGrantsAt(ok.map((r) => r.tenantId)).length,
+    0,
+    "nothing asked again for the 180",
+  );
+  assert.ok(tokenGrantsAt(failed.map((r) => r.tenantId)).length >= 20, "the 20 were tried again");
+  const after = await read();
+  assert.equal(after.length, 200, "still exactly one line per customer");
+  assert.deepEqual(
+    after
+      .filter((r) => r.status === "ok")
+      .map((r) => r.accessToken)
+      .sort(),
+    ok.map((r) => r.accessToken).sort(),
+  );
+});
+
+test("customers tokens to stdout: only JSON lines, a customer named twice asked once", async () => {
+  const [a, b] = customers.filter((id, i) => i < 40).slice(0, 2) as [string, string];
+  const r = await runCli(["customers", "tokens", "--scopes", GRAPH, "--customer", a, b, a], {
+    env,
+  });
+  const out = lines(r.stdout).map((l) => JSON.parse(l));
+  assert.equal(out.length, 2);
+  assert.deepEqual(new Set(out.map((o) => o.tenantId)), new Set([a, b]));
+  assert.equal(r.code, out.every((o) => o.status === "ok") ? 0 : 1);
+});
+
+/**
+ * Runs the CLI with stderr on a pseudo-terminal (python3's pty module) and stdout on a pipe.
+ */
+function runOnTerminal(args: string[]): Promise<{ code: number; stdout: string; tty: string }> {
+  const script = `
+import json, os, pty, subprocess, sys, threading
+master, slave = pty.openpty()
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+os.close(slave)
+chunks = []
+def read():
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+reader = threading.Thread(target=read)
+reader.start()
+out = p.stdout.read()
+p.wait()
+reader.join(10)
+print(json.dumps({"code": p.returncode, "stdout": out.decode(), "tty": b"".join(chunks).decode("utf-8", "replace")}))
+`;
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !/^(AZURE_|PARTNER_TOKEN_)/.test(k)) childEnv[k] = v;
+  Object.assign(childEnv, env);
+  return new Promise((resolve, reject) => {
+    const child = spawn("python3", ["-c", script, process.execPath, MAIN, ...args], {
+      env: childEnv,
+    });
+    let text = "";
+    let errors = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (text += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (errors += d));
+    child.on("error", reject);
+    child.on("close", () => {
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(new Error(`the pty runner failed: ${errors}`));
+      }
+    });
+  });
+}
+
+test("on a terminal: a progress bar on stderr (done/total, rate, ETA, errors); stdout still only JSON lines", async () => {
+  const file = join(await tempDir("pt-list-"), "customers.txt");
+  await writeFile(file, `# twenty customers\n${customers.slice(0, 20).join("\n")}\n`);
+  const r = await runOnTerminal([
+    "customers",
+    "tokens",
+    "--scopes",
+    GRAPH,
+    "--customers-file",
+    file,
+  ]);
+  assert.ok([0, 1].includes(r.code), r.tty);
+  const out = lines(r.stdout);
+  assert.equal(out.length, 20);
+  assert.ok(
+    out.every((l) => JSON.parse(l).tenantId),
+    "every stdout line is a result",
+  );
+  assert.match(r.tty, /customers .* 20\/20 \| \d+\/s \| ETA \S+ \| errors \d+/);
+  assert.match(r.tty, /20 customers: \d+ ok/);
+  assert.doesNotMatch(r.tty, /"accessToken"/, "no token on the terminal");
+});
+
+test("partner-center token: the Partner Center token as JSON; a refusal shows code, description and correlation id", async () => {
+  const r = await runCli(["partner-center", "token"], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(tidOf(r.json.accessToken), PARTNER);
+  assert.ok(Date.parse(r.json.expiresOn) > Date.now());
+  assert.match(r.json.correlationId, /^[0-9a-f-]{36}$/);
+
+  emu.injectFault({ path: "/generatetoken", status: 403, count: 1 });
+  const refused = await runCli(["partner-center", "token"], { env });
+  assert.equal(refused.code, 1);
+  assert.equal(refused.stdout, "");
+  assert.match(refused.stderr, /Partner Center refused \/generatetoken \(HTTP 403, code 900403\)/);
+  assert.match(refused.stderr, /correlation id: [0-9a-f-]{36}/);
+  assert.match(refused.stderr, /Admin agent/);
+});
+
+test("usage errors: exit 2 with what is wrong", async () => {
+  const cases: [string[], RegExp][] = [
+    [["customers", "tokens", "--scopes", GRAPH, "--resume"], /--resume needs --out FILE/],
+    [["customers", "tokens"], /--scopes is required/],
+    [
+      ["customers", "tokens", "--scopes", GRAPH, "--concurrency", "0"],
+      /--concurrency takes a whole number from 1 to 1000/,
+    ],
+    [["customers", "frobnicate"], /unknown customers command 'frobnicate'/],
+    [["partner-center", "exchange"], /the command is 'partner-center token'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args, { env });
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
