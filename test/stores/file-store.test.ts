@@ -16,8 +16,17 @@ import {
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openRefreshTokenStore, StoreError } from "../../src/stores/index.ts";
-import { startTestEmulator, tempDir, type Emulator } from "../cli/helpers.ts";
-import { proveStore } from "./helpers.ts";
+import {
+  emuFlags,
+  GRAPH,
+  runCli,
+  startTestEmulator,
+  tempDir,
+  verifyEmulatorToken,
+  writeFetchBrowser,
+  type Emulator,
+} from "../cli/helpers.ts";
+import { cliEnv, proveStore } from "./helpers.ts";
 
 const TOKEN_A = "0.AAAA-first-refresh-token-value";
 const TOKEN_B = "0.BBBB-second-refresh-token-value";
@@ -101,6 +110,40 @@ describe("file: store through the command line", () => {
     emu = await startTestEmulator();
   });
   after(() => emu?.close());
+
+  it("connect --refresh-token-store: the session keeps its refresh token in the store", async () => {
+    const path = join(await tempDir(), "rt");
+    const { clientId, clientSecret } = emu.info.apps.confidential;
+    const env = await cliEnv({ APP_SECRET: clientSecret });
+    const connected = await runCli(
+      [
+        "connect",
+        "--service-principal",
+        "--use-authorization-code",
+        "--application-id",
+        clientId,
+        "--credential",
+        "env:APP_SECRET",
+        "--tenant",
+        emu.info.partnerTenant.id,
+        "--refresh-token-store",
+        `file:${path}`,
+        ...emuFlags(emu),
+      ],
+      { env: { ...env, BROWSER: await writeFetchBrowser(emu.info.caFile) } },
+    );
+    assert.equal(connected.code, 0, connected.stderr);
+    const first = (await readFile(path, "utf8")).trim();
+    assert.ok(first.length > 16, "connect wrote the refresh token to the store");
+    const token = await runCli(
+      ["token", "--scopes", GRAPH, "--tenant", emu.info.customers[2]!.domain],
+      { env },
+    );
+    assert.equal(token.code, 0, token.stderr);
+    await verifyEmulatorToken(emu, token.json.accessToken, { tenantId: emu.info.customers[2]!.id });
+    const second = (await readFile(path, "utf8")).trim();
+    assert.notEqual(second, first, "the session's renewal rotated the token in the store");
+  });
 
   it("sign-in writes, token in a customer tenant rotates, a revoked token exits 4 and leaves it", async () => {
     const path = join(await tempDir(), "rt");
