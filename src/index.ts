@@ -78,6 +78,8 @@ export type {
   RefreshTokenStore,
   StoredRefreshToken,
 } from "./session/types.ts";
+export { startSidecar, type SidecarOptions, type RunningSidecar } from "./sidecar/server.ts";
+export { childEnvironment, REMOVED_VARIABLES } from "./sidecar/environment.ts";
 export { openSystemBrowser } from "./client/browser.ts";
 export { LOOPBACK_FIRST_PORT, LOOPBACK_LAST_PORT } from "./client/loopback.ts";
 export type {

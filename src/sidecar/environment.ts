@@ -19,7 +19,15 @@ export interface RemovedVariable {
   why: string;
 }
 
-/** Removed by `exec`: each would make an SDK use another credential than the sidecar. */
+/**
+ * Removed by `exec`: each would make an SDK use another credential than the sidecar.
+ *
+ * @example
+ * ```ts
+ * // The shell line that does what exec does, for a program started by hand beside `serve`:
+ * console.log(`unset ${REMOVED_VARIABLES.map((v) => v.name).join(" ")}`);
+ * ```
+ */
 export const REMOVED_VARIABLES: readonly RemovedVariable[] = [
   {
     name: "AZURE_CLIENT_SECRET",

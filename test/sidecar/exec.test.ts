@@ -237,13 +237,31 @@ describe("partner-token exec and serve", () => {
       assert.equal(own.status, 200, own.body);
       await verifyAccessToken(emu, own.json.access_token, emu.info.customers[0]!.id);
       const other = emu.info.customers[2]!;
-      const byPath = await get(
-        `http://127.0.0.1:${info.port}/tenants/${other.id}/msi/token${query}`,
-        { "X-IDENTITY-HEADER": info.identityHeader },
-      );
+      const byPathUrl = (tenant: string): string =>
+        `http://127.0.0.1:${info.port}/tenants/${tenant}/msi/token`;
+      const byPath = await get(byPathUrl(other.id) + query, {
+        "X-IDENTITY-HEADER": info.identityHeader,
+      });
       assert.equal(byPath.status, 200, byPath.body);
       await verifyAccessToken(emu, byPath.json.access_token, other.id);
       assert.equal((await get(info.identityEndpoint + query)).status, 401);
+
+      // Twenty programs asking at once for a token nobody has yet: one request to Entra ID.
+      const tokenCalls = (): number =>
+        emu.requests().filter((q) => q.path.endsWith("/oauth2/v2.0/token")).length;
+      const before = tokenCalls();
+      const exchange = `?api-version=2019-08-01&resource=${encodeURIComponent("https://outlook.office365.com")}`;
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          get(byPathUrl(other.id) + exchange, { "X-IDENTITY-HEADER": info.identityHeader }),
+        ),
+      );
+      assert.ok(
+        answers.every((a) => a.status === 200),
+        answers.map((a) => a.body).join("\n"),
+      );
+      assert.equal(new Set(answers.map((a) => a.json.access_token)).size, 1);
+      assert.equal(tokenCalls() - before, 1, "one renewal served every request");
       child.kill("SIGTERM");
       assert.equal(await exited, 0, stderr);
       assert.equal(stdout.trim().split("\n").length, 1, "stdout holds the ready line only");
@@ -305,7 +323,7 @@ async function runServeReady(
 ): Promise<{ port: number; child: ReturnType<typeof spawn> }> {
   const child = spawn(process.execPath, [MAIN, "serve", "--quiet"], {
     env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "ignore"],
   });
   const line = await new Promise<string>((resolve, reject) => {
     let out = "";
