@@ -179,6 +179,28 @@ const usage =
 const help = (): string =>
   `partner-token new — get an access token and a refresh token (New-PartnerAccessToken)
 
+Examples:
+  # App + User, once: sign in in the browser, keep the refresh token (file mode 0600)
+  partner-token new --application-id "$APP" --service-principal --credential env:APP_SECRET \
+    --tenant "$TENANT" --use-authorization-code --save-refresh-token ~/.pt/rt \
+    --scopes https://api.partnercenter.microsoft.com/user_impersonation
+
+  # Unattended: trade it for a Graph token; the rotated refresh token is saved again
+  partner-token new --application-id "$APP" --credential env:APP_SECRET --tenant "$TENANT" \
+    --refresh-token @~/.pt/rt --save-refresh-token ~/.pt/rt \
+    --scopes https://graph.microsoft.com/.default --query accessToken -o tsv
+
+  # The application itself (client credentials)
+  partner-token new --service-principal --application-id "$APP" --credential env:APP_SECRET \
+    --tenant "$TENANT" --scopes https://graph.microsoft.com/.default
+
+  # A device code (SSH, containers), Exchange Online as its PowerShell module signs in
+  partner-token new --use-device-authentication --application-id "$APP" --scopes https://graph.microsoft.com/.default
+  partner-token new --module ExchangeOnline --tenant contoso.onmicrosoft.com
+
+  # The cmdlet's own spelling, pasted from a PowerShell script
+  partner-token new -ApplicationId $APP -Scopes 'https://graph.microsoft.com/.default' -ServicePrincipal -Tenant $TENANT
+
 ${usage}
 
 Parameter sets (as the cmdlet; the first that applies wins, in this order):
@@ -197,9 +219,8 @@ Parameter sets (as the cmdlet; the first that applies wins, in this order):
 Options:
 ${formatFlags(flags)}
 
-PowerShell spelling works too, any case, any alias, unique prefixes:
-  partner-token new -ApplicationId $APP -Scopes 'https://graph.microsoft.com/.default' -ServicePrincipal -Tenant $TENANT
-  ('-Switch:$true' must be quoted in a POSIX shell.)
+PowerShell spelling works too, any case, any alias, unique prefixes (-App for -ApplicationId);
+'-Switch:$true' must be quoted in a POSIX shell.
 
 Secrets (--credential, --refresh-token, --access-token, --certificate-password) are read from a
 source, never given on the command line: ${SOURCE_SPELLINGS}.
