@@ -78,10 +78,11 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const secret = randomBytes(32).toString("base64url");
   const secretDigest = digest(secret);
   const log = options.log ?? (() => {});
+  const context = { ...options, secretDigest };
 
   const server = createServer((request, response) => {
     const started = performance.now();
-    handle(request, response, { ...options, secretDigest }).then(
+    handle(request, response, context).then(
       (note) => log(requestLine(request, response.statusCode, note, started)),
       (error: unknown) => {
         // handle() answers every failure itself; this is a bug guard, not a code path.
@@ -161,7 +162,9 @@ async function handle(
     const answer = errorAnswer(error);
     if (answer.retryAfter !== undefined) response.setHeader("retry-after", answer.retryAfter);
     send(response, answer.status, answer.body);
-    return `${answer.body.error}${parsed.tenant ? ` tenant=${parsed.tenant}` : ""} resource=${parsed.resource}`;
+    // For whoever runs the endpoint: what the SDK was told (the library's messages are redacted).
+    const why = answer.body.error_description.split("\n")[0]!.slice(0, 300);
+    return `${parsed.tenant ? `tenant=${parsed.tenant} ` : ""}resource=${parsed.resource} ${answer.body.error}: ${why}`;
   }
   send(response, 200, {
     access_token: result.accessToken,
@@ -184,7 +187,12 @@ export function parseRequest(
   url: string,
   defaultTenant?: string,
 ): { resource: string; scope: string; tenant: string | undefined } {
-  const target = new URL(url, "http://sidecar.invalid");
+  let target: URL;
+  try {
+    target = new URL(url, "http://sidecar.invalid");
+  } catch {
+    throw new BadRequest("The request target is not a URL path.");
+  }
   const path = target.pathname.replace(/\/+$/, "");
   let tenant = defaultTenant;
   const byPath = /^\/tenants\/([^/]+)(\/.*)$/.exec(path);
@@ -194,7 +202,11 @@ export function parseRequest(
       `Unknown path '${target.pathname}': ask ${TOKEN_PATH} or /tenants/{tenant}${TOKEN_PATH}.`,
     );
   if (byPath) {
-    tenant = decodeURIComponent(byPath[1]!);
+    try {
+      tenant = decodeURIComponent(byPath[1]!);
+    } catch {
+      throw new BadRequest("The tenant in the path is not valid percent-encoding.");
+    }
     if (!TENANT.test(tenant))
       throw new BadRequest(`'${tenant}' is not a tenant id or domain name.`);
   }

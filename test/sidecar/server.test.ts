@@ -205,6 +205,13 @@ describe("sidecar endpoint", () => {
         /Unknown path/,
       ],
       [tokenUrl(GRAPH, sidecar.endpointFor("a b")), /is not a tenant/],
+      [
+        tokenUrl(
+          GRAPH,
+          sidecar.identityEndpoint.replace("/msi/token", "/tenants/%E0%A4%A/msi/token"),
+        ),
+        /not valid percent-encoding/,
+      ],
     ];
     for (const [url, message] of cases) {
       const r = await get(url, withSecret());
