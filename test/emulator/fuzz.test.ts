@@ -298,6 +298,7 @@ function randomRequest(tokens: Record<string, string>): Req {
       `Bearer ${tokens["graph"]}`,
       `Bearer ${tokens["pc"]}`,
       `Bearer ${tokens["arm"]}`,
+      `Bearer ${tokens["vault"]}`,
       "Bearer",
       "Basic abc",
       "",
@@ -319,7 +320,7 @@ function randomRequest(tokens: Record<string, string>): Req {
       body: form(fields),
     };
   };
-  const kind = Math.floor(random() * 13);
+  const kind = Math.floor(random() * 14);
   switch (kind) {
     case 0:
       return {
@@ -430,6 +431,34 @@ function randomRequest(tokens: Record<string, string>): Req {
         ).join("/")}`,
         headers,
       };
+    case 13: {
+      // Key Vault's secrets API, at the emulator's own origin or under a vault's host name.
+      const name = encodeURIComponent(pick(["demo", "x".repeat(200), "%", "a b", ""]));
+      const req = pick<Req>([
+        { method: "GET", path: `/secrets?api-version=${encodeURIComponent(str())}`, headers },
+        { method: "GET", path: `/secrets/${name}?api-version=7.4`, headers },
+        {
+          method: "GET",
+          path: `/secrets/${name}/${encodeURIComponent(str())}?api-version=7.4`,
+          headers,
+        },
+        {
+          method: "PUT",
+          path: `/secrets/${name}?api-version=7.4`,
+          headers,
+          body: pick(["{", "[]", JSON.stringify({ value: pick(jsonValues) })]),
+        },
+        { method: "DELETE", path: `/secrets/${name}?api-version=7.4`, headers },
+        { method: "POST", path: `/deletedsecrets/${name}/recover?api-version=7.4`, headers },
+        { method: "PATCH", path: `/secrets/${name}/x/y/z?api-version=7.4`, headers },
+      ]);
+      req.headers = {
+        ...req.headers,
+        ...(chance(0.7) ? { authorization: bearer() } : {}),
+        ...(req.body !== undefined ? { "content-type": "application/json" } : {}),
+      };
+      return req;
+    }
     case 11:
       return {
         method: pick(["GET", "POST"]),
@@ -520,7 +549,7 @@ function expectedShape(host: string | undefined, path: string): Shape {
   if (h && /(management\.azure\.com|graph\.microsoft\.com|vault\.azure\.net|outlook\.)/.test(h))
     return "azure";
   if (path === "/generatetoken" || path.startsWith("/v1/")) return "partnerCenter";
-  if (/^\/(tenants|subscriptions)(\/|\?|$)/.test(path)) return "azure";
+  if (/^\/(tenants|subscriptions|secrets|deletedsecrets)(\/|\?|$)/.test(path)) return "azure";
   return "entra";
 }
 
@@ -588,10 +617,16 @@ async function realTokens(): Promise<Record<string, string>> {
     }),
     pc: await user("https://api.partnercenter.microsoft.com/user_impersonation"),
     arm: await user("https://management.core.windows.net//user_impersonation"),
+    vault: await token(info.partnerTenant.id, {
+      client_id: info.apps.confidential.clientId,
+      client_secret: info.apps.confidential.clientSecret,
+      grant_type: "client_credentials",
+      scope: "https://vault.azure.net/.default",
+    }),
   };
 }
 
-test(`fuzz: ${COUNT} hostile requests, the emulator stays up and answers in shape (seed ${SEED})`, async () => {
+test(`fuzz: up to ${COUNT} hostile requests in ${TIME_LIMIT_MS / 1000} s, the emulator stays up and answers in shape (seed ${SEED})`, async () => {
   const tokens = await realTokens();
   const problems: string[] = [];
   const statuses = new Map<number, number>();

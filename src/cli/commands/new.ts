@@ -181,17 +181,17 @@ const help = (): string =>
 
 Examples:
   # App + User, once: sign in in the browser, keep the refresh token (file mode 0600)
-  partner-token new --application-id "$APP" --service-principal --credential env:APP_SECRET \
-    --tenant "$TENANT" --use-authorization-code --save-refresh-token ~/.pt/rt \
+  partner-token new --application-id "$APP" --service-principal --credential env:APP_SECRET \\
+    --tenant "$TENANT" --use-authorization-code --save-refresh-token ~/.pt/rt \\
     --scopes https://api.partnercenter.microsoft.com/user_impersonation
 
   # Unattended: trade it for a Graph token; the rotated refresh token is saved again
-  partner-token new --application-id "$APP" --credential env:APP_SECRET --tenant "$TENANT" \
-    --refresh-token @~/.pt/rt --save-refresh-token ~/.pt/rt \
+  partner-token new --application-id "$APP" --credential env:APP_SECRET --tenant "$TENANT" \\
+    --refresh-token @~/.pt/rt --save-refresh-token ~/.pt/rt \\
     --scopes https://graph.microsoft.com/.default --query accessToken -o tsv
 
   # The application itself (client credentials)
-  partner-token new --service-principal --application-id "$APP" --credential env:APP_SECRET \
+  partner-token new --service-principal --application-id "$APP" --credential env:APP_SECRET \\
     --tenant "$TENANT" --scopes https://graph.microsoft.com/.default
 
   # A device code (SSH, containers), Exchange Online as its PowerShell module signs in
