@@ -20,7 +20,8 @@ export const flags: FlagSpec[] = [
     help: "the customer tenant the command's tokens are for (default the session's own)",
   },
   ...profileFlags,
-  ...storeSourceFlags,
+  // Not --show-new-refresh-token: stdout belongs to the command (exec) or the ready line (serve).
+  ...storeSourceFlags.filter((f) => f.name !== "show-new-refresh-token"),
   {
     name: "log-requests",
     kind: "boolean",

@@ -25,7 +25,8 @@ export const flags: FlagSpec[] = [
     help: "the customer tenant for /msi/token (default the session's own); /tenants/{T}/msi/token picks any",
   },
   ...profileFlags,
-  ...storeSourceFlags,
+  // Not --show-new-refresh-token: stdout belongs to the command (exec) or the ready line (serve).
+  ...storeSourceFlags.filter((f) => f.name !== "show-new-refresh-token"),
   { name: "quiet", kind: "boolean", help: "no request log on stderr" },
   {
     name: "debug",
