@@ -40,6 +40,22 @@ const commands: CommandTable = {
 
 const usage = `partner-token — Microsoft Entra ID access and refresh tokens for Partner Center, Graph and any API
 
+Examples:
+  # Sign in once (browser, MFA) and keep the session; then a token in any script
+  partner-token connect
+  partner-token token --scopes https://graph.microsoft.com/.default --query accessToken -o tsv
+
+  # New-PartnerAccessToken, flag for flag (its PowerShell spelling works too)
+  partner-token new --service-principal --application-id "$APP" --credential env:APP_SECRET \\
+    --tenant "$TENANT" --scopes https://api.partnercenter.microsoft.com/.default
+
+  # All of it offline, against the local Entra ID + Partner Center emulator
+  partner-token emulator --auto-approve &
+  partner-token connect --use-device-authentication --environment Emulator
+
+  # Tab completion
+  source <(partner-token completion bash)
+
 Usage: partner-token <command> [options]
 
 Commands:

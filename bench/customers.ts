@@ -1,0 +1,258 @@
+/**
+ * The bulk customer-token job against a throttled, slow token endpoint, as ratios measured in one
+ * run. Goals: with 1,000 customers, 50 ms added to every answer and the token endpoint throttled
+ * at 400 requests/s per app, throughput ≥ 90 % of that ceiling and ≥ 20× a sequential loop over
+ * the same library, with zero lost tenants; memory flat (peak for 1,000 and 10,000 customers).
+ *
+ *   npm run bench:customers           (CONCURRENCY=N to change the job's concurrency)
+ *
+ * The emulator runs as a process of its own (`partner-token emulator --seed …`), so that its CPU
+ * is not the job's. Each measurement is a fresh child process of this script, so that its peak
+ * memory is its own: the job is the library's `customerTokens` over a `TokenBroker` (memory cache,
+ * the refresh token kept in memory and rotated), results counted and dropped as they come. The
+ * sequential loop (`await broker.getToken(…)` per customer) runs on a sample of 60 customers and is
+ * extrapolated to 1,000: at 50 ms and more per token it would take a minute on its own.
+ */
+import { spawn, execFile } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { request } from "node:https";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const MAIN = join(ROOT, "src/cli/main.ts");
+const SELF = fileURLToPath(import.meta.url);
+const GRAPH = "https://graph.microsoft.com/.default";
+const AZURE_CLI_APP = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+const PARTNER = "475cad49-99e1-453e-8ff2-ae87738d9b23";
+const CEILING = 400;
+const LATENCY_MS = 50;
+const SAMPLE = 60;
+
+interface Ready {
+  url: string;
+  caFile: string;
+  customers: { id: string }[];
+  user: { username: string; password: string };
+}
+
+interface Measurement {
+  mode: "job" | "sequential";
+  customers: number;
+  tenants: number;
+  unique: number;
+  ok: number;
+  failed: number;
+  throttled: number;
+  seconds: number;
+  peakRssMb: number;
+  peakHeapMb: number;
+  /** CPU time of the job's process per tenant (user + system). */
+  cpuMsPerTenant: number;
+}
+
+/** Starts `partner-token emulator` with `count` generated customers; resolves its ready line. */
+async function startEmulator(count: number): Promise<{ ready: Ready; stop: () => void }> {
+  const dir = await mkdtemp(join(tmpdir(), "pt-bench-customers-"));
+  const { defaultSeed } = await import("../src/emulator/seed.ts");
+  const seedFile = join(dir, "seed.json");
+  await writeFile(
+    seedFile,
+    JSON.stringify({
+      ...defaultSeed,
+      relationships: [],
+      settings: { latencyMs: LATENCY_MS, throttle: { tokenRequestsPerSecond: CEILING } },
+      generatedCustomers: { partner: PARTNER, count },
+    }),
+  );
+  const child = spawn(
+    process.execPath,
+    [MAIN, "emulator", "--port", "0", "--data-dir", dir, "--seed", seedFile],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      const line = out.split("\n")[0];
+      if (out.includes("\n")) resolve(JSON.parse(line!));
+    });
+    child.on("exit", (code) => reject(new Error(`the emulator exited with ${code}`)));
+  });
+  return { ready, stop: () => child.kill("SIGTERM") };
+}
+
+function passwordGrant(ready: Ready): Promise<string> {
+  const body = new URLSearchParams({
+    grant_type: "password",
+    client_id: AZURE_CLI_APP,
+    username: ready.user.username,
+    password: ready.user.password,
+    scope: "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid",
+  }).toString();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${ready.url}/${PARTNER}/oauth2/v2.0/token`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        ca: readFileSync(ready.caFile, "utf8"),
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (d: string) => (text += d));
+        res.on("end", () => resolve(JSON.parse(text).refresh_token));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** In a child process: one measurement, printed as one JSON line. */
+async function measure(mode: "job" | "sequential", ready: Ready, count: number): Promise<void> {
+  const [{ TokenBroker }, { MemoryTokenCache }, job] = await Promise.all([
+    import("../src/session/broker.ts"),
+    import("../src/session/memory-cache.ts"),
+    import("../src/customers/customer-tokens.ts"),
+  ]);
+  let current = await passwordGrant(ready);
+  const broker = new TokenBroker({
+    kind: "user",
+    app: {
+      clientId: AZURE_CLI_APP,
+      environment: {
+        name: "Custom",
+        authorityHost: ready.url,
+        partnerCenterEndpoint: ready.url,
+        caFile: ready.caFile,
+      },
+      tenant: PARTNER,
+    },
+    accountId: "bench",
+    refreshTokens: {
+      description: "memory",
+      read: async () => ({ token: current }),
+      write: async (token: string) => void (current = token),
+    },
+    cache: new MemoryTokenCache(),
+    clientOptions: job.bulkClientOptions,
+  });
+  let peakRss = 0;
+  let peakHeap = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  };
+  const timer = setInterval(sample, 100);
+  const ids = ready.customers.map((c) => c.id);
+  const seen = new Set<string>();
+  let ok = 0;
+  let failed = 0;
+  let throttled = 0;
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  if (mode === "job") {
+    for await (const r of job.customerTokens(broker, {
+      scopes: [GRAPH],
+      customers: ids,
+      ...(process.env.CONCURRENCY ? { concurrency: Number(process.env.CONCURRENCY) } : {}),
+      onThrottled: () => throttled++,
+    })) {
+      seen.add(r.tenantId);
+      if (r.status === "ok") ok++;
+      else failed++;
+    }
+  } else {
+    for (const id of ids.slice(0, SAMPLE)) {
+      try {
+        await broker.getToken({ scopes: [GRAPH], tenant: id });
+        ok++;
+      } catch {
+        failed++;
+      }
+      seen.add(id);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  clearInterval(timer);
+  sample();
+  const result: Measurement = {
+    mode,
+    customers: count,
+    tenants: mode === "job" ? ids.length : Math.min(SAMPLE, ids.length),
+    unique: seen.size,
+    ok,
+    failed,
+    throttled,
+    seconds,
+    peakRssMb: peakRss / 2 ** 20,
+    peakHeapMb: peakHeap / 2 ** 20,
+    cpuMsPerTenant: (cpu.user + cpu.system) / 1000 / Math.max(1, seen.size),
+  };
+  process.stdout.write(JSON.stringify(result) + "\n");
+}
+
+const runChild = promisify(execFile);
+
+async function child(mode: "job" | "sequential", count: number): Promise<Measurement> {
+  const { ready, stop } = await startEmulator(count);
+  try {
+    // The throttle's window starts empty for every measurement: a fresh emulator each time.
+    const readyFile = join(await mkdtemp(join(tmpdir(), "pt-bench-ready-")), "ready.json");
+    await writeFile(readyFile, JSON.stringify(ready));
+    const { stdout } = await runChild(
+      process.execPath,
+      [SELF, "--measure", mode, readyFile, String(count)],
+      { maxBuffer: 1 << 20, env: process.env },
+    );
+    return JSON.parse(stdout.trim().split("\n").at(-1)!);
+  } finally {
+    stop();
+  }
+}
+
+const line = (m: Measurement) =>
+  `${m.mode.padEnd(10)} ${String(m.customers).padStart(6)} customers: ${m.tenants} asked, ${m.unique} answered once, ${m.ok} ok, ${m.failed} failed, ` +
+  `${m.throttled} throttled answers absorbed; ${m.seconds.toFixed(2)} s = ${(m.tenants / m.seconds).toFixed(0)} tenants/s; ` +
+  `peak RSS ${m.peakRssMb.toFixed(0)} MB, heap ${m.peakHeapMb.toFixed(0)} MB; ${m.cpuMsPerTenant.toFixed(1)} ms CPU per tenant`;
+
+if (process.argv[2] === "--measure") {
+  await measure(
+    process.argv[3] as "job" | "sequential",
+    JSON.parse(readFileSync(process.argv[4]!, "utf8")),
+    Number(process.argv[5]),
+  );
+} else {
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ");
+  console.log(
+    `bench:customers — token endpoint throttled at ${CEILING}/s per app, ${LATENCY_MS} ms on every answer` +
+      `\n${cpus().length} CPUs, load average ${load()} at the start (other processes share the CPUs: compare runs on a quiet machine)\n`,
+  );
+  const thousand = await child("job", 1000);
+  console.log(line(thousand));
+  const sequential = await child("sequential", 1000);
+  console.log(line(sequential));
+  const tenThousand = await child("job", 10_000);
+  console.log(line(tenThousand));
+
+  const rate = thousand.tenants / thousand.seconds;
+  const sequentialSeconds = (sequential.seconds / sequential.tenants) * 1000;
+  const lost = thousand.tenants - thousand.unique + (tenThousand.tenants - tenThousand.unique);
+  console.log(
+    `\nthroughput, 1,000 customers:  ${rate.toFixed(0)}/s = ${((rate / CEILING) * 100).toFixed(1)} % of the ${CEILING}/s ceiling (goal ≥ 90 %)` +
+      `\nvs a sequential loop:         ${(sequentialSeconds / thousand.seconds).toFixed(1)}× (the loop's ${sequentialSeconds.toFixed(1)} s for 1,000 extrapolated from ${sequential.tenants}; goal ≥ 20×)` +
+      `\nlost tenants:                 ${lost} (goal 0)` +
+      `\npeak memory:                  RSS ${thousand.peakRssMb.toFixed(0)} MB for 1,000, ${tenThousand.peakRssMb.toFixed(0)} MB for 10,000 ` +
+      `(heap ${thousand.peakHeapMb.toFixed(0)} → ${tenThousand.peakHeapMb.toFixed(0)} MB)` +
+      `\nload average at the end:      ${load()}`,
+  );
+}
