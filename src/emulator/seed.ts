@@ -389,7 +389,8 @@ export const defaultSeed: SeedInput = {
     },
     // Microsoft's first-party public clients, consented in every tenant as in Entra ID, so that
     // the tools that sign in with them (az, Connect-AzAccount, Connect-MgGraph, VS Code, Visual
-    // Studio, and partner-token with no application id) work against the emulator unchanged.
+    // Studio, Connect-MicrosoftTeams, Connect-SPOService, Intune's PowerShell, and partner-token
+    // with no application id) work against the emulator unchanged.
     {
       clientId: "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
       displayName: "Microsoft Azure CLI",
@@ -413,6 +414,21 @@ export const defaultSeed: SeedInput = {
     {
       clientId: "04f0c124-f2bc-4f59-8241-bf6df9866bbd",
       displayName: "Visual Studio",
+      ...firstParty,
+    },
+    {
+      clientId: "12128f48-ec9e-42f0-b203-ea49fb6af367",
+      displayName: "Microsoft Teams PowerShell",
+      ...firstParty,
+    },
+    {
+      clientId: "9bc3ab49-b65d-410a-85ad-de819febfddc",
+      displayName: "SharePoint Online Management Shell",
+      ...firstParty,
+    },
+    {
+      clientId: "d1ddf0e4-d672-4dae-b554-9d5bdfd93547",
+      displayName: "Microsoft Intune PowerShell",
       ...firstParty,
     },
   ],

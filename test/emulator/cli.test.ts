@@ -148,4 +148,13 @@ describe("partner-token emulator", () => {
     assert.equal(await q.exit, 2);
     assert.match(q.stderr(), /Usage: partner-token emulator/);
   });
+
+  test("--impersonate needs HTTPS; its help names it", async () => {
+    const p = run(["emulator", "--impersonate", "--http", "--port", "0"]);
+    assert.equal(await p.exit, 2);
+    assert.match(p.stderr(), /--impersonate and --http do not go together/);
+    const help = run(["emulator", "--help"]);
+    assert.equal(await help.exit, 0);
+    assert.match(help.stderr(), /--impersonate +answer under Microsoft's own host names/);
+  });
 });

@@ -99,6 +99,12 @@ export async function run(argv: string[]): Promise<number> {
       return ExitCode.usage;
     }
   }
+  if (values.impersonate && values.http) {
+    process.stderr.write(
+      "partner-token emulator: --impersonate and --http do not go together: Microsoft's clients speak only HTTPS to its hosts.\n",
+    );
+    return ExitCode.usage;
+  }
   const { startEmulator, SeedError } = await import("../../emulator/index.ts");
   let emulator;
   try {
@@ -130,10 +136,7 @@ export async function run(argv: string[]): Promise<number> {
       );
       return ExitCode.error;
     }
-    if (values.impersonate && values.http) {
-      process.stderr.write(`partner-token emulator: ${(e as Error).message}\n`);
-      return ExitCode.usage;
-    }
+
     throw e;
   }
   process.stdout.write(JSON.stringify(emulator.info) + "\n");
