@@ -66,6 +66,17 @@ export {
 export { TokenBroker, RefreshTokenWriteError, type TokenBrokerOptions } from "./session/broker.ts";
 export { MemoryTokenCache } from "./session/memory-cache.ts";
 export {
+  openRefreshTokenStore,
+  openTokenCache,
+  parseStoreUri,
+  parseEncryptionKey,
+  StoreError,
+  StoreUriError,
+  type StoreLocation,
+  type OpenStoreOptions,
+  type OpenCacheOptions,
+} from "./stores/index.ts";
+export {
   PartnerTokenCredential,
   CredentialUnavailableError,
   type PartnerTokenCredentialOptions,

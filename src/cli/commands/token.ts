@@ -38,6 +38,9 @@ Examples:
   partner-token token --scopes https://graph.microsoft.com/.default --tenant $CUSTOMER
   partner-token token --query accessToken -o tsv          # the bare token, Partner Center's scope
   TOKEN=$(partner-token token --profile contoso --scopes https://outlook.office365.com/.default --query accessToken -o tsv)
+  partner-token token --refresh-token-store keyvault:https://kv.vault.azure.net/secrets/rt \\
+    --application-id $APP --credential env:SECRET --tenant $CUSTOMER --scopes …   # no session
+  partner-token token --cache redis://10.0.0.5:6379 --encryption-key env:KEY …         # a fleet
 
 ${usage}
 
