@@ -124,7 +124,7 @@ export class RedisConnection {
       await connection.redis.connect();
     } catch (error) {
       connection.redis.disconnect();
-      throw connection.failure("connect to", error);
+      throw connection.failure("connect", error);
     }
     return connection;
   }

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { openTokenCache, parseStoreUri, StoreUriError } from "../../src/stores/index.ts";
 import { parseEncryptionKey } from "../../src/stores/encryption.ts";
 import { parseRedisUri } from "../../src/stores/redis-connection.ts";
+import { runCli } from "../cli/helpers.ts";
 
 const refuses = (uri: string, message: RegExp) =>
   assert.throws(
@@ -105,5 +106,40 @@ describe("encryption keys", () => {
           return true;
         },
       );
+  });
+});
+
+describe("store flags on the command line", () => {
+  it("a wrong URI or a missing key is a usage error (exit 2) before any sign-in", async () => {
+    const common = [
+      "--application-id",
+      "af692826-33ec-40b1-8655-1bee077c3a4d",
+      "--scopes",
+      "x/.default",
+    ];
+    const bad = await runCli(["new", "--refresh-token-store", "vault:x", ...common]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--refresh-token-store: unknown store 'vault'/);
+    const both = await runCli([
+      "new",
+      "--refresh-token-store",
+      "file:/tmp/x",
+      "--save-refresh-token",
+      "/tmp/x",
+      ...common,
+    ]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--save-refresh-token FILE is --refresh-token-store file:FILE/);
+    const noKey = await runCli([
+      "token",
+      "--refresh-token-store",
+      "redis://127.0.0.1:1/0#rt",
+      ...common,
+    ]);
+    assert.equal(noKey.code, 2);
+    assert.match(noKey.stderr, /needs an encryption key.*openssl rand -base64 32/);
+    const cache = await runCli(["token", "--cache", "memcached://x", ...common]);
+    assert.equal(cache.code, 2);
+    assert.match(cache.stderr, /--cache takes redis:\/\/HOST:PORT/);
   });
 });
