@@ -22,13 +22,16 @@ const usage =
 const help = (): string =>
   `partner-token decode — show the header and claims of a token
 
+Examples:
+  partner-token token --query accessToken -o tsv | partner-token decode --query claims.aud
+  partner-token decode env:ACCESS_TOKEN --query 'claims.{app: appid, tenant: tid, scopes: scp}'
+  partner-token decode @token.txt -o table
+
 ${usage}
 
 The token is read from a source, never from the command line: ${SOURCE_SPELLINGS}.
 Without one, it is read from standard input when that is not a terminal, else prompted for.
 The signature is not verified. Refresh tokens are opaque and cannot be decoded.
-
-  partner-token new … --query accessToken -o tsv | partner-token decode --query claims.aud
 
 Options:
 ${formatFlags(flags)}

@@ -40,7 +40,21 @@ export const flags: FlagSpec[] = Object.entries(options).map(([name, option]) =>
   };
 });
 
-const help = `Usage: partner-token emulator [options]
+const help = `partner-token emulator — a local Microsoft Entra ID + Partner Center, for tests and demos
+
+Examples:
+  # Start it, then sign in against it from another shell (the demo user is approved)
+  partner-token emulator --auto-approve
+  partner-token connect --use-device-authentication --environment Emulator
+
+  # A throwaway instance on a free port, for a test: its url and caFile are in the ready line
+  partner-token emulator --port 0 --data-dir "$(mktemp -d)" > ready.json &
+
+  # Tenants, apps and users of your own
+  partner-token emulator --print-seed > seed.json   # edit it, then:
+  partner-token emulator --seed seed.json
+
+Usage: partner-token emulator [options]
 
 Runs a local Microsoft Entra ID + Partner Center emulator. When it is ready it prints one JSON
 line on stdout (url, caFile, partnerTenant, customers, apps, user; see docs/emulator.md);

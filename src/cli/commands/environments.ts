@@ -20,14 +20,15 @@ const usage = "Usage: partner-token environments [NAME] [-o json|table|tsv|none]
 const help = (): string =>
   `partner-token environments — the clouds and their endpoints (Get-PartnerEnvironment)
 
+Examples:
+  partner-token environments -o table
+  partner-token environments usgovernment --query authorityHost -o tsv
+
 ${usage}
 
 Without NAME: every cloud (AzureCloud, AzureChinaCloud, AzureGermanCloud, AzurePPE,
 AzureUSGovernment) and the local emulator, as a JSON array. With NAME (any case, legacy names
 such as GlobalCloud accepted): that one, as an object.
-
-  partner-token environments -o table
-  partner-token environments usgovernment --query authorityHost -o tsv
 
 Options:
 ${formatFlags(flags)}
