@@ -41,7 +41,8 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 /** The command names listed by `partner-token --help`. */
 async function listedCommands(): Promise<string[]> {
   const { stderr } = await runCli(["--help"]);
-  const section = stderr.slice(stderr.indexOf("Commands:"));
+  const start = stderr.indexOf("\nCommands:\n");
+  const section = stderr.slice(start, stderr.indexOf("\n\n", start + 1));
   return [...section.matchAll(/^ {2}([a-z][a-z0-9-]*) {2,}/gm)].map((m) => m[1]!);
 }
 

@@ -90,10 +90,13 @@ async function enumeratedValues(): Promise<Record<string, readonly string[]>> {
   };
 }
 
-/** `  name   description (alias other)` lines of the usage text's command list. */
+/** `  name   description (alias other)` lines of the usage text's "Commands:" list. */
 function descriptions(usage: string): Map<string, string> {
   const found = new Map<string, string>();
-  for (const line of usage.split("\n")) {
+  const start = usage.indexOf("\nCommands:\n");
+  const end = usage.indexOf("\n\n", start + 1);
+  const list = start < 0 ? "" : usage.slice(start, end < 0 ? undefined : end);
+  for (const line of list.split("\n")) {
     const match = /^ {2}([a-z][a-z0-9-]*)\s{2,}(\S.*)$/.exec(line);
     if (match) found.set(match[1]!, match[2]!.replace(/\s*\(alias [^)]*\)$/, ""));
   }
