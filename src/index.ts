@@ -91,6 +91,32 @@ export type {
 } from "./session/types.ts";
 export { startSidecar, type SidecarOptions, type RunningSidecar } from "./sidecar/server.ts";
 export { childEnvironment, REMOVED_VARIABLES } from "./sidecar/environment.ts";
+export {
+  PartnerCenterClient,
+  PartnerCenterError,
+  PARTNER_CENTER_SCOPE,
+  type PartnerCenterClientOptions,
+  type PartnerCenterRequest,
+  type PartnerCenterResponse,
+} from "./partner-center/client.ts";
+export {
+  generatePartnerCenterToken,
+  type PartnerCenterToken,
+} from "./partner-center/generate-token.ts";
+export { listCustomers, type Customer } from "./partner-center/customers.ts";
+export {
+  customerTokens,
+  bulkClientOptions,
+  DEFAULT_CONCURRENCY,
+  type CustomerRef,
+  type CustomerTokensOptions,
+  type CustomerTokenResult,
+  type CustomerTokenSuccess,
+  type CustomerTokenFailure,
+} from "./customers/customer-tokens.ts";
+export { LocalThrottle, type Throttle } from "./customers/throttle.ts";
+export { RedisThrottle } from "./customers/redis-throttle.ts";
+export { customerHint } from "./customers/hints.ts";
 export { openSystemBrowser } from "./client/browser.ts";
 export { LOOPBACK_FIRST_PORT, LOOPBACK_LAST_PORT } from "./client/loopback.ts";
 export type {
@@ -100,6 +126,7 @@ export type {
   ClientCredential,
   ModuleName,
   ClientOptions,
+  ThrottledAnswer,
   CertificateSource,
   FlowRequest,
   ClientCredentialsRequest,
