@@ -9,7 +9,8 @@
  * 4. a token in every customer tenant from the same refresh token,
  * 5. app-only tokens with a client secret and with a certificate thumbprint,
  * 6. the Exchange Online module's device code flow,
- * 7. Partner Center: POST /generatetoken and GET /v1/customers with the token.
+ * 7. Partner Center: POST /generatetoken and GET /v1/customers with the token,
+ * 8. a session: connect once, then tokens for every customer from the encrypted cache.
  *
  * Every `partner-token` call is the real command line, run as a separate process.
  */
@@ -46,6 +47,9 @@ const env = {
   BROWSER: `"${process.execPath}" "${browser}"`,
   NODE_EXTRA_CA_CERTS: emu.caFile!,
   PARTNER_TOKEN_CERTIFICATE_DIR: dataDir,
+  // The demo's sessions live in its own folders, removed at the end.
+  PARTNER_TOKEN_CACHE_DIR: join(dataDir, "cache"),
+  PARTNER_TOKEN_KEY_DIR: join(dataDir, "keys"),
 };
 
 function step(title: string) {
@@ -61,12 +65,17 @@ function claims(jwt: string): Record<string, unknown> {
 function partnerToken(
   args: string[],
   extraEnv: Record<string, string> = {},
+  options: { where?: boolean; exitCodes?: number[] } = {},
 ): Promise<Record<string, any>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args, ...where], {
-      env: { ...env, ...extraEnv },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [main, ...args, ...(options.where === false ? [] : where)],
+      {
+        env: { ...env, ...extraEnv },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     let err = "";
     child.stdout.on("data", (c: Buffer) => (out += c));
@@ -74,8 +83,9 @@ function partnerToken(
     child.on("close", (code) => {
       for (const line of err.trim().split("\n").filter(Boolean))
         console.log(`  │ ${line.length > 150 ? line.slice(0, 150) + "…" : line}`);
-      if (code !== 0) return reject(new Error(`partner-token exited with ${code}`));
-      resolve(JSON.parse(out));
+      if (!(options.exitCodes ?? [0]).includes(code ?? -1))
+        return reject(new Error(`partner-token exited with ${code}`));
+      resolve(out.trim() === "" ? {} : JSON.parse(out));
     });
   });
 }
@@ -241,6 +251,38 @@ try {
   console.log(
     `  customers page 1: ${customers.json.items.map((c: any) => c.companyProfile.domain).join(", ")} (next page: ${Boolean(customers.json.links.next)})`,
   );
+
+  step("8. A session (Connect-PartnerCenter): sign in once, then tokens on demand");
+  const session = await partnerToken(["connect", "--use-device-authentication"]);
+  console.log(
+    `  profile '${session["profile"]}' as ${session["account"]}, app ${session["applicationId"]} (the default)`,
+  );
+  const firstTokens: string[] = [];
+  for (const customer of info.customers) {
+    const t = await partnerToken(
+      ["token", "--scopes", `${GRAPH}/.default`, "--tenant", customer.id],
+      {},
+      { where: false },
+    );
+    firstTokens.push(t["accessToken"]);
+    console.log(
+      `  ${customer.domain.padEnd(28)} tid ${claims(t["accessToken"])["tid"]}  expires ${t["expiresOn"]}`,
+    );
+  }
+  const cached = await partnerToken(
+    ["token", "--scopes", `${GRAPH}/.default`, "--tenant", info.customers[0]!.id],
+    {},
+    { where: false },
+  );
+  console.log(
+    `  asked again: the same token, from the encrypted cache: ${cached["accessToken"] === firstTokens[0]}`,
+  );
+  const health = await partnerToken(["status", "-o", "json"], {}, { where: false });
+  console.log(
+    `  status: ${health["state"]}, refresh token ${health["refreshToken"]?.daysLeft} days left of its 90-day window, ${health["tokens"].length} cached tokens`,
+  );
+  await partnerToken(["disconnect"], {}, { where: false });
+
   console.log("\nDone. Everything above ran offline against the emulator.");
 } finally {
   await emu.close();
