@@ -174,13 +174,48 @@ describe("partner-token exec and serve", () => {
     assert.equal(r.code, 9, r.stderr);
   });
 
-  test("passes SIGTERM on to the command and exits with its code", async () => {
-    const script =
-      "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(42); });" +
-      "console.log('ready'); setInterval(() => {}, 1000);";
-    const r = await spawnUntil(["exec", "--", process.execPath, "-e", script], env, "ready");
-    assert.equal(r.code, 42, r.stderr);
-    assert.match(r.stdout, /got SIGTERM/);
+  for (const [signal, code] of [
+    ["SIGTERM", 42],
+    ["SIGINT", 43],
+    ["SIGHUP", 44],
+  ] as const) {
+    test(`passes ${signal} on to the command and exits with its code`, async () => {
+      const script =
+        `process.on('${signal}', () => { console.log('got ${signal}'); process.exit(${code}); });` +
+        "console.log('ready'); setInterval(() => {}, 1000);";
+      const r = await spawnUntil(
+        ["exec", "--", process.execPath, "-e", script],
+        env,
+        "ready",
+        signal,
+      );
+      assert.equal(r.code, code, r.stderr);
+      assert.match(r.stdout, new RegExp(`got ${signal}`));
+    });
+  }
+
+  test("serve on a terminal also shows the export lines a shell needs", async () => {
+    // script(1) gives serve a terminal; timeout(1) stops it with SIGTERM after a few seconds.
+    const command = `timeout --preserve-status -s TERM 4 '${process.execPath}' '${MAIN}' serve --quiet`;
+    const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn("script", ["-qec", command, "/dev/null"], {
+        env: { PATH: process.env.PATH ?? "", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, out }));
+    });
+    const lines = r.out.replace(/\r/g, "").split("\n");
+    const ready = JSON.parse(lines.find((l) => l.startsWith("{"))!);
+    assert.ok(lines.includes(`export IDENTITY_ENDPOINT='${ready.identityEndpoint}'`), r.out);
+    assert.ok(lines.includes(`export IDENTITY_HEADER='${ready.identityHeader}'`), r.out);
+    assert.ok(
+      lines.some((l) => /^unset AZURE_CLIENT_SECRET .*IMDS_ENDPOINT$/.test(l)),
+      r.out,
+    );
+    assert.equal(r.code, 0);
   });
 
   test("a command that does not exist: 127; no command: usage, 2", async () => {
@@ -286,11 +321,12 @@ describe("partner-token exec and serve", () => {
   });
 });
 
-/** Spawns the CLI, sends SIGTERM once `marker` shows on stdout, and collects the result. */
+/** Spawns the CLI, sends `signal` once `marker` shows on stdout, and collects the result. */
 function spawnUntil(
   args: string[],
   env: Record<string, string>,
   marker: string,
+  signal: NodeJS.Signals = "SIGTERM",
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], {
@@ -304,7 +340,7 @@ function spawnUntil(
       stdout += d;
       if (!sent && stdout.includes(marker)) {
         sent = true;
-        child.kill("SIGTERM");
+        child.kill(signal);
       }
     });
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
