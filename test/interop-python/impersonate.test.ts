@@ -2,7 +2,8 @@
  * `partner-token emulator --impersonate`, proven with Microsoft's own clients: Debian's Azure CLI,
  * unmodified and with no endpoint setting (`az login --service-principal` with a secret and with a
  * certificate, `az login -u … -p …`, `az login --use-device-code`, `az account get-access-token`
- * for Graph and Partner Center), and MSAL for Python with its default authority validation.
+ * for Graph and Partner Center), MSAL for Python with its default authority validation, and
+ * @azure/identity with its default authority host.
  * They run in a private network, mount and PID namespace that this test makes with `unshare`,
  * where a hosts file of the ready line's `hosts` is bind-mounted over /etc/hosts: the machine's
  * own /etc/hosts is never touched. Where `unshare` is not permitted, the test fails saying so.
@@ -156,6 +157,13 @@ describe("emulator --impersonate with the Azure CLI and MSAL for Python", () => 
       m["authorization_code"]["id_token_claims"]["iss"],
       `https://login.microsoftonline.com/${tenant}/v2.0`,
     );
+  });
+
+  test("@azure/identity with its default authority host and only the CA trusted", async () => {
+    const js = r["identityJs"];
+    assert.equal(js.status, 0, js.stderr);
+    const token = await verified(JSON.parse(js.stdout).token);
+    assert.equal(token["aud"], "https://api.partnercenter.microsoft.com");
   });
 
   test("MSAL for Python at login.windows.net asks instance discovery, then signs in", async () => {

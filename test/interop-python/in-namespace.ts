@@ -164,6 +164,33 @@ results["msal"] = msal("https://login.microsoftonline.com", [
 // Not in MSAL's list of well-known hosts: MSAL asks instance discovery first.
 results["msalAlias"] = msal("https://login.windows.net", ["secret"]);
 
+// Microsoft's JavaScript client too, with its default authority host and nothing but the CA.
+const identity = spawnSync(
+  process.execPath,
+  [
+    "--input-type=module",
+    "-e",
+    `import { ClientSecretCredential } from "@azure/identity";
+     const [tenant, id] = process.argv.slice(1);
+     const credential = new ClientSecretCredential(tenant, id, process.env.SECRET);
+     const t = await credential.getToken("https://api.partnercenter.microsoft.com/.default");
+     process.stdout.write(JSON.stringify({ token: t.token }));`,
+    tenant,
+    confidential.clientId,
+  ],
+  {
+    cwd: new URL("../..", import.meta.url).pathname,
+    env: { ...env, NODE_EXTRA_CA_CERTS: ca, SECRET: confidential.clientSecret },
+    encoding: "utf8",
+    timeout: 60_000,
+  },
+);
+results["identityJs"] = {
+  status: identity.status,
+  stdout: identity.stdout,
+  stderr: identity.stderr.slice(-2000),
+};
+
 results["jwks"] = curl("https://login.microsoftonline.com/common/discovery/v2.0/keys");
 results["requests"] = curl(`${ready["controlUrl"]}/requests?limit=10000`)["requests"].map(
   (r: { method: string; path: string; status: number }) => `${r.status} ${r.method} ${r.path}`,
