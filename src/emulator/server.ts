@@ -104,6 +104,7 @@ const SAFE_HEADERS = [
   "client-request-id",
   "ms-correlationid",
   "ms-requestid",
+  "ms-partnercenter-client",
   "x-client-sku",
   "x-client-ver",
   "x-ms-lib-capability",
@@ -259,7 +260,7 @@ async function handle(
       (r) => (r.service ?? serviceOfPath(url.pathname)) === service && r.pattern.test(url.pathname),
     );
     if (onPath.length === 0)
-      throw new ServiceError(404, "NotFound", `No endpoint at ${url.pathname}.`);
+      throw new ServiceError(404, "NotFound", `No endpoint at ${clip(url.pathname, 200)}.`);
     const route = onPath.find((r) => r.methods.includes(method));
     if (!route) {
       const allow = onPath.flatMap((r) => r.methods).join(", ");
