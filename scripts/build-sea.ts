@@ -72,6 +72,10 @@ export async function buildSea(outDir = join(ROOT, "dist-sea")): Promise<string>
   const exe = join(outDir, process.platform === "win32" ? "partner-token.exe" : "partner-token");
   await copyFile(process.execPath, exe);
   await chmod(exe, 0o755);
+  if (process.platform === "darwin") {
+    // Node's binary is signed; the signature must go before the injection (Node's SEA docs).
+    await promisify(execFile)("codesign", ["--remove-signature", exe]);
+  }
   const { inject } = await import("postject");
   await inject(exe, "NODE_SEA_BLOB", await readFile(blob), {
     sentinelFuse: FUSE,

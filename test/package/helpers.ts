@@ -87,9 +87,8 @@ export async function startEmulator(
   }
 }
 
-/** `new` for the emulator's confidential app (client credentials), the secret from CLIENT_SECRET. */
-export const clientCredentials = (info: EmulatorInfo): string[] => [
-  "new",
+/** The emulator's confidential app signing in as itself, the secret from CLIENT_SECRET. */
+export const servicePrincipal = (info: EmulatorInfo): string[] => [
   "--service-principal",
   "--application-id",
   info.apps.confidential.clientId,
@@ -97,12 +96,18 @@ export const clientCredentials = (info: EmulatorInfo): string[] => [
   "env:CLIENT_SECRET",
   "--tenant",
   info.partnerTenant.id,
-  "--scopes",
-  GRAPH,
   "--authority-host",
   info.url,
   "--ca-file",
   info.caFile,
+];
+
+/** `new` with client credentials for Graph. */
+export const clientCredentials = (info: EmulatorInfo): string[] => [
+  "new",
+  ...servicePrincipal(info),
+  "--scopes",
+  GRAPH,
 ];
 
 /** The payload of a JWT, read without any of our code. */

@@ -9,7 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { buildSea } from "../../scripts/build-sea.ts";
-import { claims, clientCredentials, GRAPH, run, startEmulator } from "./helpers.ts";
+import {
+  claims,
+  clientCredentials,
+  GRAPH,
+  run,
+  servicePrincipal,
+  startEmulator,
+} from "./helpers.ts";
 
 let dir: string;
 let exe: string;
@@ -59,7 +66,7 @@ test("--version and environments", async () => {
   assert.equal(environments.stderr, "", "no warning from the runtime");
 });
 
-test("a client-credentials token from the executable's own emulator", async () => {
+test("a client-credentials token and a session from the executable's own emulator", async () => {
   const emulator = await startEmulator(exe, [], join(dir, "emulator"), env);
   try {
     const { info } = emulator;
@@ -77,6 +84,20 @@ test("a client-credentials token from the executable's own emulator", async () =
     assert.equal(token.tid, info.partnerTenant.id);
     assert.equal(token.aud, GRAPH.replace("/.default", ""));
     assert.ok(!result.stderr.includes(info.apps.confidential.clientSecret));
+
+    // A session too: no OS keyring can be loaded here, so its key goes to a key file.
+    const connect = await run(exe, ["connect", ...servicePrincipal(info)], {
+      ...env,
+      CLIENT_SECRET: info.apps.confidential.clientSecret,
+    });
+    assert.equal(connect.code, 0, connect.stderr);
+    const cached = await run(
+      exe,
+      ["token", "--scopes", GRAPH, "--query", "accessToken", "-o", "tsv"],
+      env,
+    );
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.equal(claims(cached.stdout.trim()).tid, info.partnerTenant.id);
   } finally {
     await emulator.stop();
   }
