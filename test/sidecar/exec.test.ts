@@ -72,6 +72,7 @@ describe("partner-token exec and serve", () => {
           "exec",
           "--tenant",
           customer.domain,
+          "--log-requests",
           "--",
           process.execPath,
           IDENTITY_CHILD,
@@ -88,7 +89,11 @@ describe("partner-token exec and serve", () => {
       assert.equal(claims.tid, customer.id);
       assert.equal(claims.aud, GRAPH);
       assert.equal(claims.appid, emu.info.apps.confidential.clientId);
-      assert.ok(!r.stderr.includes(out.token));
+      assert.match(
+        r.stderr,
+        /partner-token sidecar: GET \/msi\/token 200 .*resource=https:\/\/graph\.microsoft\.com/,
+      );
+      assert.ok(!r.stderr.includes(out.token), "the token in the request log");
       // The decoy secret never reached the emulator: every token request there was the session's.
       const decoyUsed = emu
         .requests()

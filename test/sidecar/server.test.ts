@@ -232,6 +232,24 @@ describe("sidecar endpoint", () => {
     assert.match(r.json.error_description, /AADSTS\d+/);
   });
 
+  test("Entra ID throttling (429 after the client's own retries): 503 with its Retry-After", async () => {
+    const tenant = emu.info.customers[2]!.id;
+    emu.injectFault({ path: `/${tenant}/oauth2/v2.0/token`, status: 429, retryAfter: 1, count: 4 });
+    const r = await get(
+      tokenUrl("https://outlook.office365.com", sidecar.endpointFor(tenant)),
+      withSecret(),
+    );
+    assert.equal(r.status, 503, r.body);
+    assert.equal(r.headers["retry-after"], "1");
+    assert.equal(typeof r.json.error, "string");
+    // Once Entra ID answers again, so does the endpoint.
+    const again = await get(
+      tokenUrl("https://outlook.office365.com", sidecar.endpointFor(tenant)),
+      withSecret(),
+    );
+    assert.equal(again.status, 200, again.body);
+  });
+
   test("the request log names resource and tenant, never a token or the secret", () => {
     assert.ok(log.length > 10);
     assert.ok(log.some((l) => l.includes(`resource=${GRAPH}`) && l.includes(" 200 ")));
