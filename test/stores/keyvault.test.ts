@@ -148,6 +148,61 @@ describe("keyvault: the emulator's vault and the store", () => {
     assert.match(body.error.message, /AKV10022: Invalid audience/);
   });
 
+  it("a delegated token: the default user may read, a user without access gets 403", async () => {
+    const ca = await readFile(emu.info.caFile!, "utf8");
+    const post = (path: string, form: Record<string, string>) =>
+      new Promise<any>((resolve, reject) =>
+        request(
+          `${emu.info.url}${path}`,
+          {
+            method: "POST",
+            ca,
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+          },
+          (r) => {
+            let text = "";
+            r.on("data", (d) => (text += d));
+            r.on("end", () => resolve(JSON.parse(text)));
+          },
+        )
+          .on("error", reject)
+          .end(new URLSearchParams(form).toString()),
+      );
+    const get = (token: string) =>
+      new Promise<any>((resolve, reject) =>
+        request(
+          `${emu.info.url}/secrets/missing-one?api-version=2026-04-01`,
+          { ca, headers: { authorization: `Bearer ${token}` } },
+          (r) => {
+            let text = "";
+            r.on("data", (d) => (text += d));
+            r.on("end", () => resolve({ status: r.statusCode, ...JSON.parse(text) }));
+          },
+        )
+          .on("error", reject)
+          .end(),
+      );
+    const userToken = async (username: string, password: string) =>
+      (
+        await post(`/${emu.info.partnerTenant.id}/oauth2/v2.0/token`, {
+          client_id: emu.info.apps.public.clientId,
+          grant_type: "password",
+          username,
+          password,
+          scope: "https://vault.azure.net/user_impersonation",
+        })
+      ).access_token as string;
+    const admin = await get(await userToken(emu.info.user.username, emu.info.user.password));
+    assert.equal(admin.status, 404, "authorized: the secret is simply not there");
+    assert.equal(admin.error.code, "SecretNotFound");
+    const sales = await get(
+      await userToken("sales@contoso-partner.onmicrosoft.com", "Emulator-Sales-Passw0rd!"),
+    );
+    assert.equal(sales.status, 403);
+    assert.equal(sales.error.code, "Forbidden");
+    assert.equal(sales.error.innererror.code, "AccessDenied");
+  });
+
   it("sign-in writes, token rotates (a new version), a revoked token exits 4 and leaves it", async () => {
     const uri = `keyvault:${emu.info.url}/secrets/partner-rt`;
     await proveStore(emu, uri, () => latest("partner-rt"), { env });
