@@ -85,6 +85,8 @@ describe("partner-token exec and serve", () => {
       const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
       assert.equal(out.sawClientSecret, false, "AZURE_CLIENT_SECRET was removed");
       assert.match(out.identityEndpoint, /^http:\/\/127\.0\.0\.1:\d+\/msi\/token$/);
+      // The endpoint lived as long as the command.
+      await assert.rejects(get(out.identityEndpoint), /ECONNREFUSED/);
       const claims = await verifyAccessToken(emu, out.token, customer.id);
       assert.equal(claims.tid, customer.id);
       assert.equal(claims.aud, GRAPH);
