@@ -268,6 +268,8 @@ export function errorAnswer(error: unknown): ErrorAnswer {
     status === 429 ||
     (status !== undefined && status >= 500) ||
     oauthError === "temporarily_unavailable" ||
+    // Another process is renewing the same token and has not finished: ask again shortly.
+    (error as { name?: unknown } | null)?.name === "LockTimeoutError" ||
     isNetworkError(error);
   if (transient) {
     const fromServer = e.response?.headers?.get?.("retry-after") ?? undefined;

@@ -362,6 +362,9 @@ describe("sidecar errors, shaped for the SDKs' retry logic", () => {
     const refused = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
     const r2 = await ask(failing(new TypeError("fetch failed", { cause: refused })));
     assert.equal(r2.status, 503);
+    const { LockTimeoutError } = await import("../../src/session/lock.ts");
+    const r3 = await ask(failing(new LockTimeoutError("the renewal lock is held")));
+    assert.equal(r3.status, 503, "another process is renewing: ask again");
   });
 
   test("parseRequest takes the tenant from the path before the default", () => {
