@@ -52,6 +52,8 @@ interface Measurement {
   peakHeapMb: number;
   /** CPU time of the job's process per tenant (user + system). */
   cpuMsPerTenant: number;
+  /** Live heap after a full collection at the end, the source still alive (its token cache in it). */
+  retainedHeapMb: number;
 }
 
 /** Starts `partner-token emulator` with `count` generated customers; resolves its ready line. */
@@ -182,6 +184,9 @@ async function measure(mode: "job" | "sequential", ready: Ready, count: number):
   const cpu = process.cpuUsage(cpuBefore);
   clearInterval(timer);
   sample();
+  (globalThis as { gc?: () => void }).gc?.();
+  const retained = process.memoryUsage().heapUsed;
+  void broker;
   const result: Measurement = {
     mode,
     customers: count,
@@ -194,6 +199,7 @@ async function measure(mode: "job" | "sequential", ready: Ready, count: number):
     peakRssMb: peakRss / 2 ** 20,
     peakHeapMb: peakHeap / 2 ** 20,
     cpuMsPerTenant: (cpu.user + cpu.system) / 1000 / Math.max(1, seen.size),
+    retainedHeapMb: retained / 2 ** 20,
   };
   process.stdout.write(JSON.stringify(result) + "\n");
 }
@@ -208,7 +214,7 @@ async function child(mode: "job" | "sequential", count: number): Promise<Measure
     await writeFile(readyFile, JSON.stringify(ready));
     const { stdout } = await runChild(
       process.execPath,
-      [SELF, "--measure", mode, readyFile, String(count)],
+      ["--expose-gc", SELF, "--measure", mode, readyFile, String(count)],
       { maxBuffer: 1 << 20, env: process.env },
     );
     return JSON.parse(stdout.trim().split("\n").at(-1)!);
@@ -220,7 +226,8 @@ async function child(mode: "job" | "sequential", count: number): Promise<Measure
 const line = (m: Measurement) =>
   `${m.mode.padEnd(10)} ${String(m.customers).padStart(6)} customers: ${m.tenants} asked, ${m.unique} answered once, ${m.ok} ok, ${m.failed} failed, ` +
   `${m.throttled} throttled answers absorbed; ${m.seconds.toFixed(2)} s = ${(m.tenants / m.seconds).toFixed(0)} tenants/s; ` +
-  `peak RSS ${m.peakRssMb.toFixed(0)} MB, heap ${m.peakHeapMb.toFixed(0)} MB; ${m.cpuMsPerTenant.toFixed(1)} ms CPU per tenant`;
+  `peak RSS ${m.peakRssMb.toFixed(0)} MB, peak heap ${m.peakHeapMb.toFixed(0)} MB, ${m.retainedHeapMb.toFixed(0)} MB live at the end; ` +
+  `${m.cpuMsPerTenant.toFixed(1)} ms CPU per tenant`;
 
 if (process.argv[2] === "--measure") {
   await measure(
@@ -252,7 +259,9 @@ if (process.argv[2] === "--measure") {
       `\nvs a sequential loop:         ${(sequentialSeconds / thousand.seconds).toFixed(1)}× (the loop's ${sequentialSeconds.toFixed(1)} s for 1,000 extrapolated from ${sequential.tenants}; goal ≥ 20×)` +
       `\nlost tenants:                 ${lost} (goal 0)` +
       `\npeak memory:                  RSS ${thousand.peakRssMb.toFixed(0)} MB for 1,000, ${tenThousand.peakRssMb.toFixed(0)} MB for 10,000 ` +
-      `(heap ${thousand.peakHeapMb.toFixed(0)} → ${tenThousand.peakHeapMb.toFixed(0)} MB)` +
+      `(peak heap ${thousand.peakHeapMb.toFixed(0)} → ${tenThousand.peakHeapMb.toFixed(0)} MB; live at the end ` +
+      `${thousand.retainedHeapMb.toFixed(0)} → ${tenThousand.retainedHeapMb.toFixed(0)} MB, of which the session's cache of every ` +
+      `token it got: ${(((tenThousand.retainedHeapMb - thousand.retainedHeapMb) * 2 ** 20) / 9000 / 1024).toFixed(1)} KB per customer)` +
       `\nload average at the end:      ${load()}`,
   );
 }

@@ -8,12 +8,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { MAIN, runCli, tempDir } from "../cli/helpers.ts";
 import { connectDevice, sessionEnv, type SessionEnv } from "../session/helpers.ts";
-import { GRAPH, PARTNER, startScaleEmulator, tidOf } from "./helpers.ts";
+import { startRedis } from "../stores/helpers.ts";
+import { AZURE_CLI_APP, GRAPH, PARTNER, startScaleEmulator, tidOf } from "./helpers.ts";
 
 let emu: RunningEmulator;
 let env: SessionEnv;
@@ -212,6 +214,57 @@ test("partner-center token: the Partner Center token as JSON; a refusal shows co
   assert.match(refused.stderr, /Partner Center refused \/generatetoken \(HTTP 403, code 900403\)/);
   assert.match(refused.stderr, /correlation id: [0-9a-f-]{36}/);
   assert.match(refused.stderr, /Admin agent/);
+});
+
+test("--cache redis://…: two processes at once share the throttle state through Redis, and each finishes its customers", async () => {
+  const redis = await startRedis();
+  try {
+    const dir = await tempDir("pt-halves-");
+    const halves = [customers.slice(0, 100), customers.slice(100)];
+    const files = await Promise.all(
+      halves.map(async (half, i) => {
+        const file = join(dir, `half-${i}.txt`);
+        await writeFile(file, half.join("\n"));
+        return file;
+      }),
+    );
+    emu.clearRequests();
+    // Every worker of a fleet gives the same key (the access tokens in Redis are sealed with it).
+    const key = randomBytes(32).toString("base64");
+    const runs = await Promise.all(
+      files.map((file) =>
+        runCli(
+          [
+            "customers",
+            "tokens",
+            "--scopes",
+            GRAPH,
+            "--customers-file",
+            file,
+            "--cache",
+            redis.url,
+            "--force-refresh",
+          ],
+          {
+            env: { ...env, PARTNER_TOKEN_ENCRYPTION_KEY: key },
+            timeoutMs: 110_000,
+          },
+        ),
+      ),
+    );
+    const results = runs.flatMap((r) => lines(r.stdout).map((l) => JSON.parse(l)));
+    assert.equal(results.length, 200, runs.map((r) => r.stderr).join("\n"));
+    assert.deepEqual(new Set(results.map((r) => r.tenantId)), new Set(customers));
+    assert.equal(results.filter((r) => r.status === "ok").length, 180);
+    const state = await redis.client.hgetall(`partner-token:throttle:{${AZURE_CLI_APP}}:state`);
+    const throttled = emu.requests().filter((e) => e.status === 429).length;
+    if (throttled > 0) {
+      assert.ok(Number(state.limit) >= 1 && Number(state.limit) <= 40, JSON.stringify(state));
+    }
+    assert.ok((await redis.client.exists(`partner-token:throttle:{${AZURE_CLI_APP}}:sent`)) === 1);
+  } finally {
+    await redis.close();
+  }
 });
 
 test("usage errors: exit 2 with what is wrong", async () => {
