@@ -176,7 +176,8 @@ async function handle(
   return `${parsed.tenant ? `tenant=${parsed.tenant} ` : ""}resource=${parsed.resource}`;
 }
 
-const TENANT = /^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$/;
+/** A tenant id (GUID) or domain name, as accepted in the path and by `--tenant`. */
+export const TENANT = /^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$/;
 
 /**
  * The path (`/msi/token` or `/tenants/{tenant}/msi/token`) and query of a token request.

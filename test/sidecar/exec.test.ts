@@ -229,6 +229,9 @@ describe("partner-token exec and serve", () => {
     const missing = await runCli(["exec", "--", "partner-token-no-such-command"], { env });
     assert.equal(missing.code, 127);
     assert.match(missing.stderr, /command not found: partner-token-no-such-command/);
+    const badTenant = await runCli(["exec", "--tenant", "not a tenant", "--", "true"], { env });
+    assert.equal(badTenant.code, 2);
+    assert.match(badTenant.stderr, /--tenant takes a tenant id or domain name, not 'not a tenant'/);
     const none = await runCli(["exec", "--tenant", "x"], { env });
     assert.equal(none.code, 2);
     assert.match(none.stderr, /exec needs a command after '--'/);

@@ -10,6 +10,7 @@ import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
 import { openTokenSourceFromArgs, profileFlags, tokenRequestFlags } from "../session-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
+import { TENANT } from "../../sidecar/server.ts";
 import { UsageError } from "../usage-error.ts";
 
 const tenantFlag = tokenRequestFlags.find((f) => f.name === "tenant")!;
@@ -86,8 +87,8 @@ export async function run(argv: string[]): Promise<number> {
           : "exec needs a command after '--'.",
       );
     const tenant = getString(args, "tenant");
-    if (tenant !== undefined && tenant.trim() === "")
-      throw new UsageError("--tenant needs a tenant id or domain.");
+    if (tenant !== undefined && !TENANT.test(tenant.trim()))
+      throw new UsageError(`--tenant takes a tenant id or domain name, not '${tenant}'.`);
 
     const debug = getBoolean(args, "debug");
     const source = await openTokenSourceFromArgs(

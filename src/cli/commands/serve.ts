@@ -9,6 +9,7 @@ import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
 import { openTokenSourceFromArgs, profileFlags, tokenRequestFlags } from "../session-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
+import { TENANT } from "../../sidecar/server.ts";
 import { UsageError } from "../usage-error.ts";
 
 const tenantFlag = tokenRequestFlags.find((f) => f.name === "tenant")!;
@@ -75,7 +76,8 @@ export async function run(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(portText ?? "0") || port > 65535)
       throw new UsageError(`--port takes a port number (0 to 65535), not '${portText}'.`);
     const tenant = getString(args, "tenant")?.trim();
-    if (tenant === "") throw new UsageError("--tenant needs a tenant id or domain.");
+    if (tenant !== undefined && !TENANT.test(tenant))
+      throw new UsageError(`--tenant takes a tenant id or domain name, not '${tenant}'.`);
 
     const debug = getBoolean(args, "debug");
     const source = await openTokenSourceFromArgs(
