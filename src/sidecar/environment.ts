@@ -73,7 +73,7 @@ export const REMOVED_VARIABLES: readonly RemovedVariable[] = [
   { name: "MSI_SECRET", why: "belongs to MSI_ENDPOINT" },
   {
     name: "IMDS_ENDPOINT",
-    why: "with IDENTITY_ENDPOINT it means Azure Arc, whose challenge protocol this endpoint does not speak",
+    why: "with IDENTITY_ENDPOINT it means Azure Arc (which older @azure/identity tries before App Service), whose challenge protocol this endpoint does not speak",
   },
 ];
 
