@@ -670,7 +670,8 @@ test(`fuzz: up to ${COUNT} hostile requests in ${TIME_LIMIT_MS / 1000} s, the em
   );
   assert.deepEqual(problems.slice(0, 20), [], `seed ${SEED}: ${problems.length} problems`);
   assert.doesNotMatch(stderr, /internal error/, `seed ${SEED}`);
-  assert.ok(sent >= 1000, `only ${sent} requests were sent in the time allowed`);
+  // Thousands on an idle machine; the floor still means a real run on a loaded one.
+  assert.ok(sent >= 500, `only ${sent} requests were sent in the time allowed`);
 
   // Still serving, and bounded: the log within its byte budget, the stores within their limits.
   await send({ method: "DELETE", path: "/_emulator/faults", headers: {} });
