@@ -170,6 +170,7 @@ export class PartnerCenterClient {
       body = JSON.stringify(request.json);
       headers["content-type"] = "application/json";
     }
+    const method = request.method ?? (body === undefined ? "GET" : "POST");
     // A 401 with a token from the cache may mean Partner Center saw it expire first: one retry
     // with a freshly redeemed token.
     for (let attempt = 0; ; attempt++) {
@@ -180,7 +181,7 @@ export class PartnerCenterClient {
         ...(o.signal ? { signal: o.signal } : {}),
       });
       const response = await http.fetch(url, {
-        method: request.method ?? (body === undefined ? "GET" : "POST"),
+        method,
         headers: { ...headers, authorization: `Bearer ${token.accessToken}` },
         ...(body !== undefined ? { body } : {}),
       });
@@ -211,7 +212,6 @@ export class PartnerCenterClient {
         };
       }
       throw partnerCenterErrorFrom(response, parsed, {
-        method: request.method ?? "GET",
         path: request.path,
         correlationId,
         requestId,
@@ -224,7 +224,7 @@ export class PartnerCenterClient {
 function partnerCenterErrorFrom(
   response: Response,
   body: unknown,
-  call: { method: string; path: string; correlationId: string; requestId: string },
+  call: { path: string; correlationId: string; requestId: string },
 ): PartnerCenterError {
   const b = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
   const code =
