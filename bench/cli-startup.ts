@@ -6,7 +6,7 @@
  *   npm run bench:cli          (RUNS=25 to change the number of runs; medians are compared)
  *
  * The emulator runs in this process; each command is a fresh child process, as a user or a CI
- * job would start it. The CLI is measured as installed: `bin/partner-token.js` over the bundle
+ * job would start it. The CLI is measured as installed: `bin/partner-token.cjs` over the bundle
  * that scripts/build.ts writes (here into a temporary package folder), with and without Node's
  * compile cache, and the TypeScript sources for comparison.
  */
@@ -77,7 +77,7 @@ try {
     XDG_CACHE_HOME: join(home, ".cache"),
     XDG_DATA_HOME: join(home, ".local/share"),
   };
-  // bin/partner-token.js enables the compile cache in its default folder, as for a user; the
+  // bin/partner-token.cjs enables the compile cache in its default folder, as for a user; the
   // baselines run without one, as `node` does by default.
   const noCache = { ...env, NODE_DISABLE_COMPILE_CACHE: "1" };
 
@@ -96,10 +96,10 @@ if (!json.access_token) process.exit(1);
   const pkg = join(dir, "pkg");
   await buildPackage(join(pkg, "dist"));
   await mkdir(join(pkg, "bin"));
-  await copyFile(join(ROOT, "bin/partner-token.js"), join(pkg, "bin/partner-token.js"));
+  await copyFile(join(ROOT, "bin/partner-token.cjs"), join(pkg, "bin/partner-token.cjs"));
   await copyFile(join(ROOT, "package.json"), join(pkg, "package.json"));
   await symlink(join(ROOT, "node_modules"), join(pkg, "node_modules"));
-  const BIN = join(pkg, "bin/partner-token.js");
+  const BIN = join(pkg, "bin/partner-token.cjs");
 
   const signIn = [
     "--service-principal",

@@ -4,7 +4,7 @@
  *
  *   node scripts/build.ts            (run by `npm pack` / `npm publish` through "prepack")
  *
- * Entry points: the CLI (`dist/cli/main.js`, what `bin/partner-token.js` loads), the library
+ * Entry points: the CLI (`dist/cli/main.js`, what `bin/partner-token.cjs` loads), the library
  * (`dist/index.js`) and the emulator (`dist/emulator/index.js`). Pure-JavaScript dependencies
  * are bundled: resolving and reading jose's fifty files on every run costs more than the token
  * request itself. Packages with native code or heavy optional SDKs stay external and are

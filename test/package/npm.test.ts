@@ -107,10 +107,10 @@ describe("npm pack", () => {
     for (const path of paths)
       assert.match(
         path,
-        /^(package\.json|README\.md|LICENSE(\.md)?|bin\/partner-token\.js|dist\/(cli\/main|index|emulator\/index|chunks\/[\w-]+)\.js|dist\/types\/[\w/.-]+\.d\.ts)$/,
+        /^(package\.json|README\.md|LICENSE(\.md)?|bin\/partner-token\.cjs|dist\/(cli\/main|index|emulator\/index|chunks\/[\w-]+)\.js|dist\/types\/[\w/.-]+\.d\.ts)$/,
       );
     for (const entry of [
-      "bin/partner-token.js",
+      "bin/partner-token.cjs",
       "dist/cli/main.js",
       "dist/index.js",
       "dist/emulator/index.js",
@@ -135,7 +135,7 @@ describe("npm pack", () => {
     for (const hook of ["preinstall", "install", "postinstall", "prepare"])
       assert.equal(manifest.scripts?.[hook], undefined, `scripts.${hook}`);
     assert.equal(manifest.engines?.node, `>=${NODE_22.replace(/\.0$/, "")}`);
-    assert.equal(manifest.bin?.["partner-token"], "bin/partner-token.js");
+    assert.equal(manifest.bin?.["partner-token"], "bin/partner-token.cjs");
   });
 });
 
