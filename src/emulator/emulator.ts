@@ -28,6 +28,8 @@ export interface Fault {
 export interface RequestLogEntry {
   time: string;
   method: string;
+  /** The Host header: which service name the client used (under --impersonate). */
+  host?: string;
   path: string;
   query: Record<string, string>;
   status: number;

@@ -370,6 +370,7 @@ function logRequest(
   emu.logRequest({
     time: emu.clock.now().toISOString(),
     method: ctx.method,
+    ...(req.headers.host ? { host: clip(req.headers.host, 256) } : {}),
     path: clip(url.pathname, 1024),
     query,
     status: ctx.status ?? res.statusCode,

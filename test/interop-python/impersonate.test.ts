@@ -126,9 +126,15 @@ describe("emulator --impersonate with the Azure CLI and MSAL for Python", () => 
     const pc = await verified(ok("userPartnerCenter").accessToken);
     assert.equal(pc["scp"], "user_impersonation");
     assert.equal(pc["iss"], `https://sts.windows.net/${tenant}/`);
-    assert.ok(r["requests"].some((l: string) => /^200 GET \/common\/userrealm\//.test(l)));
-    assert.ok(r["requests"].some((l: string) => l === "200 GET /tenants"));
-    assert.ok(r["requests"].some((l: string) => l === "200 GET /subscriptions"));
+    assert.ok(
+      r["requests"].some((l: string) =>
+        /^200 GET \/common\/userrealm\/\S+ login\.microsoftonline\.com$/.test(l),
+      ),
+    );
+    assert.ok(r["requests"].some((l: string) => l === "200 GET /tenants management.azure.com"));
+    assert.ok(
+      r["requests"].some((l: string) => l === "200 GET /subscriptions management.azure.com"),
+    );
   });
 
   test("az login --use-device-code; Graph and Partner Center tokens", async () => {
@@ -169,6 +175,16 @@ describe("emulator --impersonate with the Azure CLI and MSAL for Python", () => 
   test("MSAL for Python at login.windows.net asks instance discovery, then signs in", async () => {
     assert.ok(r["msalAlias"]["secret"]?.access_token, JSON.stringify(r["msalAlias"]));
     await verified(r["msalAlias"]["secret"].access_token);
-    assert.ok(r["requests"].some((l: string) => l === "200 GET /common/discovery/instance"));
+    assert.ok(
+      r["requests"].some(
+        (l: string) => l === "200 GET /common/discovery/instance login.microsoftonline.com",
+      ),
+    );
+    // …which sent it to the tenant's discovery document on the host it asked about.
+    assert.ok(
+      r["requests"].includes(
+        `200 GET /${tenant}/v2.0/.well-known/openid-configuration login.windows.net`,
+      ),
+    );
   });
 });

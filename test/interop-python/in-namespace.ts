@@ -193,7 +193,8 @@ results["identityJs"] = {
 
 results["jwks"] = curl("https://login.microsoftonline.com/common/discovery/v2.0/keys");
 results["requests"] = curl(`${ready["controlUrl"]}/requests?limit=10000`)["requests"].map(
-  (r: { method: string; path: string; status: number }) => `${r.status} ${r.method} ${r.path}`,
+  (r: { method: string; host: string; path: string; status: number }) =>
+    `${r.status} ${r.method} ${r.path} ${r.host}`,
 );
 results["emulatorErrors"] = emulatorErr
   .split("\n")
