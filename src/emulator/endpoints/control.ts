@@ -113,7 +113,7 @@ export function controlOps(emu: Emulator) {
     requests() {
       return emu.requestLog.list();
     },
-    requestPage(after = 0, limit = 1000) {
+    requestPage(after = 0, limit = 10_000) {
       return emu.requestLog.page(after, limit);
     },
     clearRequests(): void {
@@ -181,7 +181,7 @@ export function control(emu: Emulator, ctx: Ctx, info: () => unknown): void {
       case "GET requests": {
         const after = whole(ctx.url.searchParams.get("after"), "after", 0, Number.MAX_SAFE_INTEGER);
         const limit = whole(ctx.url.searchParams.get("limit"), "limit", 1, 10_000);
-        return sendJson(ctx, 200, ops.requestPage(after ?? 0, limit ?? 1000));
+        return sendJson(ctx, 200, ops.requestPage(after ?? 0, limit ?? 10_000));
       }
       case "DELETE requests":
         ops.clearRequests();
