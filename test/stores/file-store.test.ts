@@ -145,6 +145,39 @@ describe("file: store through the command line", () => {
     assert.notEqual(second, first, "the session's renewal rotated the token in the store");
   });
 
+  it("new: a store that cannot be written is exit 1, with the new token still on stdout", async () => {
+    const folder = await tempDir();
+    const { clientId, clientSecret } = emu.info.apps.confidential;
+    const r = await runCli(
+      [
+        "new",
+        "--service-principal",
+        "--use-authorization-code",
+        "--application-id",
+        clientId,
+        "--credential",
+        "env:APP_SECRET",
+        "--tenant",
+        emu.info.partnerTenant.id,
+        "--scopes",
+        GRAPH,
+        "--refresh-token-store",
+        `file:${folder}`,
+        ...emuFlags(emu),
+      ],
+      {
+        env: {
+          ...(await cliEnv({ APP_SECRET: clientSecret })),
+          BROWSER: await writeFetchBrowser(emu.info.caFile),
+        },
+      },
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.json?.refreshToken, "the result, with the new refresh token, is printed");
+    assert.match(r.stderr, /could not save the refresh token to file:.*is not a regular file/);
+    assert.match(r.stderr, /the new refresh token is in the result on stdout/);
+  });
+
   it("sign-in writes, token in a customer tenant rotates, a revoked token exits 4 and leaves it", async () => {
     const path = join(await tempDir(), "rt");
     await proveStore(emu, `file:${path}`, async () => {
