@@ -256,8 +256,9 @@ async function handle(
     }
     // A path may have one route per method (GET and POST /devicelogin): 405 only when none
     // of the routes for the path takes the method.
+    const pathService = serviceOfPath(url.pathname);
     const onPath = routes.filter(
-      (r) => (r.service ?? serviceOfPath(url.pathname)) === service && r.pattern.test(url.pathname),
+      (r) => (r.service ?? pathService) === service && r.pattern.test(url.pathname),
     );
     if (onPath.length === 0)
       throw new ServiceError(404, "NotFound", `No endpoint at ${clip(url.pathname, 200)}.`);
