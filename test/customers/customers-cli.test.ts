@@ -267,6 +267,45 @@ test("--cache redis://…: two processes at once share the throttle state throug
   }
 });
 
+test("Ctrl-C: exit 130, and --out FILE keeps the tenants done so far, one line each", async () => {
+  const out = join(await tempDir("pt-cancel-"), "tokens.jsonl");
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !/^(AZURE_|PARTNER_TOKEN_)/.test(k)) childEnv[k] = v;
+  Object.assign(childEnv, env);
+  const child = spawn(
+    process.execPath,
+    [
+      MAIN,
+      "customers",
+      "tokens",
+      "--scopes",
+      GRAPH,
+      "--out",
+      out,
+      "--force-refresh",
+      "--concurrency",
+      "4",
+    ],
+    { env: childEnv, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  // Interrupt once some tenants are done (the file has lines), long before all 200 are.
+  for (let i = 0; i < 200; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const text = await readFile(out, "utf8").catch(() => "");
+    if (lines(text).length >= 5) break;
+  }
+  child.kill("SIGINT");
+  const code = await new Promise<number | null>((r) => child.on("close", r));
+  assert.equal(code, 130, stderr);
+  const kept = lines(await readFile(out, "utf8")).map((l) => JSON.parse(l));
+  assert.ok(kept.length >= 5 && kept.length < 200, `${kept.length} lines`);
+  assert.equal(new Set(kept.map((r) => r.tenantId)).size, kept.length, "one line per tenant");
+  assert.equal((await stat(out)).mode & 0o777, 0o600);
+});
+
 test("usage errors: exit 2 with what is wrong", async () => {
   const cases: [string[], RegExp][] = [
     [["customers", "tokens", "--scopes", GRAPH, "--resume"], /--resume needs --out FILE/],
