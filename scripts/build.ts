@@ -52,22 +52,30 @@ export const common: BuildOptions = {
 /** Builds the package's `dist/`. */
 export async function buildPackage(outdir = join(ROOT, "dist")): Promise<void> {
   await rm(outdir, { recursive: true, force: true });
-  await build({
-    ...common,
-    entryPoints: {
-      "cli/main": "src/cli/main.ts",
-      index: "src/index.ts",
-      "emulator/index": "src/emulator/index.ts",
-    },
-    outdir,
-    format: "esm",
-    splitting: true,
-    chunkNames: "chunks/[name]-[hash]",
-    // Bundled CommonJS dependencies (node-forge) call require() for Node's built-ins.
-    banner: {
-      js: 'import { createRequire as __ptCreateRequire } from "node:module"; const require = __ptCreateRequire(import.meta.url);',
-    },
-  });
+  // One build per entry point: built together, the library's index (which imports every flow)
+  // would cut the CLI's modules into many small shared chunks, and each is a file to load.
+  const entries = {
+    cli: "src/cli/main.ts",
+    lib: "src/index.ts",
+    emulator: "src/emulator/index.ts",
+  };
+  const out = { cli: "cli/main", lib: "index", emulator: "emulator/index" };
+  await Promise.all(
+    (Object.keys(entries) as (keyof typeof entries)[]).map((name) =>
+      build({
+        ...common,
+        entryPoints: { [out[name]]: entries[name] },
+        outdir,
+        format: "esm",
+        splitting: true,
+        chunkNames: `chunks/${name}/[name]-[hash]`,
+        // Bundled CommonJS dependencies (node-forge) call require() for Node's built-ins.
+        banner: {
+          js: 'import { createRequire as __ptCreateRequire } from "node:module"; const require = __ptCreateRequire(import.meta.url);',
+        },
+      }),
+    ),
+  );
   await promisify(execFile)(
     process.execPath,
     [

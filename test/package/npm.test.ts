@@ -107,7 +107,7 @@ describe("npm pack", () => {
     for (const path of paths)
       assert.match(
         path,
-        /^(package\.json|README\.md|LICENSE(\.md)?|bin\/partner-token\.cjs|dist\/(cli\/main|index|emulator\/index|chunks\/[\w-]+)\.js|dist\/types\/[\w/.-]+\.d\.ts)$/,
+        /^(package\.json|README\.md|LICENSE(\.md)?|bin\/partner-token\.cjs|dist\/(cli\/main|index|emulator\/index|chunks\/(cli|lib|emulator)\/[\w-]+)\.js|dist\/types\/[\w/.-]+\.d\.ts)$/,
       );
     for (const entry of [
       "bin/partner-token.cjs",
