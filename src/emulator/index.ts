@@ -91,7 +91,11 @@ export interface RunningEmulator {
   setUser(change: { username: string; mfaRequired?: boolean; password?: string }): void;
   approveDeviceCode(input: { userCode: string; username?: string; deny?: boolean }): void;
   requests(): import("./emulator.ts").RequestLogEntry[];
+  /** A page of the request log: entries with `seq` above `after`, oldest first. */
+  requestPage(after?: number, limit?: number): import("./emulator.ts").RequestLogPage;
   clearRequests(): void;
+  /** Heap, stores and log sizes, as `GET /_emulator/stats` shows them. */
+  stats(): ReturnType<ReturnType<typeof controlOps>["stats"]>;
   close(): Promise<void>;
 }
 
