@@ -9,6 +9,7 @@
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { get } from "node:https";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -20,7 +21,13 @@ const config = JSON.parse(readFileSync(0, "utf8")) as Config;
 const main = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 const script = new URL("./msal_flows.py", import.meta.url).pathname;
 
-execFileSync("ip", ["link", "set", "lo", "up"]);
+try {
+  execFileSync("ip", ["link", "set", "lo", "up"]);
+} catch (e) {
+  throw new Error(
+    `cannot bring 'lo' up in the namespace with 'ip' (Debian's iproute2): ${(e as Error).message}`,
+  );
+}
 const emulator = spawn(
   process.execPath,
   [
@@ -70,8 +77,15 @@ function az(profile: string, args: string[]) {
   return { status: r.status, json, stderr: r.stderr.slice(-3000) };
 }
 
-const curl = (url: string) =>
-  JSON.parse(execFileSync("curl", ["-sS", "--cacert", ca, url], { encoding: "utf8" }));
+/** GET a JSON document over HTTPS by name (resolved through the hosts file), trusting the CA. */
+const getJson = (url: string): Promise<any> =>
+  new Promise((resolve, reject) =>
+    get(url, { ca: readFileSync(ca) }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve(JSON.parse(text)));
+    }).on("error", reject),
+  );
 
 const pc = "https://api.partnercenter.microsoft.com";
 const { confidential, certificate } = ready["apps"];
@@ -191,8 +205,8 @@ results["identityJs"] = {
   stderr: identity.stderr.slice(-2000),
 };
 
-results["jwks"] = curl("https://login.microsoftonline.com/common/discovery/v2.0/keys");
-results["requests"] = curl(`${ready["controlUrl"]}/requests?limit=10000`)["requests"].map(
+results["jwks"] = await getJson("https://login.microsoftonline.com/common/discovery/v2.0/keys");
+results["requests"] = (await getJson(`${ready["controlUrl"]}/requests`))["requests"].map(
   (r: { method: string; host: string; path: string; status: number }) =>
     `${r.status} ${r.method} ${r.path} ${r.host}`,
 );
