@@ -69,9 +69,10 @@ export async function buildPackage(outdir = join(ROOT, "dist")): Promise<void> {
         format: "esm",
         splitting: true,
         chunkNames: `chunks/${name}/[name]-[hash]`,
-        // Bundled CommonJS dependencies (node-forge) call require() for Node's built-ins.
+        // Bundled CommonJS dependencies (node-forge) call require() for Node's built-ins. Made on
+        // first use: createRequire() costs path work, and most chunks never call it.
         banner: {
-          js: 'import { createRequire as __ptCreateRequire } from "node:module"; const require = __ptCreateRequire(import.meta.url);',
+          js: 'import { createRequire as __ptCreateRequire } from "node:module"; let __ptRequire; const require = (id) => (__ptRequire ??= __ptCreateRequire(import.meta.url))(id);',
         },
       }),
     ),
