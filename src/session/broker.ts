@@ -60,13 +60,21 @@ export interface TokenBrokerOptions {
  */
 export class RefreshTokenWriteError extends PartnerTokenError {
   declare readonly refreshToken: string;
-  constructor(store: string, cause: unknown, refreshToken: string) {
+  constructor(store: string, cause: unknown, refreshToken: string, where?: string) {
+    // The store's own advice (which permission to grant, which server is down) comes first.
+    const storeHint = (cause as { hint?: unknown } | null)?.hint;
     super(
       "ERR_REFRESH_TOKEN_WRITE",
       `The new refresh token could not be written to ${store}: ${(cause as Error)?.message ?? String(cause)}`,
       {
         cause,
-        hint: `${store} still holds the previous refresh token, which stays valid; fix the store and run the command again.`,
+        hint: [
+          typeof storeHint === "string" ? storeHint : undefined,
+          where ??
+            `${store} still holds the previous refresh token, which stays valid; fix the store and run the command again.`,
+        ]
+          .filter(Boolean)
+          .join("\n"),
       },
     );
     Object.defineProperty(this, "refreshToken", { value: refreshToken, enumerable: false });

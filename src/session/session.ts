@@ -10,6 +10,7 @@ import {
   DEFAULT_WARN_DAYS,
   partnerCenterResource,
   REFRESH_TOKEN_WINDOW_DAYS,
+  RefreshTokenWriteError,
   TokenBroker,
   withoutRefreshToken,
   type TokenBrokerOptions,
@@ -230,7 +231,17 @@ export async function connectSession(
     options.warn?.(
       "partner-token: the server issued no refresh token, so this session lasts only until its access token expires.",
     );
-  if (store && result.refreshToken) await store.write(result.refreshToken);
+  let storeFailure: unknown;
+  if (store && result.refreshToken) {
+    try {
+      await store.write(result.refreshToken);
+    } catch (error) {
+      // Nothing is lost: the session keeps the token in its local cache instead.
+      storeFailure = error;
+      await store.close?.();
+      store = undefined;
+    }
+  }
   const scopes = request.scopes ?? result.scopes;
   const clientId = request.applicationId!;
   const record: ProfileRecord = {
@@ -279,6 +290,13 @@ export async function connectSession(
       : session.cacheKey(scopes, record.tenantId ?? record.tenant)
   ] = cached;
   await file.update(() => record);
+  if (storeFailure !== undefined)
+    throw new RefreshTokenWriteError(
+      params.refreshTokenStore!,
+      storeFailure,
+      result.refreshToken!,
+      `The session of profile '${file.profile}' keeps the new refresh token in its local cache instead, so nothing is lost; fix the store and connect again with --refresh-token-store.`,
+    );
   return { session, result };
 }
 

@@ -228,6 +228,44 @@ describe("sessions on the command line", () => {
     );
   });
 
+  test("connect with a store that refuses the write: exit 1, and the session keeps the token locally", async () => {
+    const { clientId, clientSecret } = emu.info.apps.confidential;
+    const env = await sessionEnv({
+      AZURE_AUTHORITY_HOST: emu.info.url,
+      AZURE_TENANT_ID: emu.info.partnerTenant.id,
+      AZURE_CLIENT_ID: clientId,
+      AZURE_CLIENT_SECRET: clientSecret,
+      NODE_EXTRA_CA_CERTS: emu.caFile!,
+    });
+    emu.injectFault({ path: "/secrets/", method: "PUT", status: 403, count: 5 });
+    try {
+      const r = await runCli(
+        [
+          "connect",
+          "--use-device-authentication",
+          "--application-id",
+          AZURE_CLI,
+          "--refresh-token-store",
+          `keyvault:${emu.info.url}/secrets/session-rt`,
+          ...emuFlags(emu),
+        ],
+        { env },
+      );
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /could not be written to keyvault:/);
+      assert.match(
+        r.stderr,
+        /keeps the new refresh token in its local cache instead, so nothing is lost/,
+      );
+    } finally {
+      emu.clearFaults();
+    }
+    const t = await runCli(["token", "--scopes", GRAPH, "--force-refresh"], { env });
+    assert.equal(t.code, 0, t.stderr);
+    const status = await runCli(["status", "-o", "json"], { env });
+    assert.equal(status.json.refreshToken.location, "local cache");
+  });
+
   test("an access-token session gives its token until it expires, then asks for a sign-in", async () => {
     const env = await sessionEnv();
     const got = await runCli(
