@@ -26,7 +26,8 @@ before(async () => {
     count: 200,
     withoutAccess: 10,
     withoutConsent: 10,
-    tokenRequestsPerSecond: 40,
+    // Low enough that even a busy machine goes faster than this: the throttle must be met.
+    tokenRequestsPerSecond: 15,
     relationships: [],
     autoApprove: true,
   });
@@ -261,7 +262,7 @@ test("--cache redis://…: two processes at once share the throttle state throug
     const state = await redis.client.hgetall(`partner-token:throttle:{${AZURE_CLI_APP}}:state`);
     const throttled = emu.requests().filter((e) => e.status === 429).length;
     if (throttled > 0) {
-      assert.ok(Number(state.limit) >= 1 && Number(state.limit) <= 40, JSON.stringify(state));
+      assert.ok(Number(state.limit) >= 1 && Number(state.limit) <= 20, JSON.stringify(state));
     }
     assert.ok((await redis.client.exists(`partner-token:throttle:{${AZURE_CLI_APP}}:sent`)) === 1);
   } finally {

@@ -28,14 +28,14 @@ async function timeAcquires(throttle: Throttle, n: number): Promise<number> {
 test("local: no limit until a 429; then every worker waits for room in the one-second window", async () => {
   const throttle = new LocalThrottle();
   assert.equal(await throttle.currentLimit(), Infinity);
-  assert.ok((await timeAcquires(throttle, 50)) < 50, "no waiting before any 429");
+  assert.ok((await timeAcquires(throttle, 50)) < 300, "no waiting before any 429");
   const throttle2 = new LocalThrottle();
   const sentAt = await burst(throttle2, 30, 20);
   await throttle2.throttled(sentAt, 1000);
   assert.equal(await throttle2.currentLimit(), 19, "95 % of the 20 answered in the last second");
   // 30 sent in this window, 19 allowed: the next workers wait until the oldest sends leave it.
   const waited = await timeAcquires(throttle2, 5);
-  assert.ok(waited >= 850 && waited < 2000, `waited ${waited} ms`);
+  assert.ok(waited >= 850 && waited < 4000, `waited ${waited} ms`);
 });
 
 test("local: a 429 for a request sent before the limit changed does not lower it again", async () => {
@@ -74,10 +74,10 @@ test("redis: two processes' throttles share the learned limit, the window and th
     assert.equal(await b.currentLimit(), 19, "b sees what a learned");
     const waited = await timeAcquires(b, 3);
     assert.ok(
-      waited >= 850 && waited < 2500,
+      waited >= 850 && waited < 4000,
       `b waited ${waited} ms for a's sends to leave the window`,
     );
-    assert.ok((await timeAcquires(other, 30)) < 500, "another app has its own state");
+    assert.ok((await timeAcquires(other, 30)) < 800, "another app has its own state");
 
     const last = await a.acquire();
     await a.throttled(last, 2000);

@@ -120,15 +120,15 @@ test("throttle: above tokenRequestsPerSecond per client app the token endpoint a
 });
 
 test("latencyMs is added to every answer but the control API's", async () => {
-  const slow = await Harness.start({ seed: { ...defaultSeed, settings: { latencyMs: 300 } } });
+  const slow = await Harness.start({ seed: { ...defaultSeed, settings: { latencyMs: 1000 } } });
   try {
     let started = performance.now();
     const r = await slow.fetch(`/${PARTNER}/v2.0/.well-known/openid-configuration`);
     assert.equal(r.status, 200);
-    assert.ok(performance.now() - started >= 290, "discovery waited for the latency");
+    assert.ok(performance.now() - started > 990, "discovery waited for the latency");
     started = performance.now();
     assert.equal((await slow.fetch("/_emulator/info")).status, 200);
-    assert.ok(performance.now() - started < 290, "the control API does not wait");
+    assert.ok(performance.now() - started < 700, "the control API does not wait");
   } finally {
     await slow.close();
   }
