@@ -59,7 +59,7 @@ export function serviceOfHost(hostHeader: string | undefined): Service | undefin
   if (LOGIN_HOSTS.includes(host)) return "entra";
   if (PARTNER_CENTER_HOSTS.includes(host)) return "partnerCenter";
   if (host.endsWith(".vault.azure.net")) return "vault";
-  return OTHER_HOSTS[host];
+  return Object.hasOwn(OTHER_HOSTS, host) ? OTHER_HOSTS[host] : undefined;
 }
 
 /** The service a path belongs to when one host serves them all. */

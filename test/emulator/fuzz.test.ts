@@ -233,6 +233,10 @@ const grantTypes = [
   "urn:ietf:params:oauth:grant-type:jwt-bearer",
   "implicit",
   "",
+  // Names every object has: a lookup by client-chosen key must not find Object's own.
+  "constructor",
+  "__proto__",
+  "toString",
 ];
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -289,6 +293,8 @@ function randomRequest(tokens: Record<string, string>): Req {
       "contoso.vault.azure.net",
       "outlook.office365.com",
       "unknown.example",
+      "constructor",
+      "__proto__",
     ]);
   if (chance(0.1)) headers["client-request-id"] = pick(["x".repeat(100), "a b", "ok-1"]);
   if (chance(0.05)) headers["cookie"] = `ESTSAUTH=${pick(["", "x", "a".repeat(500)])}`;

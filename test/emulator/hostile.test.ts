@@ -70,6 +70,23 @@ describe("hostile requests", () => {
     aadsts(res.json);
   });
 
+  test("grant types and hosts named like Object's own properties: 400 and 404, not 500", async () => {
+    for (const grantType of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
+      const res = await h.token(h.info.partnerTenant.id, {
+        ...h.confidential(),
+        grant_type: grantType,
+        scope: "https://graph.microsoft.com/.default",
+      });
+      assert.equal(res.status, 400, `${grantType}: ${res.text}`);
+      assert.equal(aadsts(res.json), 70003);
+    }
+    for (const host of ["constructor", "toString"]) {
+      const res = await raw(`GET /nowhere HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      assert.equal(res.status, 404);
+      aadsts(JSON.parse(res.body));
+    }
+  });
+
   test("a clock pushed past year 9999 is refused, and dates keep working", async () => {
     const res = await h.fetch("/_emulator/clock", { json: { advanceSeconds: 1e308 } });
     assert.equal(res.status, 400);

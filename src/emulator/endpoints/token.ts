@@ -31,7 +31,8 @@ async function handle(emu: Emulator, ctx: Ctx, v1: boolean): Promise<void> {
   const grantType = ctx.body["grant_type"];
   if (!grantType) throw errors.missingParameter("grant_type");
   ctx.note["grant_type"] = grantType;
-  const grant = grants[grantType];
+  // Own keys only: grant_type=constructor must not find Object's.
+  const grant = Object.hasOwn(grants, grantType) ? grants[grantType] : undefined;
   if (!grant) throw errors.unsupportedGrant(grantType);
   let audiences: string[] | undefined;
   const client = authenticateClient(ctx, {
