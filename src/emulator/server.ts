@@ -130,6 +130,9 @@ export function createEmulatorServer(emu: Emulator, options: ServerOptions): Ser
   // Bounded header and request times: a slow or stuck client holds a socket, never the process.
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
+  // Each connection may hold one request body (at most 1 MiB) in memory: bounded connections,
+  // bounded memory. Far above what any test, demo or benchmark opens at once.
+  server.maxConnections = 1024;
   return server;
 }
 
