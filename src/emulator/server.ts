@@ -293,6 +293,19 @@ async function handle(
     if (isPartnerCenterError(error)) return sendPartnerCenterError(ctx, error);
     if (error instanceof EntraError || error instanceof ServiceError)
       return sendServiceError(ctx, service, error, emu.clock.now());
+    // decodeURIComponent of something the client sent (a path segment, a Basic credential):
+    // the client's mistake, wherever in a handler it surfaced.
+    if (error instanceof URIError)
+      return sendServiceError(
+        ctx,
+        service,
+        new ServiceError(
+          400,
+          "BadRequest",
+          "A value in the request is not validly percent-encoded.",
+        ),
+        emu.clock.now(),
+      );
     options.onError(error);
     sendServiceError(
       ctx,

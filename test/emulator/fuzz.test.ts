@@ -439,7 +439,12 @@ function randomRequest(tokens: Record<string, string>): Req {
       };
     case 13: {
       // Key Vault's secrets API, at the emulator's own origin or under a vault's host name.
-      const name = encodeURIComponent(pick(["demo", "x".repeat(200), "%", "a b", ""]));
+      const name = pick([
+        ...["demo", "x".repeat(200), "%", "a b", ""].map(encodeURIComponent),
+        // Not validly percent-encoded, as only a hand-made request sends it.
+        "%zz",
+        "%E0%A4%A",
+      ]);
       const req = pick<Req>([
         { method: "GET", path: `/secrets?api-version=${encodeURIComponent(str())}`, headers },
         { method: "GET", path: `/secrets/${name}?api-version=7.4`, headers },

@@ -87,6 +87,17 @@ describe("hostile requests", () => {
     }
   });
 
+  test("a vault path that is not validly percent-encoded: 400 in Key Vault's shape", async () => {
+    const token = await h.credentials(h.info.partnerTenant.id, "https://vault.azure.net/.default");
+    for (const name of ["%zz", "%E0%A4%A"]) {
+      const res = await h.fetch(`/secrets/${name}?api-version=7.4`, {
+        headers: { authorization: `Bearer ${token.json["access_token"]}` },
+      });
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.json["error"]["code"], "BadRequest");
+    }
+  });
+
   test("a clock pushed past year 9999 is refused, and dates keep working", async () => {
     const res = await h.fetch("/_emulator/clock", { json: { advanceSeconds: 1e308 } });
     assert.equal(res.status, 400);
