@@ -54,13 +54,15 @@ interface Measurement {
   cpuMsPerTenant: number;
   /** Live heap after a full collection at the end, the source still alive (its token cache in it). */
   retainedHeapMb: number;
+  /** CPU time of the emulator's process per tenant (its whole run, token signing and TLS). */
+  emulatorCpuMsPerTenant?: number;
 }
 
 /** Starts `partner-token emulator` with `count` generated customers; resolves its ready line. */
 async function startEmulator(
   count: number,
   throttled = true,
-): Promise<{ ready: Ready; stop: () => void }> {
+): Promise<{ ready: Ready; pid: number; stop: () => void }> {
   const dir = await mkdtemp(join(tmpdir(), "pt-bench-customers-"));
   const { defaultSeed } = await import("../src/emulator/seed.ts");
   const seedFile = join(dir, "seed.json");
@@ -90,7 +92,7 @@ async function startEmulator(
     });
     child.on("exit", (code) => reject(new Error(`the emulator exited with ${code}`)));
   });
-  return { ready, stop: () => child.kill("SIGTERM") };
+  return { ready, pid: child.pid!, stop: () => child.kill("SIGTERM") };
 }
 
 function passwordGrant(ready: Ready): Promise<string> {
@@ -247,6 +249,17 @@ async function measureJobAlone(count: number): Promise<void> {
 
 const runChild = promisify(execFile);
 
+/** CPU time (user + system) of a process so far, from /proc on Linux; undefined elsewhere. */
+function cpuMsOf(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    // Fields 14 and 15 of stat (utime, stime), in clock ticks (100 per second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 async function jobAlone(count: number): Promise<{ count: number; done: number; growthMb: number }> {
   const { stdout } = await runChild(
     process.execPath,
@@ -261,8 +274,9 @@ async function child(
   count: number,
   throttled = true,
 ): Promise<Measurement> {
-  const { ready, stop } = await startEmulator(count, throttled);
+  const { ready, pid, stop } = await startEmulator(count, throttled);
   try {
+    const emulatorCpuBefore = cpuMsOf(pid);
     // The throttle's window starts empty for every measurement: a fresh emulator each time.
     const readyFile = join(await mkdtemp(join(tmpdir(), "pt-bench-ready-")), "ready.json");
     await writeFile(readyFile, JSON.stringify(ready));
@@ -271,7 +285,11 @@ async function child(
       ["--expose-gc", SELF, "--measure", mode, readyFile, String(count)],
       { maxBuffer: 1 << 20, env: process.env },
     );
-    return JSON.parse(stdout.trim().split("\n").at(-1)!);
+    const m: Measurement = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    const emulatorCpu = cpuMsOf(pid);
+    if (emulatorCpu !== undefined && emulatorCpuBefore !== undefined)
+      m.emulatorCpuMsPerTenant = (emulatorCpu - emulatorCpuBefore) / Math.max(1, m.unique);
+    return m;
   } finally {
     stop();
   }
@@ -281,7 +299,10 @@ const line = (m: Measurement) =>
   `${m.mode.padEnd(10)} ${String(m.customers).padStart(6)} customers: ${m.tenants} asked, ${m.unique} answered once, ${m.ok} ok, ${m.failed} failed, ` +
   `${m.throttled} throttled answers absorbed; ${m.seconds.toFixed(2)} s = ${(m.tenants / m.seconds).toFixed(0)} tenants/s; ` +
   `peak RSS ${m.peakRssMb.toFixed(0)} MB, peak heap ${m.peakHeapMb.toFixed(0)} MB, ${m.retainedHeapMb.toFixed(0)} MB live at the end; ` +
-  `${m.cpuMsPerTenant.toFixed(1)} ms CPU per tenant`;
+  `${m.cpuMsPerTenant.toFixed(1)} ms CPU per tenant` +
+  (m.emulatorCpuMsPerTenant !== undefined
+    ? ` (+ ${m.emulatorCpuMsPerTenant.toFixed(1)} ms in the emulator)`
+    : "");
 
 if (process.argv[2] === "--job-alone") {
   await measureJobAlone(Number(process.argv[3]));
