@@ -26,7 +26,7 @@ import { dirname, resolve } from "node:path";
 
 export { SeedError, defaultSeed, parseSeed, type SeedInput } from "./seed.ts";
 export type { FaultInput } from "./endpoints/control.ts";
-export type { RequestLogEntry } from "./emulator.ts";
+export type { RequestLogEntry, RequestLogPage } from "./emulator.ts";
 
 /** The port `partner-token emulator` listens on by default (and `--environment Emulator` reaches). */
 export const DEFAULT_PORT = 9443;
