@@ -14,8 +14,8 @@
 import { build, type BuildOptions } from "esbuild";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
@@ -34,6 +34,19 @@ export const EXTERNAL = [
   "@azure/core-rest-pipeline",
   "ioredis",
 ];
+
+/**
+ * Bundled CommonJS dependencies (node-forge) call require() for Node's built-ins, which an ES
+ * module has not: the chunk that holds esbuild's `__require` gets one, made on first use.
+ */
+const REQUIRE_BANNER =
+  'import { createRequire as __ptCreateRequire } from "node:module"; let __ptRequire; const require = (id) => (__ptRequire ??= __ptCreateRequire(import.meta.url))(id);';
+
+/** The banner goes to every chunk; it stays only where `require` is used (one import less per file). */
+function withoutUnusedBanner(text: string): string {
+  const rest = text.replace(REQUIRE_BANNER, "");
+  return /\brequire\b/.test(rest) ? text : rest.replace(/^(#!.*\n)?\n/, "$1");
+}
 
 /** What both the npm build and the standalone executable's build share. */
 export const common: BuildOptions = {
@@ -60,7 +73,7 @@ export async function buildPackage(outdir = join(ROOT, "dist")): Promise<void> {
     emulator: "src/emulator/index.ts",
   };
   const out = { cli: "cli/main", lib: "index", emulator: "emulator/index" };
-  await Promise.all(
+  const results = await Promise.all(
     (Object.keys(entries) as (keyof typeof entries)[]).map((name) =>
       build({
         ...common,
@@ -69,14 +82,15 @@ export async function buildPackage(outdir = join(ROOT, "dist")): Promise<void> {
         format: "esm",
         splitting: true,
         chunkNames: `chunks/${name}/[name]-[hash]`,
-        // Bundled CommonJS dependencies (node-forge) call require() for Node's built-ins. Made on
-        // first use: createRequire() costs path work, and most chunks never call it.
-        banner: {
-          js: 'import { createRequire as __ptCreateRequire } from "node:module"; let __ptRequire; const require = (id) => (__ptRequire ??= __ptCreateRequire(import.meta.url))(id);',
-        },
+        banner: { js: REQUIRE_BANNER },
+        write: false,
       }),
     ),
   );
+  for (const file of results.flatMap((r) => r.outputFiles)) {
+    await mkdir(dirname(file.path), { recursive: true });
+    await writeFile(file.path, withoutUnusedBanner(file.text), { mode: 0o644 });
+  }
   await promisify(execFile)(
     process.execPath,
     [
