@@ -15,7 +15,14 @@ import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { MAIN, runCli, tempDir } from "../cli/helpers.ts";
 import { connectDevice, sessionEnv, type SessionEnv } from "../session/helpers.ts";
 import { startRedis } from "../stores/helpers.ts";
-import { AZURE_CLI_APP, GRAPH, PARTNER, startScaleEmulator, tidOf } from "./helpers.ts";
+import {
+  AZURE_CLI_APP,
+  GRAPH,
+  PARTNER,
+  partnerRefreshToken,
+  startScaleEmulator,
+  tidOf,
+} from "./helpers.ts";
 
 let emu: RunningEmulator;
 let env: SessionEnv;
@@ -307,6 +314,36 @@ test("Ctrl-C: exit 130, and --out FILE keeps the tenants done so far, one line e
   assert.ok(kept.length >= 5 && kept.length < 200, `${kept.length} lines`);
   assert.equal(new Set(kept.map((r) => r.tenantId)).size, kept.length, "one line per tenant");
   assert.equal((await stat(out)).mode & 0o777, 0o600);
+});
+
+test("without a session: --refresh-token-store with the app and the environment's flags", async () => {
+  const store = join(await tempDir("pt-store-"), "refresh-token");
+  await writeFile(store, (await partnerRefreshToken(emu)) + "\n", { mode: 0o600 });
+  const flags = [
+    "--refresh-token-store",
+    `file:${store}`,
+    "--application-id",
+    AZURE_CLI_APP,
+    "--authority-host",
+    emu.url,
+    "--ca-file",
+    emu.caFile!,
+  ];
+  const noSession = await sessionEnv();
+  const pc = await runCli(["partner-center", "token", ...flags], { env: noSession });
+  assert.equal(pc.code, 0, pc.stderr);
+  assert.equal(tidOf(pc.json.accessToken), PARTNER);
+  const r = await runCli(
+    ["customers", "tokens", "--scopes", GRAPH, "--customer", customers[0]!, ...flags],
+    { env: noSession },
+  );
+  const [line] = lines(r.stdout).map((l) => JSON.parse(l));
+  assert.equal(line.tenantId, customers[0]);
+  assert.ok(
+    line.status === "ok"
+      ? tidOf(line.accessToken) === customers[0]
+      : /^AADSTS/.test(line.error.code),
+  );
 });
 
 test("usage errors: exit 2 with what is wrong", async () => {
