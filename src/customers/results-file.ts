@@ -8,7 +8,16 @@ import { randomBytes } from "node:crypto";
 import { open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
-/** The latest line of each tenant in a results file, in the order tenants first appear. */
+/**
+ * The latest line of each tenant in a results file (keys: tenant ids in lower case), in the order
+ * tenants first appear; a missing file is an empty map, a line cut short is skipped.
+ *
+ * @example
+ * ```ts
+ * const done = okTenants(await readResults("tokens.jsonl"));
+ * const todo = customers.filter((c) => !done.has(c.tenantId.toLowerCase()));
+ * ```
+ */
 export async function readResults(
   path: string,
 ): Promise<Map<string, { line: string; status: string }>> {

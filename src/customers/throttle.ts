@@ -17,7 +17,20 @@
  */
 import { sleep } from "../client/http.ts";
 
-/** What a worker asks of the throttle around each request. */
+/**
+ * What a worker asks of the throttle around each request.
+ *
+ * @example
+ * ```ts
+ * const sentAt = await throttle.acquire(signal);
+ * try {
+ *   await send();
+ *   await throttle.succeeded(sentAt);
+ * } catch (e) {
+ *   if (e.status === 429) await throttle.throttled(sentAt, retryAfterMs);
+ * }
+ * ```
+ */
 export interface Throttle {
   /**
    * Waits until a request may be sent (a place in the window, no pause in force) and returns the
