@@ -355,6 +355,10 @@ test("usage errors: exit 2 with what is wrong", async () => {
       /--concurrency takes a whole number from 1 to 1000/,
     ],
     [["customers", "frobnicate"], /unknown customers command 'frobnicate'/],
+    [
+      ["customers", "tokens", "--scopes", GRAPH, "--out", "/nonexistent-folder/tokens.jsonl"],
+      /--out: no folder for '\/nonexistent-folder\/tokens.jsonl'/,
+    ],
     [["partner-center", "exchange"], /the command is 'partner-center token'/],
   ];
   for (const [args, message] of cases) {

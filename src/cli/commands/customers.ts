@@ -3,7 +3,9 @@
  * `/v1/customers`) and `partner-token customers tokens` (a token in every customer's tenant:
  * concurrent, throttle-aware, resumable; JSON Lines on stdout or in `--out FILE`).
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { CustomerRef } from "../../customers/customer-tokens.ts";
 import type { Throttle } from "../../customers/throttle.ts";
 import {
@@ -242,6 +244,8 @@ async function tokens(args: ParsedArgs, debug: boolean): Promise<number> {
   if (resume && out === undefined)
     throw new UsageError("--resume needs --out FILE: the file of the run to resume.");
   if (out !== undefined && out.trim() === "") throw new UsageError("--out needs a file name.");
+  if (out !== undefined && !existsSync(dirname(out)))
+    throw new UsageError(`--out: no folder for '${out}'; create it first.`);
   const given: CustomerRef[] = [
     ...(getList(args, "customer") ?? []).map((tenantId) => ({ tenantId })),
     ...(getString(args, "customers-file") !== undefined
