@@ -18,6 +18,8 @@ declare const PARTNER_TOKEN_VERSION: string | undefined;
 export interface CommandModule {
   run(argv: string[], cli: { commands: CommandTable; usage: string }): Promise<number>;
   flags?: readonly FlagSpec[];
+  /** For a command with subcommands (`customers list`): each one's flags, for `completion`. */
+  subcommands?: Readonly<Record<string, readonly FlagSpec[]>>;
 }
 export type CommandTable = Record<string, () => Promise<CommandModule>>;
 

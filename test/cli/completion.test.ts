@@ -74,16 +74,34 @@ describe("bash", () => {
     for (const name of await listedCommands()) {
       const module = (await import(`../../src/cli/commands/${name}.ts`)) as {
         flags?: FlagSpec[];
+        subcommands?: Record<string, FlagSpec[]>;
       };
       assert.ok(module.flags, `src/cli/commands/${name}.ts exports its flags`);
-      const kebab = await complete("partner-token", name, "--");
-      const powershell = await complete("partner-token", name, "-");
-      for (const flag of module.flags.filter((f) => !f.hidden)) {
-        assert.ok(kebab.includes(`--${flag.name}`), `${name} --${flag.name}`);
-        const pascal = flag.name.replace(/(^|-)(.)/g, (_, __, c: string) => c.toUpperCase());
-        assert.ok(powershell.includes(`-${pascal}`), `${name} -${pascal}`);
+      const contexts = module.subcommands
+        ? Object.entries(module.subcommands).map(([sub, specs]) => [[name, sub], specs] as const)
+        : [[[name], module.flags] as const];
+      for (const [words, specs] of contexts) {
+        const kebab = await complete("partner-token", ...words, "--");
+        const powershell = await complete("partner-token", ...words, "-");
+        for (const flag of specs.filter((f) => !f.hidden)) {
+          assert.ok(kebab.includes(`--${flag.name}`), `${words.join(" ")} --${flag.name}`);
+          const pascal = flag.name.replace(/(^|-)(.)/g, (_, __, c: string) => c.toUpperCase());
+          assert.ok(powershell.includes(`-${pascal}`), `${words.join(" ")} -${pascal}`);
+        }
       }
     }
+  });
+
+  test("subcommands, then each one's own flags", async () => {
+    assert.deepEqual(await complete("partner-token", "customers", ""), ["list", "tokens"]);
+    assert.deepEqual(await complete("partner-token", "partner-center", ""), ["token"]);
+    const tokens = await complete("partner-token", "customers", "tokens", "--");
+    const list = await complete("partner-token", "customers", "list", "--");
+    assert.ok(tokens.includes("--concurrency") && !list.includes("--concurrency"));
+    assert.deepEqual(
+      await complete("partner-token", "customers", "list", "--profile", "p", "-o", "ts"),
+      ["tsv"],
+    );
   });
 
   test("flags by prefix, in both spellings, aliases included", async () => {

@@ -132,6 +132,9 @@ run again with --resume) or another error, 2 usage, 4 sign-in needed (no session
 expired or revoked), 130 cancelled (the lines so far are kept in --out FILE).
 `;
 
+/** Each subcommand's flags, as `partner-token completion` offers them. */
+export const subcommands = { list: listFlags, tokens: flags };
+
 export async function run(argv: string[]): Promise<number> {
   let debug = false;
   installCrashGuard();

@@ -52,6 +52,9 @@ Exit codes: 0 ok, 1 error (Partner Center refused: code, description and correla
 2 usage, 4 sign-in needed (no session, expired, revoked), 130 cancelled.
 `;
 
+/** Each subcommand's flags, as `partner-token completion` offers them. */
+export const subcommands = { token: flags };
+
 export async function run(argv: string[]): Promise<number> {
   let debug = false;
   installCrashGuard();

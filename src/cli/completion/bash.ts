@@ -3,13 +3,18 @@
  * far, then offers the values of the flag before the cursor, or the command's flags, or its
  * positional values. Everything it offers is written into the script when it is generated.
  */
-import type { CompletionCommand, CompletionModel } from "./model.ts";
+import type { CompletionCommand, CompletionFlag, CompletionModel } from "./model.ts";
 
 /** A word list for `compgen -W`, single-quoted for bash. */
 const words = (list: readonly string[]): string => `'${list.join(" ").replace(/'/g, `'\\''`)}'`;
 
-function commandCase(command: CompletionCommand): string {
-  const valueCases = command.flags
+/** What to offer within one command (or subcommand), indented by `pad`. */
+function context(
+  flags: CompletionFlag[],
+  positionals: readonly string[] | undefined,
+  pad: string,
+): string {
+  const valueCases = flags
     .filter((f) => f.takesValue)
     .map((f) => {
       const action = f.values
@@ -18,20 +23,36 @@ function commandCase(command: CompletionCommand): string {
           ? `COMPREPLY=($(compgen -f -- "$cur"))`
           : // A free value (an id, a URL): offering flags here would be wrong.
             `COMPREPLY=()`;
-      return `        ${f.spellings.join("|")}) ${action}; return ;;`;
+      return `${pad}  ${f.spellings.join("|")}) ${action}; return ;;`;
     });
-  const flags = command.flags.flatMap((f) => f.spellings);
-  const positional = command.positionals
-    ? `COMPREPLY=($(compgen -W ${words(command.positionals)} -- "$cur"))`
+  const positional = positionals
+    ? `COMPREPLY=($(compgen -W ${words(positionals)} -- "$cur"))`
     : "COMPREPLY=()";
   const byPrevious =
-    valueCases.length === 0 ? "" : `      case "$prev" in\n${valueCases.join("\n")}\n      esac\n`;
+    valueCases.length === 0 ? "" : `${pad}case "$prev" in\n${valueCases.join("\n")}\n${pad}esac\n`;
+  return `${byPrevious}${pad}if [[ $cur == -* ]]; then
+${pad}  COMPREPLY=($(compgen -W ${words(flags.flatMap((f) => f.spellings))} -- "$cur"))
+${pad}else
+${pad}  ${positional}
+${pad}fi`;
+}
+
+function commandCase(command: CompletionCommand): string {
+  if (!command.subcommands)
+    return `    ${command.names.join("|")})\n${context(command.flags, command.positionals, "      ")}\n      ;;`;
+  // The subcommand is the word right after the command, as the command reads it.
+  const subs = command.subcommands.map(
+    (sub) => `        ${sub.name})\n${context(sub.flags, undefined, "          ")}\n          ;;`,
+  );
   return `    ${command.names.join("|")})
-${byPrevious}      if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W ${words(flags)} -- "$cur"))
-      else
-        ${positional}
-      fi
+      local sub=""
+      ((i + 1 < COMP_CWORD)) && sub="\${COMP_WORDS[i + 1]}"
+      case "$sub" in
+${subs.join("\n")}
+        *)
+${context(command.flags, command.positionals, "          ")}
+          ;;
+      esac
       ;;`;
 }
 

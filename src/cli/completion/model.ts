@@ -26,6 +26,11 @@ export interface CompletionCommand {
   flags: CompletionFlag[];
   /** Values offered for positional arguments, if they are a fixed set. */
   positionals?: readonly string[];
+  /**
+   * `customers list`, `customers tokens`: each with flags of its own. The command's
+   * positionals are then these names.
+   */
+  subcommands?: { name: string; flags: CompletionFlag[] }[];
 }
 
 export interface CompletionModel {
@@ -128,10 +133,8 @@ export async function completionModel(
       existing.description ||= described.get(name) ?? "";
       continue;
     }
-    const command: CompletionCommand = {
-      names: [name],
-      description: described.get(name) ?? "",
-      flags: (module.flags ?? [])
+    const describe = (specs: readonly FlagSpec[]): CompletionFlag[] =>
+      specs
         .filter((spec) => !spec.hidden)
         .map((spec) => ({
           spellings: spellingsOf(spec),
@@ -141,8 +144,24 @@ export async function completionModel(
           ...((spec.valueName && PATH_VALUE.test(spec.valueName)) || PATH_FLAG.test(spec.name)
             ? { files: true }
             : {}),
-        })),
-      ...(values[`${name}:`] ? { positionals: values[`${name}:`] } : {}),
+        }));
+    const subcommands = Object.entries(module.subcommands ?? {}).map(([sub, specs]) => ({
+      name: sub,
+      flags: describe(specs),
+    }));
+    const positionals =
+      subcommands.length > 0 ? subcommands.map((s) => s.name) : values[`${name}:`];
+    const command: CompletionCommand = {
+      names: [name],
+      description: described.get(name) ?? "",
+      // With subcommands, the flags belong to them; before one, only --help applies.
+      flags: describe(
+        subcommands.length > 0
+          ? (module.flags ?? []).filter((f) => f.name === "help")
+          : (module.flags ?? []),
+      ),
+      ...(positionals ? { positionals } : {}),
+      ...(subcommands.length > 0 ? { subcommands } : {}),
     };
     byModule.set(module, command);
     result.push(command);

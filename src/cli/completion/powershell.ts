@@ -2,7 +2,7 @@
  * The PowerShell completion script: a native argument completer that offers commands, flags in
  * both spellings and enumerated values, matched without regard to case as PowerShell does.
  */
-import type { CompletionModel } from "./model.ts";
+import type { CompletionFlag, CompletionModel } from "./model.ts";
 
 /** Single-quoted for PowerShell (a quote is doubled). */
 const quote = (text: string): string => `'${text.replace(/'/g, "''")}'`;
@@ -22,28 +22,37 @@ export function renderPowerShell(model: CompletionModel): string {
   const valueEntries: string[] = [];
   const fileEntries: string[] = [];
   const positionalEntries: string[] = [];
+  const subcommandEntries: string[] = [];
+  /** The data of one context: a command, or `command subcommand`. */
+  const add = (key: string, flags: CompletionFlag[], positionals?: readonly string[]) => {
+    const pairs = flags.flatMap((f) =>
+      f.spellings.map((s) => `@(${quote(s)}, ${quote(f.description)})`),
+    );
+    // `@(@('a', 'b'))` would flatten to two strings: a single pair needs the unary comma.
+    flagEntries.push(
+      `        ${quote(key)} = @(${pairs.length === 1 ? "," : ""}${pairs.join(", ")})`,
+    );
+    const values = flags
+      .filter((f) => f.values)
+      .flatMap((f) => f.spellings.map((s) => `${quote(s)} = ${array(f.values!)}`));
+    valueEntries.push(`        ${quote(key)} = @{ ${values.join("; ")} }`);
+    const files = flags.filter((f) => f.files).flatMap((f) => f.spellings);
+    fileEntries.push(`        ${quote(key)} = ${array(files)}`);
+    const takesValue = flags.filter((f) => f.takesValue).flatMap((f) => f.spellings);
+    valueEntries.push(
+      `        ${quote(`${key}:takes-value`)} = @{ ${takesValue.map((s) => `${quote(s)} = $true`).join("; ")} }`,
+    );
+    if (positionals) positionalEntries.push(`        ${quote(key)} = ${array(positionals)}`);
+  };
   for (const command of model.commands) {
     for (const name of command.names) {
       commandEntries.push(`        ${quote(name)} = ${quote(command.description)}`);
-      const flags = command.flags.flatMap((f) =>
-        f.spellings.map((s) => `@(${quote(s)}, ${quote(f.description)})`),
+      add(name, command.flags, command.positionals);
+      if (!command.subcommands) continue;
+      subcommandEntries.push(
+        `        ${quote(name)} = ${array(command.subcommands.map((sub) => sub.name))}`,
       );
-      // `@(@('a', 'b'))` would flatten to two strings: a single pair needs the unary comma.
-      flagEntries.push(
-        `        ${quote(name)} = @(${flags.length === 1 ? "," : ""}${flags.join(", ")})`,
-      );
-      const values = command.flags
-        .filter((f) => f.values)
-        .flatMap((f) => f.spellings.map((s) => `${quote(s)} = ${array(f.values!)}`));
-      valueEntries.push(`        ${quote(name)} = @{ ${values.join("; ")} }`);
-      const files = command.flags.filter((f) => f.files).flatMap((f) => f.spellings);
-      fileEntries.push(`        ${quote(name)} = ${array(files)}`);
-      const takesValue = command.flags.filter((f) => f.takesValue).flatMap((f) => f.spellings);
-      valueEntries.push(
-        `        ${quote(`${name}:takes-value`)} = @{ ${takesValue.map((s) => `${quote(s)} = $true`).join("; ")} }`,
-      );
-      if (command.positionals)
-        positionalEntries.push(`        ${quote(name)} = ${array(command.positionals)}`);
+      for (const sub of command.subcommands) add(`${name} ${sub.name}`, sub.flags);
     }
   }
   return `# ${model.program} completion for PowerShell.
@@ -68,6 +77,9 @@ ${fileEntries.join("\n")}
     $positionals = @{
 ${positionalEntries.join("\n")}
     }
+    $subcommands = @{
+${subcommandEntries.join("\n")}
+    }
     $globalFlags = ${array(model.globalFlags)}
 
     # The words before the one being completed (the first is the program itself).
@@ -77,7 +89,12 @@ ${positionalEntries.join("\n")}
     if ($wordToComplete -and $before.Count -gt 0 -and $before[-1] -eq $wordToComplete) {
         $before = @($before | Select-Object -SkipLast 1)
     }
-    $command = $before | Select-Object -Skip 1 | Where-Object { -not $_.StartsWith('-') } | Select-Object -First 1
+    $words = @($before | Select-Object -Skip 1 | Where-Object { -not $_.StartsWith('-') })
+    $command = $words | Select-Object -First 1
+    # A command with subcommands (customers list): the context is both words.
+    if ($command -and $subcommands.ContainsKey($command) -and $words.Count -gt 1 -and $subcommands[$command] -contains $words[1]) {
+        $command = "$command $($words[1])"
+    }
     $prev = if ($before.Count -gt 1) { $before[-1] } else { '' }
 
     function Offer($candidates, $kind) {

@@ -2,7 +2,7 @@
  * The zsh completion script: commands and flags with their descriptions (`_describe`), the
  * values of enumerated flags, files for path flags.
  */
-import type { CompletionCommand, CompletionModel } from "./model.ts";
+import type { CompletionCommand, CompletionFlag, CompletionModel } from "./model.ts";
 
 /** Single-quoted for zsh. */
 const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
@@ -10,8 +10,13 @@ const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 const entry = (name: string, description: string): string =>
   quote(`${name.replace(/:/g, "\\:")}:${description}`);
 
-function commandCase(command: CompletionCommand): string {
-  const valueCases = command.flags
+/** What to offer within one command (or subcommand), indented by `pad`. */
+function context(
+  flags: CompletionFlag[],
+  positionals: readonly string[] | undefined,
+  pad: string,
+): string {
+  const valueCases = flags
     .filter((f) => f.takesValue)
     .map((f) => {
       const action = f.values
@@ -19,23 +24,38 @@ function commandCase(command: CompletionCommand): string {
         : f.files
           ? "_files"
           : `_message ${quote(f.description)}`;
-      return `        (${f.spellings.join("|")}) ${action}; return ;;`;
+      return `${pad}  (${f.spellings.join("|")}) ${action}; return ;;`;
     });
-  const flags = command.flags.flatMap((f) => f.spellings.map((s) => entry(s, f.description)));
-  const positional = command.positionals
-    ? `compadd -- ${command.positionals.map(quote).join(" ")}`
-    : "_files";
+  const entries = flags.flatMap((f) => f.spellings.map((s) => entry(s, f.description)));
+  const positional = positionals ? `compadd -- ${positionals.map(quote).join(" ")}` : "_files";
   const byPrevious =
-    valueCases.length === 0 ? "" : `      case $prev in\n${valueCases.join("\n")}\n      esac\n`;
+    valueCases.length === 0 ? "" : `${pad}case $prev in\n${valueCases.join("\n")}\n${pad}esac\n`;
+  return `${byPrevious}${pad}if [[ $PREFIX == -* ]]; then
+${pad}  local -a flags=(
+${pad}    ${entries.join(`\n${pad}    `)}
+${pad}  )
+${pad}  _describe -t options option flags
+${pad}else
+${pad}  ${positional}
+${pad}fi`;
+}
+
+function commandCase(command: CompletionCommand): string {
+  if (!command.subcommands)
+    return `    (${command.names.join("|")})\n${context(command.flags, command.positionals, "      ")}\n      ;;`;
+  // The subcommand is the word right after the command, as the command reads it.
+  const subs = command.subcommands.map(
+    (sub) => `        (${sub.name})\n${context(sub.flags, undefined, "          ")}\n          ;;`,
+  );
   return `    (${command.names.join("|")})
-${byPrevious}      if [[ $PREFIX == -* ]]; then
-        local -a flags=(
-          ${flags.join("\n          ")}
-        )
-        _describe -t options option flags
-      else
-        ${positional}
-      fi
+      local sub=""
+      ((i + 1 < CURRENT)) && sub=\${words[i + 1]}
+      case $sub in
+${subs.join("\n")}
+        (*)
+${context(command.flags, command.positionals, "          ")}
+          ;;
+      esac
       ;;`;
 }
 
