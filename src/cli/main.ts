@@ -13,7 +13,7 @@ declare const PARTNER_TOKEN_VERSION: string | undefined;
 /**
  * A command module. `flags` (its parser's specs) is what `completion` offers; the table and
  * the usage text are passed to `run` so that `completion` reads them without importing this
- * file (an import cycle with its top-level await would never settle).
+ * file (importing it runs the command line).
  */
 export interface CommandModule {
   run(argv: string[], cli: { commands: CommandTable; usage: string }): Promise<number>;
