@@ -6,8 +6,10 @@
 # - gnome-keyring, dbus (dbus-run-session) and libsecret-tools (a real Secret Service for the
 #   OS-keyring tests);
 # - faketime (moves the client's clock for the 90-day refresh-token window);
-# - python3-msal and azure-cli (Microsoft's Python clients, unmodified, against the emulator);
-# - util-linux (unshare, for the tests that need Microsoft's host names in a private namespace).
+# - python3-msal, python3-azure (azure-identity) and azure-cli (Microsoft's Python clients,
+#   unmodified, against the emulator and through the sidecar);
+# - util-linux (unshare) and iproute2 (ip), for the tests that need Microsoft's host names in a
+#   private network and mount namespace.
 # Does nothing when they are already there.
 set -euo pipefail
 need=()
@@ -21,7 +23,9 @@ have secret-tool || need+=(libsecret-tools)
 have faketime || need+=(faketime)
 have az || need+=(azure-cli)
 have unshare || need+=(util-linux)
+have ip || need+=(iproute2)
 python3 -c 'import msal' >/dev/null 2>&1 || need+=(python3-msal)
+python3 -c 'import azure.identity' >/dev/null 2>&1 || need+=(python3-azure)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if ! have apt-get; then
   echo "install-system-deps: please install ${need[*]} with your package manager" >&2
