@@ -161,7 +161,8 @@ export function instanceDiscovery(emu: Emulator, ctx: Ctx): void {
   const host = authority?.host.toLowerCase() ?? own;
   if (authority && authority.protocol !== "https:" && authority.protocol !== "http:")
     authority = undefined;
-  const served = host === own || LOGIN_HOSTS.includes(host);
+  // A login host on another port (the emulator's under --impersonate --port N) is still Entra's.
+  const served = host === own || LOGIN_HOSTS.includes(authority?.hostname.toLowerCase() ?? "");
   if (endpoint !== null && (!authority || !served)) throw errors.invalidInstance();
   // The tenant and version come from the authorize URL: /{tenant}/oauth2/v2.0/authorize.
   const segments = authority?.pathname.split("/").filter(Boolean) ?? [];
