@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -164,6 +164,29 @@ for (const version of [NODE_22, process.versions.node]) {
       const newHelp = await run(bin, ["new", "--help"], env);
       assert.equal(newHelp.code, 0, newHelp.stderr);
       assert.match(newHelp.stdout, /--application-id/);
+    });
+
+    test("the library and the emulator import by their package names", async () => {
+      const { env, nodeDir } = installed();
+      const script = `
+        const lib = await import("partner-token");
+        const emu = await import("partner-token/emulator");
+        console.log(typeof lib.newPartnerAccessToken, typeof lib.resolveEnvironment, typeof emu.startEmulator);`;
+      // From a folder whose node_modules holds the installed package, as a project would.
+      const project = join(dir, `project-${version}`);
+      await mkdir(join(project, "node_modules"), { recursive: true });
+      await symlink(
+        join(dirname(dirname(installed().bin)), "lib", "node_modules", "partner-token"),
+        join(project, "node_modules", "partner-token"),
+      );
+      const ran = await run(
+        join(nodeDir, "node"),
+        ["--input-type=module", "-e", script],
+        env,
+        project,
+      );
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.equal(ran.stdout.trim(), "function function function");
     });
 
     test("partner-token emulator, and a client-credentials token from it", async () => {
