@@ -24,8 +24,8 @@ have faketime || need+=(faketime)
 have az || need+=(azure-cli)
 have unshare || need+=(util-linux)
 have ip || need+=(iproute2)
-python3 -c 'import msal' >/dev/null 2>&1 || need+=(python3-msal)
-python3 -c 'import azure.identity' >/dev/null 2>&1 || need+=(python3-azure)
+/usr/bin/python3 -c 'import msal' >/dev/null 2>&1 || need+=(python3-msal)
+/usr/bin/python3 -c 'import azure.identity' >/dev/null 2>&1 || need+=(python3-azure)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if ! have apt-get; then
   echo "install-system-deps: please install ${need[*]} with your package manager" >&2
