@@ -23,6 +23,9 @@ const KEY_VAULT_AUDIENCES = [
 ];
 const NAME = /^[0-9a-zA-Z-]{1,127}$/;
 const MAX_VALUE = 25 * 1024;
+/** Memory stays bounded whatever a client writes: old versions are dropped, new names refused. */
+const MAX_VERSIONS = 200;
+const MAX_SECRETS = 1_000;
 const PAGE = 25;
 
 class KeyVaultError extends Error {
@@ -317,8 +320,17 @@ function route(emu: Emulator, ctx: Ctx, vault: SeedVault, base: string, caller: 
         created: now,
         updated: now,
       };
-      if (existing) existing.versions.push(version);
-      else secrets.set(name, { versions: [version] });
+      if (!existing && secrets.size >= MAX_SECRETS)
+        throw new KeyVaultError(
+          400,
+          "BadParameter",
+          `This emulated vault holds at most ${MAX_SECRETS} secrets; delete and purge some first.`,
+        );
+      if (existing) {
+        existing.versions.push(version);
+        if (existing.versions.length > MAX_VERSIONS)
+          existing.versions.splice(0, existing.versions.length - MAX_VERSIONS);
+      } else secrets.set(name, { versions: [version] });
       return sendJson(ctx, 200, bundle(base, name, version));
     }
     if (name !== undefined && third === "versions" && fourth === undefined && m === "GET") {
