@@ -1,11 +1,12 @@
 /**
  * `partner-token completion`: the bash script is sourced into a real bash and driven the way
  * bash's programmable completion drives it (COMP_WORDS, COMP_CWORD, then COMPREPLY is read).
- * The other shells' scripts are checked for what they offer; their shells are not installed in
- * CI.
+ * fish answers `complete -C` itself; zsh's script runs with stand-ins for its completion
+ * builtins (both need Debian's zsh and fish). PowerShell's script is checked for what it holds.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -163,6 +164,87 @@ describe("bash", () => {
     const offered = await complete("partner-token", "new", "--ca-file", join(dir, "ca-"));
     assert.deepEqual(offered.sort(), [join(dir, "ca-one.pem"), join(dir, "ca-two.pem")]);
   });
+});
+
+/** The shell's path, or undefined when it is not installed. */
+function which(shell: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":"))
+    if (dir && existsSync(join(dir, shell))) return join(dir, shell);
+  return undefined;
+}
+const missing = (shell: string): string | false =>
+  which(shell) ? false : `${shell} is not installed (scripts/install-system-deps.sh installs it)`;
+
+/**
+ * zsh offers through compadd, _describe, _files and _message, which exist only inside its
+ * completion system: these stand-ins print what would be offered, filtered by the prefix
+ * typed, and the script's function runs with `words` and `CURRENT` set as zsh sets them.
+ */
+const ZSH_DRIVER = `
+compadd() { while [[ $1 == -* ]]; do if [[ $1 == -- ]]; then shift; break; fi; shift; done
+  local w; for w in "$@"; do [[ $w == \${PREFIX}* ]] && print -r -- "$w"; done; }
+_describe() { local name=$4 e n; for e in "\${(@P)name}"; do n=\${e%%:*}; [[ $n == \${PREFIX}* ]] && print -r -- "$n"; done; }
+_files() { print -r -- "<files>"; }
+_message() { print -r -- "<message>"; }
+compdef() { :; }
+source "$1"; shift
+words=("$@"); CURRENT=$#words; PREFIX=\${words[CURRENT]}
+_partner_token
+exit 0 # the status of the last test inside, not an error`;
+
+describe("zsh and fish, in the real shells", () => {
+  test(
+    "zsh: commands, flags in both spellings, values, subcommands",
+    { skip: missing("zsh") },
+    async () => {
+      const script = join(dir, "partner-token.zsh");
+      await writeFile(script, (await runCli(["completion", "zsh"])).stdout);
+      const driver = join(dir, "driver.zsh");
+      await writeFile(driver, ZSH_DRIVER);
+      const zsh = async (...words: string[]) =>
+        (await exec("zsh", ["-f", driver, script, "partner-token", ...words])).stdout
+          .split("\n")
+          .filter((l) => l !== "");
+      await exec("zsh", ["-n", script]);
+      assert.deepEqual(await zsh("env"), ["environments"]);
+      assert.deepEqual(await zsh("new", "-App"), ["-ApplicationId"]);
+      assert.deepEqual(await zsh("new", "--env"), ["--environment", "--environment-name"]);
+      assert.deepEqual(await zsh("new", "-environment", "AzureU"), ["AzureUSGovernment"]);
+      assert.deepEqual(await zsh("new", "-o", "t"), ["table", "tsv"]);
+      assert.deepEqual(await zsh("new", "--ca-file", "x"), ["<files>"]);
+      assert.deepEqual(await zsh("customers", ""), ["list", "tokens"]);
+      assert.deepEqual(await zsh("customers", "tokens", "--conc"), ["--concurrency"]);
+    },
+  );
+
+  test(
+    "fish: commands, flags in both spellings, values, subcommands",
+    { skip: missing("fish") },
+    async () => {
+      const script = join(dir, "partner-token.fish");
+      await writeFile(script, (await runCli(["completion", "fish"])).stdout);
+      await exec("fish", ["-n", script]);
+      const fish = async (line: string) =>
+        (
+          await exec("fish", [
+            "--no-config",
+            "-c",
+            `source $argv[1]; complete -C $argv[2]`,
+            script,
+            line,
+          ])
+        ).stdout
+          .split("\n")
+          .filter((l) => l !== "")
+          .map((l) => l.split("\t")[0]!);
+      assert.deepEqual(await fish("partner-token env"), ["environments"]);
+      assert.deepEqual(await fish("partner-token new -App"), ["-ApplicationId"]);
+      assert.deepEqual(await fish("partner-token new --environment AzureU"), ["AzureUSGovernment"]);
+      assert.deepEqual(await fish("partner-token new -o t"), ["table", "tsv"]);
+      assert.deepEqual(await fish("partner-token customers "), ["list", "tokens"]);
+      assert.deepEqual(await fish("partner-token customers tokens --conc"), ["--concurrency"]);
+    },
+  );
 });
 
 describe("the other shells", () => {

@@ -24,12 +24,15 @@ function context(
         : f.files
           ? "_files"
           : `_message ${quote(f.description)}`;
-      return `${pad}  (${f.spellings.join("|")}) ${action}; return ;;`;
+      // Matched lower-cased: PowerShell spellings are case-insensitive (-environment).
+      return `${pad}  (${f.spellings.map((n) => n.toLowerCase()).join("|")}) ${action}; return ;;`;
     });
   const entries = flags.flatMap((f) => f.spellings.map((s) => entry(s, f.description)));
   const positional = positionals ? `compadd -- ${positionals.map(quote).join(" ")}` : "_files";
   const byPrevious =
-    valueCases.length === 0 ? "" : `${pad}case $prev in\n${valueCases.join("\n")}\n${pad}esac\n`;
+    valueCases.length === 0
+      ? ""
+      : `${pad}case \${(L)prev} in\n${valueCases.join("\n")}\n${pad}esac\n`;
   return `${byPrevious}${pad}if [[ $PREFIX == -* ]]; then
 ${pad}  local -a flags=(
 ${pad}    ${entries.join(`\n${pad}    `)}
@@ -93,8 +96,6 @@ ${fn}() {
     fi
     return
   fi
-  # PowerShell spellings are case-insensitive: -environment is -Environment.
-  setopt localoptions nocasematch
   case $cmd in
 ${model.commands.map(commandCase).join("\n")}
   esac
