@@ -69,6 +69,13 @@ describe("bash", () => {
     for (const name of [...listed, "new-access-token"]) assert.ok(offered.includes(name), name);
     assert.deepEqual(await complete("partner-token", "env"), ["environments"]);
     assert.deepEqual(await complete("partner-token", "--ver"), ["--version"]);
+    const { stdout } = await exec("bash", [
+      "-c",
+      'source "$1"; complete -p partner-token',
+      "bash",
+      script,
+    ]);
+    assert.equal(stdout.trim(), "complete -o default -F _partner_token partner-token");
   });
 
   test("every flag each command exports completes, kebab and PowerShell spellings", async () => {
