@@ -62,6 +62,9 @@ async function installWith(nodeDir: string, name: string): Promise<Installed> {
   };
 }
 
+/** Building and installing takes minutes on a busy machine, not seconds. */
+const SLOW = { timeout: 600_000 };
+
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "pt-npm-"));
   const node24 = dirname(process.execPath);
@@ -98,7 +101,7 @@ before(async () => {
   const [on24, on22] = await Promise.all([installWith(node24, "24"), installWith(node22Dir, "22")]);
   installs.set(process.versions.node, on24);
   installs.set(NODE_22, on22);
-});
+}, SLOW);
 after(() => rm(dir, { recursive: true, force: true }));
 
 describe("npm pack", () => {

@@ -22,6 +22,9 @@ let dir: string;
 let exe: string;
 let env: NodeJS.ProcessEnv;
 
+/** Building and installing takes minutes on a busy machine, not seconds. */
+const SLOW = { timeout: 600_000 };
+
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "pt-sea-"));
   const built = await buildSea(join(dir, "build"));
@@ -35,7 +38,7 @@ before(async () => {
   await mkdir(home);
   // The PATH holds only the executable's folder: no node, no npm.
   env = { PATH: tools, HOME: home };
-});
+}, SLOW);
 after(() => rm(dir, { recursive: true, force: true }));
 
 test("there is no node on the PATH the executable runs with", async () => {
