@@ -181,10 +181,12 @@ export async function* customerTokens(
       if (signal.aborted) throw new CancelledError();
       const e = error as PartnerTokenError;
       const retryAfterMs = retryAfterOf(e);
-      // An answer all the same: the server counted it in its window.
-      if (e.status !== undefined && e.status !== 429 && e.status < 500)
+      const throttledAnswer = e.status === 429 || (e.status === 503 && retryAfterMs !== undefined);
+      // A refusal such as AADSTS50020 is an answer all the same: the server counted it.
+      if (e.status !== undefined && e.status < 500 && !throttledAnswer)
         await throttle.succeeded(sentAt);
-      if (e.status === 429 || (e.status === 503 && retryAfterMs !== undefined)) {
+      else if (!throttledAnswer) await throttle.failed(sentAt);
+      if (throttledAnswer) {
         await throttle.throttled(sentAt, retryAfterMs);
         options.onThrottled?.({ tenantId, retryAfterMs });
         if (++item.throttled <= maxThrottled) {

@@ -271,7 +271,11 @@ test("--cache redis://…: two processes at once share the throttle state throug
     if (throttled > 0) {
       assert.ok(Number(state.limit) >= 1 && Number(state.limit) <= 20, JSON.stringify(state));
     }
-    assert.ok((await redis.client.exists(`partner-token:throttle:{${AZURE_CLI_APP}}:sent`)) === 1);
+    assert.equal(
+      await redis.client.exists(`partner-token:throttle:{${AZURE_CLI_APP}}:accepted`),
+      1,
+      "the accepted requests are kept in Redis",
+    );
   } finally {
     await redis.close();
   }

@@ -95,13 +95,19 @@ export async function partnerRefreshToken(
   emu: RunningEmulator,
   user: { username: string; password: string } = emu.info.user,
 ): Promise<string> {
-  const r = await post(emu, `/${PARTNER}/oauth2/v2.0/token`, {
+  const form = {
     grant_type: "password",
     client_id: AZURE_CLI_APP,
     username: user.username,
     password: user.password,
     scope: "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid",
-  });
+  };
+  let r = await post(emu, `/${PARTNER}/oauth2/v2.0/token`, form);
+  // A throttled emulator may be busy with the test before: wait for its window, as a client would.
+  for (let i = 0; i < 10 && r.status === 429; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    r = await post(emu, `/${PARTNER}/oauth2/v2.0/token`, form);
+  }
   if (r.status !== 200 || typeof r.json.refresh_token !== "string")
     throw new Error(`no refresh token: ${r.status} ${JSON.stringify(r.json)}`);
   return r.json.refresh_token;

@@ -9,20 +9,29 @@ import { LocalThrottle, type Throttle } from "../../src/customers/throttle.ts";
 import { RedisThrottle } from "../../src/customers/redis-throttle.ts";
 import { startRedis, type RunningRedis } from "../stores/helpers.ts";
 
-async function burst(throttle: Throttle, sends: number, answered: number): Promise<number> {
+/** `sends` requests let through, the first `answered` of them answered; the last send time. */
+async function burst(
+  throttle: Throttle,
+  sends: number,
+  answered: number,
+  unanswered: number[] = [],
+): Promise<number> {
   let last = 0;
   for (let i = 0; i < sends; i++) {
     last = await throttle.acquire();
     if (i < answered) await throttle.succeeded(last);
+    else unanswered.push(last);
   }
   return last;
 }
 
-/** How long `n` workers take to get through the throttle at once (the slowest). */
+/** How long `n` workers take to get through the throttle at once (the slowest); then they are done. */
 async function timeAcquires(throttle: Throttle, n: number): Promise<number> {
   const started = performance.now();
-  await Promise.all(Array.from({ length: n }, () => throttle.acquire()));
-  return performance.now() - started;
+  const sent = await Promise.all(Array.from({ length: n }, () => throttle.acquire()));
+  const took = performance.now() - started;
+  for (const t of sent) await throttle.failed(t);
+  return took;
 }
 
 test("local: no limit until a 429; then every worker waits for room in the one-second window", async () => {
@@ -69,7 +78,9 @@ test("redis: two processes' throttles share the learned limit, the window and th
   const other = await RedisThrottle.open(redis.url, { app: `${app}-other` });
   try {
     assert.equal(await b.currentLimit(), Infinity);
-    const sentAt = await burst(a, 30, 20);
+    const inFlight: number[] = [];
+    const sentAt = await burst(a, 30, 20, inFlight);
+    inFlight.pop();
     await a.throttled(sentAt, 1000);
     assert.equal(await b.currentLimit(), 19, "b sees what a learned");
     const waited = await timeAcquires(b, 3);
@@ -79,6 +90,8 @@ test("redis: two processes' throttles share the learned limit, the window and th
     );
     assert.ok((await timeAcquires(other, 30)) < 800, "another app has its own state");
 
+    // The rest of a's requests get their answers (no process leaves requests in flight for ever).
+    for (const t of inFlight) await a.failed(t);
     const last = await a.acquire();
     await a.throttled(last, 2000);
     const paused = await timeAcquires(b, 1);
