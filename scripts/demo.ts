@@ -10,7 +10,10 @@
  * 5. app-only tokens with a client secret and with a certificate thumbprint,
  * 6. the Exchange Online module's device code flow,
  * 7. Partner Center: POST /generatetoken and GET /v1/customers with the token,
- * 8. a session: connect once, then tokens for every customer from the encrypted cache.
+ * 8. a session: connect once, then tokens for every customer from the encrypted cache,
+ * 9. `customers tokens`: a token in every customer tenant at once, one JSON line each,
+ * 10. `exec`: an unmodified Azure SDK program gets the partner's token in a customer tenant,
+ * 11. a refresh token kept in Azure Key Vault (the emulator's), rotated by every `token` call.
  *
  * Every `partner-token` call is the real command line, run as a separate process.
  */
@@ -86,6 +89,26 @@ function partnerToken(
       if (!(options.exitCodes ?? [0]).includes(code ?? -1))
         return reject(new Error(`partner-token exited with ${code}`));
       resolve(out.trim() === "" ? {} : JSON.parse(out));
+    });
+  });
+}
+
+/** Runs a command whose stdout is not one JSON document (JSON lines, a child's output). */
+function partnerTokenRaw(args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args], {
+      env: { ...env, ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c));
+    child.stderr.on("data", (c: Buffer) => (err += c));
+    child.on("close", (code) => {
+      for (const line of err.trim().split("\n").filter(Boolean))
+        console.log(`  │ ${line.length > 150 ? line.slice(0, 150) + "…" : line}`);
+      if (code !== 0) return reject(new Error(`partner-token exited with ${code}`));
+      resolve(out);
     });
   });
 }
@@ -281,7 +304,92 @@ try {
   console.log(
     `  status: ${health["state"]}, refresh token ${health["refreshToken"]?.daysLeft} days left of its 90-day window, ${health["tokens"].length} cached tokens`,
   );
+
+  step(
+    "9. Every customer tenant at once: customers tokens (concurrent, throttle-aware, one JSON line each)",
+  );
+  const lines = (await partnerTokenRaw(["customers", "tokens", "--scopes", `${GRAPH}/.default`]))
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
+  for (const line of lines)
+    console.log(
+      `  ${String(line.domain ?? line.tenantId).padEnd(28)} ${line.status}  ${line.status === "ok" ? `tid ${claims(line.accessToken)["tid"]}` : `${line.error.code}: ${line.error.hint}`}`,
+    );
+
+  step(
+    "10. The sidecar: an unmodified Azure SDK program gets the partner's token in a customer tenant",
+  );
+  const sdkProgram = `
+    import { ManagedIdentityCredential } from "@azure/identity";
+    const token = await new ManagedIdentityCredential().getToken("${GRAPH}/.default");
+    const tid = JSON.parse(Buffer.from(token.token.split(".")[1], "base64url")).tid;
+    console.log("ManagedIdentityCredential got a token for tenant " + tid);`;
+  const fromSdk = await partnerTokenRaw(
+    [
+      "exec",
+      "--tenant",
+      info.customers[0]!.domain,
+      "--",
+      process.execPath,
+      "--input-type=module",
+      "-e",
+      sdkProgram,
+    ],
+    { AZURE_CLIENT_SECRET: "a decoy: exec removes it from the program's environment" },
+  );
+  console.log(`  ${fromSdk.trim()} (${info.customers[0]!.domain} is ${info.customers[0]!.id})`);
   await partnerToken(["disconnect"], {}, { where: false });
+
+  step("11. A refresh token kept in Azure Key Vault (the emulator's vault), rotated on every use");
+  const vault = `keyvault:${emu.url}/secrets/partner-refresh-token`;
+  // DefaultAzureCredential reaches the vault as the confidential app, through AZURE_* variables.
+  const vaultEnv = {
+    AZURE_AUTHORITY_HOST: emu.url,
+    AZURE_TENANT_ID: info.partnerTenant.id,
+    AZURE_CLIENT_ID: info.apps.confidential.clientId,
+    AZURE_CLIENT_SECRET: info.apps.confidential.clientSecret,
+  };
+  await partnerToken(
+    [
+      "new",
+      "--application-id",
+      info.apps.confidential.clientId,
+      "--credential",
+      "env:APP_SECRET",
+      "--service-principal",
+      "--use-authorization-code",
+      "--tenant",
+      info.partnerTenant.id,
+      "--scopes",
+      `${PC}/user_impersonation`,
+      "--refresh-token-store",
+      vault,
+    ],
+    vaultEnv,
+  );
+  console.log(`  the App + User sign-in wrote its refresh token to ${vault}`);
+  for (const customer of info.customers.slice(0, 2)) {
+    const t = await partnerToken(
+      [
+        "token",
+        "--refresh-token-store",
+        vault,
+        "--application-id",
+        info.apps.confidential.clientId,
+        "--credential",
+        "env:APP_SECRET",
+        "--tenant",
+        customer.id,
+        "--scopes",
+        `${GRAPH}/.default`,
+      ],
+      vaultEnv,
+    );
+    console.log(
+      `  ${customer.domain.padEnd(28)} tid ${claims(t["accessToken"])["tid"]} — no session; the rotated token went back to the vault first`,
+    );
+  }
 
   console.log("\nDone. Everything above ran offline against the emulator.");
 } finally {
