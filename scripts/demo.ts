@@ -64,39 +64,18 @@ function claims(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString());
 }
 
-/** Runs `partner-token new …`; secrets travel in the environment (`env:NAME`), never in argv. */
-function partnerToken(
+/**
+ * Runs `partner-token …` and resolves to its stdout, showing its stderr indented; secrets travel
+ * in the environment (`env:NAME`), never in argv. `where` (the emulator's flags) is appended for
+ * the commands that sign in.
+ */
+function partnerTokenRaw(
   args: string[],
   extraEnv: Record<string, string> = {},
-  options: { where?: boolean; exitCodes?: number[] } = {},
-): Promise<Record<string, any>> {
+  options: { where?: boolean } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [main, ...args, ...(options.where === false ? [] : where)],
-      {
-        env: { ...env, ...extraEnv },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => (out += c));
-    child.stderr.on("data", (c: Buffer) => (err += c));
-    child.on("close", (code) => {
-      for (const line of err.trim().split("\n").filter(Boolean))
-        console.log(`  │ ${line.length > 150 ? line.slice(0, 150) + "…" : line}`);
-      if (!(options.exitCodes ?? [0]).includes(code ?? -1))
-        return reject(new Error(`partner-token exited with ${code}`));
-      resolve(out.trim() === "" ? {} : JSON.parse(out));
-    });
-  });
-}
-
-/** Runs a command whose stdout is not one JSON document (JSON lines, a child's output). */
-function partnerTokenRaw(args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], {
+    const child = spawn(process.execPath, [main, ...args, ...(options.where ? where : [])], {
       env: { ...env, ...extraEnv },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -111,6 +90,16 @@ function partnerTokenRaw(args: string[], extraEnv: Record<string, string> = {}):
       resolve(out);
     });
   });
+}
+
+/** Runs a command that prints one JSON document, and parses it. */
+async function partnerToken(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+  options: { where?: boolean } = {},
+): Promise<Record<string, any>> {
+  const out = await partnerTokenRaw(args, extraEnv, { where: options.where !== false });
+  return out.trim() === "" ? {} : JSON.parse(out);
 }
 
 function partnerCenter(
