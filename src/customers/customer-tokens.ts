@@ -77,8 +77,11 @@ export interface CustomerTokenFailure {
 
 export type CustomerTokenResult = CustomerTokenSuccess | CustomerTokenFailure;
 
-/** Enough to keep a 50 ms round trip busy at a few hundred tokens per second. */
-export const DEFAULT_CONCURRENCY = 32;
+/**
+ * Enough to keep a few hundred tokens per second going when each takes 100–200 ms; the shared
+ * throttle, not this, keeps the rate within what the server allows.
+ */
+export const DEFAULT_CONCURRENCY = 64;
 
 /**
  * The client options a token source should be built with for this job: throttled answers come

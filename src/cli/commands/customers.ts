@@ -66,7 +66,7 @@ export const flags: FlagSpec[] = [
     name: "concurrency",
     kind: "string",
     valueName: "n",
-    help: "tenants in flight at once (default 32, 1 to 1000)",
+    help: "tenants in flight at once (default 64, 1 to 1000)",
   },
   {
     name: "out",
