@@ -21,8 +21,7 @@ interface JwksEntry {
 // customers must not fetch the keys each time. jose refetches when an unknown `kid` appears.
 const jwksCache = new Map<string, JwksEntry>();
 
-function jwksFor(authority: Authority, http: Http): JwksEntry["jwks"] {
-  const uri = authority.as.jwks_uri;
+function jwksFor(uri: string | undefined, authority: Authority, http: Http): JwksEntry["jwks"] {
   if (!uri)
     throw new PartnerTokenError(
       "ERR_INVALID_RESPONSE",
@@ -64,12 +63,28 @@ export async function verifyIdToken(
   const issuer = authority.expectedIssuer(unverified);
   let claims: JWTPayload;
   try {
-    ({ payload: claims } = await jwtVerify(idToken, jwksFor(authority, http), {
-      issuer,
-      audience: clientId,
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      requiredClaims: ["exp", "iat", "sub"],
-    }));
+    const verify = async (uri: string | undefined) =>
+      (
+        await jwtVerify(idToken, jwksFor(uri, authority, http), {
+          issuer,
+          audience: clientId,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+          requiredClaims: ["exp", "iat", "sub"],
+        })
+      ).payload;
+    // Entra signs every tenant's tokens with its cloud's common keys: one key set for a loop over
+    // thousands of customer tenants, instead of one fetch per tenant. A tenant with keys of its
+    // own still verifies, through its own key set.
+    const common = authority.entra
+      ? `${new URL(authority.environment.authorityHost).origin}/common/discovery/v2.0/keys`
+      : undefined;
+    try {
+      claims = await verify(common ?? authority.as.jwks_uri);
+    } catch (error) {
+      if (common === undefined || (error as { code?: unknown }).code !== "ERR_JWKS_NO_MATCHING_KEY")
+        throw error;
+      claims = await verify(authority.as.jwks_uri);
+    }
   } catch (cause) {
     if (cause instanceof PartnerTokenError) throw cause;
     // jose names the claim: a time claim refused means the clocks differ, not a wrong issuer.

@@ -204,6 +204,38 @@ export class TokenBroker implements TokenSource {
     return flight;
   }
 
+  /** The write-back in progress, and the newest token waiting to follow it. */
+  private writing: Promise<void> | undefined;
+  private waiting: { token: string; done: Promise<void> } | undefined;
+
+  /**
+   * Writes a rotated refresh token back, coalescing: while one write is under way, later tokens
+   * wait, and only the newest of them is written next — every one of them is valid (Entra ID does
+   * not revoke a refresh token when it rotates), so the store always ends with a fresh one, and a
+   * bulk job over thousands of tenants writes its store a few times, not once per tenant. Each
+   * caller resolves only once its own token, or a newer one, is stored.
+   */
+  private writeBack(store: RefreshTokenStore, token: string): Promise<void> {
+    if (this.waiting) {
+      this.waiting.token = token;
+      return this.waiting.done;
+    }
+    const previous = this.writing;
+    const entry = { token, done: Promise.resolve() };
+    entry.done = (async () => {
+      await previous?.catch(() => undefined);
+      if (this.waiting === entry) this.waiting = undefined;
+      await store.write(entry.token);
+    })();
+    this.waiting = entry;
+    const current = entry.done.finally(() => {
+      if (this.writing === current) this.writing = undefined;
+    });
+    current.catch(() => undefined);
+    this.writing = current;
+    return entry.done;
+  }
+
   private fromAccessToken(scopes: string[], minMs: number): AuthResult {
     const token = this.options.accessToken;
     const label = this.options.label ?? "this session";
@@ -276,12 +308,19 @@ export class TokenBroker implements TokenSource {
         options,
       );
     } catch (error) {
-      if (error instanceof SignInRequiredError) await this.options.onSignInRequired?.(error);
+      // A refusal in one customer's tenant (no GDAP access, consent, that tenant's MFA policy)
+      // says nothing of the session; only a dead refresh token, or a refusal at home, does.
+      if (
+        error instanceof SignInRequiredError &&
+        (deadRefreshToken.has(error.aadsts ?? 0) ||
+          tenant.toLowerCase() === this.options.app.tenant.toLowerCase())
+      )
+        await this.options.onSignInRequired?.(error);
       throw error;
     }
     if (result.refreshToken !== null && result.refreshToken !== stored.token) {
       try {
-        await store.write(result.refreshToken);
+        await this.writeBack(store, result.refreshToken);
       } catch (error) {
         throw new RefreshTokenWriteError(store.description, error, result.refreshToken);
       }
@@ -295,6 +334,12 @@ export class TokenBroker implements TokenSource {
     return result;
   }
 }
+
+/**
+ * AADSTS codes that mean the refresh token itself is dead, in every tenant: expired after 90 idle
+ * days (700082), revoked (50173, 70008, 9002313 malformed), or its session ended (50132, 70043).
+ */
+const deadRefreshToken = new Set([700082, 50173, 70008, 9002313, 50132, 70043, 700084]);
 
 /** Short stable name of a cache key, for lock file names. */
 export function keyDigest(key: string): string {

@@ -56,10 +56,11 @@ describe("renewal", () => {
         env: childEnv,
         stdio: "ignore",
       });
-      // From before the cache is read to after the new refresh token is written.
+      const closed = new Promise((r) => child.once("close", r));
+      // From before the cache is read to after the new refresh token is written (or a finished run).
       await new Promise((r) => setTimeout(r, 80 + Math.random() * 500));
       child.kill("SIGKILL");
-      await new Promise((r) => child.once("close", r));
+      await closed;
     }
     const r = await runCli(["token", "--scopes", GRAPH, "--force-refresh"], { env });
     assert.equal(r.code, 0, r.stderr);
