@@ -20,6 +20,7 @@ const usage = "Usage: partner-token completion bash|zsh|fish|powershell";
 const help = (): string =>
   `partner-token completion — tab completion for your shell
 
+Examples:
   # bash: this shell, or every new one
   source <(partner-token completion bash)
   partner-token completion bash > ~/.local/share/bash-completion/completions/partner-token

@@ -100,6 +100,12 @@ const usage = `Usage: partner-token customers list [-o json|table|tsv] [--profil
 const help =
   (): string => `partner-token customers — the partner's customers, and a token in each one's tenant
 
+Examples:
+  partner-token customers list -o table
+  partner-token customers tokens --scopes https://graph.microsoft.com/.default --out tokens.jsonl
+  partner-token customers tokens --scopes https://graph.microsoft.com/.default --out tokens.jsonl --resume
+  partner-token customers tokens --scopes https://outlook.office365.com/.default --customer $TENANT_A $TENANT_B
+
 ${usage}
 
 customers list

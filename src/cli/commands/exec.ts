@@ -42,10 +42,11 @@ const help = async (): Promise<string> => {
   const { REMOVED_VARIABLES, SET_VARIABLES } = await import("../../sidecar/environment.ts");
   return `partner-token exec — run a command whose Azure SDKs get the session's tokens
 
-${usage}
-
+Examples:
   partner-token exec --tenant fabrikam.onmicrosoft.com -- python3 report.py
   partner-token exec --profile contoso -- pwsh -c 'Connect-MgGraph -Identity; Get-MgUser -Top 5'
+
+${usage}
 
 Starts a managed-identity endpoint on 127.0.0.1 (a free port; App Service's protocol,
 api-version 2019-08-01) and runs COMMAND with:

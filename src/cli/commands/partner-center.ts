@@ -28,6 +28,10 @@ const usage = "Usage: partner-token partner-center token [--profile P] [options]
 const help =
   (): string => `partner-token partner-center token — a Partner Center token (POST /generatetoken)
 
+Examples:
+  partner-token partner-center token
+  PC_TOKEN=$(partner-token partner-center token --profile contoso --query accessToken -o tsv)
+
 ${usage}
 
 Trades the session's Entra token for Partner Center (scope {PartnerCenter}/user_impersonation) for

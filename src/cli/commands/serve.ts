@@ -42,6 +42,10 @@ const usage = "Usage: partner-token serve [--port N] [--tenant T] [--profile P] 
 const help =
   (): string => `partner-token serve — a local managed-identity endpoint for the session's tokens
 
+Examples:
+  partner-token serve                           # a free port: the ready line says which
+  partner-token serve --port 50342 --tenant fabrikam.onmicrosoft.com --profile contoso
+
 ${usage}
 
 Serves App Service's managed-identity protocol (api-version 2019-08-01) on 127.0.0.1 until
