@@ -5,10 +5,10 @@
  * `exec`…) need no flags but the profile.
  */
 import type { ConnectParams } from "../../session/session.ts";
-import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
-import { abortOnInterrupt, installCrashGuard, reportError } from "../errors.ts";
+import { formatFlags, getBoolean, getString, type FlagSpec } from "../args.ts";
+import { runCommand } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
+import { outputFlags, writeResult } from "../output.ts";
 import { say } from "../redact.ts";
 import { SOURCE_SPELLINGS } from "../secret-source.ts";
 import { profileFlags, sessionOptionsOf } from "../session-flags.ts";
@@ -75,21 +75,8 @@ tokens can be renewed.
 Exit codes: 0 ok, 1 error, 2 usage, 4 sign-in refused (expired, revoked, MFA), 130 cancelled.
 `;
 
-export async function run(argv: string[]): Promise<number> {
-  let debug = false;
-  installCrashGuard();
-  try {
-    const args = parseArgs(argv, flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(help());
-      return ExitCode.ok;
-    }
-    debug = getBoolean(args, "debug");
-    if (args.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${args.positionals[0]}'.`);
-    const format = parseOutputFormat(getString(args, "output"));
-    const query = getString(args, "query");
-    await compileQuery(query);
+export const run = (argv: string[]): Promise<number> =>
+  runCommand(argv, { flags, usage, help }, async ({ args, format, query, clientOptions }) => {
     const params: ConnectParams = await toParams(args);
     const refreshTokenStore = getString(args, "refresh-token-store");
     if (refreshTokenStore !== undefined) params.refreshTokenStore = refreshTokenStore;
@@ -97,10 +84,8 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(
         "--module belongs to 'partner-token new'; connect signs in to Partner Center.",
       );
-    const signal = abortOnInterrupt();
     const options = sessionOptionsOf(args, {
-      signal,
-      ...(debug ? { debug: (line: string) => say(line) } : {}),
+      ...clientOptions,
       ...(getBoolean(args, "no-browser")
         ? {
             openBrowser: async (url: string) =>
@@ -117,7 +102,4 @@ export async function run(argv: string[]): Promise<number> {
     );
     await writeResult(info, format, query);
     return ExitCode.ok;
-  } catch (error) {
-    return reportError(error, usage, debug);
-  }
-}
+  });

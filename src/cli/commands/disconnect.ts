@@ -1,10 +1,9 @@
 /** `partner-token disconnect`: removes the profile's session — its tokens and its key. */
-import { formatFlags, getBoolean, parseArgs, type FlagSpec } from "../args.ts";
-import { installCrashGuard, reportError } from "../errors.ts";
+import { formatFlags, type FlagSpec } from "../args.ts";
+import { runCommand } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
 import { profileFlags, sessionOptionsOf } from "../session-flags.ts";
-import { UsageError } from "../usage-error.ts";
 
 export const flags: FlagSpec[] = [
   ...profileFlags,
@@ -29,16 +28,8 @@ Options:
 ${formatFlags(flags)}
 `;
 
-export async function run(argv: string[]): Promise<number> {
-  installCrashGuard();
-  try {
-    const args = parseArgs(argv, flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(help());
-      return ExitCode.ok;
-    }
-    if (args.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${args.positionals[0]}'.`);
+export const run = (argv: string[]): Promise<number> =>
+  runCommand(argv, { flags, usage, help, output: false }, async ({ args }) => {
     const options = sessionOptionsOf(args);
     const { disconnectSession, profileName } = await import("../../session/session.ts");
     const existed = await disconnectSession(options);
@@ -49,7 +40,4 @@ export async function run(argv: string[]): Promise<number> {
         : `partner-token: profile '${name}' had no session.`,
     );
     return ExitCode.ok;
-  } catch (error) {
-    return reportError(error, usage);
-  }
-}
+  });

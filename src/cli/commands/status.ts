@@ -3,8 +3,8 @@
  * the refresh token's last rotation and days left in its 90-day window. Nothing secret. The exit
  * code is the health: 0 healthy, 3 expiring within --warn-days, 4 sign-in needed.
  */
-import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
-import { installCrashGuard, reportError } from "../errors.ts";
+import { formatFlags, getString, type FlagSpec } from "../args.ts";
+import { runCommand } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
 import { profileFlags, sessionOptionsOf, warnDaysFlag, warnDaysOf } from "../session-flags.ts";
@@ -41,16 +41,8 @@ Exit codes: 0 healthy, 3 the refresh token expires within --warn-days (run any '
 token' to renew it), 4 sign-in needed (no session, window passed, revoked), 1 error, 2 usage.
 `;
 
-export async function run(argv: string[]): Promise<number> {
-  installCrashGuard();
-  try {
-    const args = parseArgs(argv, flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(help());
-      return ExitCode.ok;
-    }
-    if (args.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${args.positionals[0]}'.`);
+export const run = (argv: string[]): Promise<number> =>
+  runCommand(argv, { flags, usage, help, output: false }, async ({ args }) => {
     const output = (
       getString(args, "output") ?? (process.stdout.isTTY ? "table" : "json")
     ).toLowerCase();
@@ -67,10 +59,7 @@ export async function run(argv: string[]): Promise<number> {
       : status.state === "expiring"
         ? ExitCode.expiring
         : ExitCode.signInNeeded;
-  } catch (error) {
-    return reportError(error, usage);
-  }
-}
+  });
 
 type Status = Awaited<ReturnType<typeof import("../../session/session.ts").sessionStatus>>;
 

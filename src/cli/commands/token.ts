@@ -3,11 +3,10 @@
  * otherwise renewed (the rotated refresh token written back first). Prints the AuthResult like
  * `new` does, without the refresh token, which stays in the session.
  */
-import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
-import { abortOnInterrupt, installCrashGuard, reportError } from "../errors.ts";
+import { formatFlags, type FlagSpec } from "../args.ts";
+import { runCommand } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
-import { say } from "../redact.ts";
+import { outputFlags, writeResult } from "../output.ts";
 import {
   openTokenSourceFromArgs,
   profileFlags,
@@ -15,7 +14,6 @@ import {
   tokenRequestOf,
 } from "../session-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
-import { UsageError } from "../usage-error.ts";
 
 export const flags: FlagSpec[] = [
   ...tokenRequestFlags,
@@ -54,35 +52,18 @@ ${formatFlags(flags)}
 Exit codes: 0 ok, 1 error, 2 usage, 4 sign-in needed (no session, expired, revoked), 130 cancelled.
 `;
 
-export async function run(argv: string[]): Promise<number> {
-  let debug = false;
-  installCrashGuard();
-  try {
-    const args = parseArgs(argv, flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(help());
+export const run = (argv: string[]): Promise<number> =>
+  runCommand(
+    argv,
+    { flags, usage, help },
+    async ({ args, format, query, signal, clientOptions }) => {
+      const request = tokenRequestOf(args);
+      const source = await openTokenSourceFromArgs(args, clientOptions);
+      try {
+        await writeResult(await source.getToken({ ...request, signal }), format, query);
+      } finally {
+        await source.close?.();
+      }
       return ExitCode.ok;
-    }
-    debug = getBoolean(args, "debug");
-    if (args.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${args.positionals[0]}'.`);
-    const format = parseOutputFormat(getString(args, "output"));
-    const query = getString(args, "query");
-    await compileQuery(query);
-    const request = tokenRequestOf(args);
-    const signal = abortOnInterrupt();
-    const source = await openTokenSourceFromArgs(args, {
-      signal,
-      ...(debug ? { debug: (line: string) => say(line) } : {}),
-    });
-    try {
-      const result = await source.getToken({ ...request, signal });
-      await writeResult(result, format, query);
-    } finally {
-      await source.close?.();
-    }
-    return ExitCode.ok;
-  } catch (error) {
-    return reportError(error, usage, debug);
-  }
-}
+    },
+  );
