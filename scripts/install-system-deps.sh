@@ -9,7 +9,8 @@
 # - python3-msal, python3-azure (azure-identity) and azure-cli (Microsoft's Python clients,
 #   unmodified, against the emulator and through the sidecar);
 # - util-linux (unshare) and iproute2 (ip), for the tests that need Microsoft's host names in a
-#   private network and mount namespace.
+#   private network and mount namespace;
+# - zsh and fish (the completion scripts, driven in the real shells).
 # Does nothing when they are already there.
 set -euo pipefail
 need=()
@@ -24,6 +25,8 @@ have faketime || need+=(faketime)
 have az || need+=(azure-cli)
 have unshare || need+=(util-linux)
 have ip || need+=(iproute2)
+have zsh || need+=(zsh)
+have fish || need+=(fish)
 /usr/bin/python3 -c 'import msal' >/dev/null 2>&1 || need+=(python3-msal)
 /usr/bin/python3 -c 'import azure.identity' >/dev/null 2>&1 || need+=(python3-azure)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
