@@ -59,9 +59,24 @@ export async function writeResult(
   if (text !== "") await write(text.endsWith("\n") ? text : text + "\n");
 }
 
-function write(text: string): Promise<void> {
+/**
+ * Straight to file descriptor 1 when it takes the whole text at once: building `process.stdout`
+ * costs a stream and its modules, a noticeable part of a cached `token`. A pipe that is full or
+ * non-blocking (EAGAIN), or a partial write, falls back to the stream, which waits for it.
+ */
+async function write(text: string): Promise<void> {
+  const bytes = Buffer.from(text, "utf8");
+  let written = 0;
+  try {
+    const { writeSync } = await import("node:fs");
+    written = writeSync(1, bytes);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+  }
+  if (written >= bytes.length) return;
+  const rest = bytes.subarray(written);
   return new Promise((resolve, reject) =>
-    process.stdout.write(text, (error) => (error ? reject(error) : resolve())),
+    process.stdout.write(rest, (error) => (error ? reject(error) : resolve())),
   );
 }
 
