@@ -33,6 +33,9 @@ class Window {
   }
 }
 
+/** Client apps tracked at once. */
+const MAX_WINDOWS = 1_000;
+
 export class TokenThrottle {
   readonly #limit: number;
   readonly #windows = new Map<string, Window>();
@@ -48,7 +51,13 @@ export class TokenThrottle {
   take(clientId: string, now = performance.now()): number {
     const key = clientId.toLowerCase();
     let window = this.#windows.get(key);
-    if (!window) this.#windows.set(key, (window = new Window(this.#limit)));
+    if (!window) {
+      // Any client_id may be sent, known or not: the oldest windows make room, so memory stays
+      // bounded (a real app's window is rebuilt on its next request).
+      if (this.#windows.size >= MAX_WINDOWS)
+        this.#windows.delete(this.#windows.keys().next().value!);
+      this.#windows.set(key, (window = new Window(this.#limit)));
+    }
     return window.take(now);
   }
 }
