@@ -23,6 +23,11 @@ export interface CommandSpec {
   output?: boolean;
 }
 
+/** What every library call takes from a command: its Ctrl-C signal, and with `--debug` the redacted HTTP log. */
+export function clientOptionsOf(signal: AbortSignal, debug: boolean): ClientOptions {
+  return { signal, ...(debug ? { debug: (line: string) => say(line) } : {}) };
+}
+
 export interface CommandContext {
   args: ParsedArgs;
   debug: boolean;
@@ -66,11 +71,14 @@ export async function runCommand(
     const query = output ? getString(args, "query") : undefined;
     await compileQuery(query);
     const signal = abortOnInterrupt();
-    const clientOptions: ClientOptions = {
+    return await body({
+      args,
+      debug,
+      format,
+      query,
       signal,
-      ...(debug ? { debug: (line: string) => say(line) } : {}),
-    };
-    return await body({ args, debug, format, query, signal, clientOptions });
+      clientOptions: clientOptionsOf(signal, debug),
+    });
   } catch (error) {
     return reportError(error, spec.usage, debug);
   }

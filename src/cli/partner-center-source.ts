@@ -95,3 +95,20 @@ export async function partnerCenterClient(
     ...(options.debug ? { debug: options.debug } : {}),
   });
 }
+
+/**
+ * Runs `work` with a Partner Center client over the source the flags name, and closes the source
+ * after (its Redis connection, if any), whatever happens.
+ */
+export async function withPartnerCenter<T>(
+  args: ParsedArgs,
+  options: { signal?: AbortSignal; debug?: (line: string) => void },
+  work: (client: PartnerCenterClient) => Promise<T>,
+): Promise<T> {
+  const partner = await openPartnerSource(args, options);
+  try {
+    return await work(await partnerCenterClient(partner, options));
+  } finally {
+    await partner.close();
+  }
+}

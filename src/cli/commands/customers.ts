@@ -3,6 +3,7 @@
  * `/v1/customers`) and `partner-token customers tokens` (a token in every customer's tenant:
  * concurrent, throttle-aware, resumable; JSON Lines on stdout or in `--out FILE`).
  */
+import { clientOptionsOf } from "../command.ts";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -173,24 +174,13 @@ async function list(args: ParsedArgs, debug: boolean): Promise<number> {
   const query = getString(args, "query");
   await compileQuery(query);
   const signal = abortOnInterrupt();
-  const debugLine = debug ? (line: string) => say(line) : undefined;
-  const { openPartnerSource, partnerCenterClient } = await import("../partner-center-source.ts");
-  const partner = await openPartnerSource(args, {
-    signal,
-    ...(debugLine ? { debug: debugLine } : {}),
-  });
-  try {
-    const client = await partnerCenterClient(partner, {
-      signal,
-      ...(debugLine ? { debug: debugLine } : {}),
-    });
+  const { withPartnerCenter } = await import("../partner-center-source.ts");
+  await withPartnerCenter(args, clientOptionsOf(signal, debug), async (client) => {
     const { listCustomers } = await import("../../partner-center/customers.ts");
     const customers = [];
     for await (const customer of listCustomers(client)) customers.push(customer);
     await writeResult(customers, format, query);
-  } finally {
-    await partner.close();
-  }
+  });
   return ExitCode.ok;
 }
 
@@ -268,7 +258,7 @@ async function tokens(args: ParsedArgs, debug: boolean): Promise<number> {
     throw new UsageError("--customer / --customers-file named no customer.");
 
   const signal = abortOnInterrupt();
-  const debugLine = debug ? (line: string) => say(line) : undefined;
+  const debugLine = clientOptionsOf(signal, debug).debug;
   const [{ openPartnerSource, partnerCenterClient }, { MemoryTokenCache }, job, { LocalThrottle }] =
     await Promise.all([
       import("../partner-center-source.ts"),

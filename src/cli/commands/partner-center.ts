@@ -2,11 +2,11 @@
  * `partner-token partner-center token`: Partner Center's `POST /generatetoken` with the session's
  * Entra token for Partner Center; prints the Partner Center token as JSON.
  */
+import { clientOptionsOf } from "../command.ts";
 import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
 import { abortOnInterrupt, installCrashGuard, reportError } from "../errors.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
-import { say } from "../redact.ts";
 import { profileFlags } from "../session-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
 import { UsageError } from "../usage-error.ts";
@@ -84,22 +84,11 @@ export async function run(argv: string[]): Promise<number> {
     const query = getString(args, "query");
     await compileQuery(query);
     const signal = abortOnInterrupt();
-    const debugLine = debug ? (line: string) => say(line) : undefined;
-    const { openPartnerSource, partnerCenterClient } = await import("../partner-center-source.ts");
-    const partner = await openPartnerSource(args, {
-      signal,
-      ...(debugLine ? { debug: debugLine } : {}),
-    });
-    try {
-      const client = await partnerCenterClient(partner, {
-        signal,
-        ...(debugLine ? { debug: debugLine } : {}),
-      });
+    const { withPartnerCenter } = await import("../partner-center-source.ts");
+    await withPartnerCenter(args, clientOptionsOf(signal, debug), async (client) => {
       const { generatePartnerCenterToken } = await import("../../partner-center/generate-token.ts");
       await writeResult(await generatePartnerCenterToken(client), format, query);
-    } finally {
-      await partner.close();
-    }
+    });
     return ExitCode.ok;
   } catch (error) {
     return reportError(error, usage, debug);
