@@ -15,10 +15,9 @@
  * the refresh requests the emulator saw per expiry for the Redis fleet (goal: exactly 1; an expiry
  * is simulated by removing the cached tokens from Redis between two rounds).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,45 +49,6 @@ async function worker(calls: number, argv: string[]): Promise<void> {
   process.stdout.write(JSON.stringify(times) + "\n");
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(dir: string): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      dir,
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      if (out.includes("Ready to accept connections")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  return { port, child };
-}
-
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -96,11 +56,12 @@ async function main(): Promise<void> {
   const CALLS = Number(process.env.CALLS ?? 100);
   const dir = await mkdtemp(join(tmpdir(), "pt-bench-fleet-"));
   const { startEmulator } = await import("../src/emulator/index.ts");
-  const { Redis } = await import("ioredis");
   const emu = await startEmulator({ port: 0, dataDir: join(dir, "emulator"), log: () => {} });
-  const redisServer = await startRedis(dir);
-  const redisUrl = `redis://127.0.0.1:${redisServer.port}`;
-  const redis = new Redis({ port: redisServer.port, host: "127.0.0.1" });
+  // The test suite's redis-server: a free port, nothing saved, its own folder.
+  const { startRedis } = await import("../test/stores/helpers.ts");
+  const redisServer = await startRedis();
+  const redisUrl = redisServer.url;
+  const redis = redisServer.client;
   const key = randomBytes(32).toString("base64");
   const ca = emu.caFile!;
   const controlCa = await readFile(ca, "utf8");
@@ -233,8 +194,7 @@ async function main(): Promise<void> {
     console.log(`ratio redis / local       ${(r / l).toFixed(2)}×   (goal ≤ 2×)`);
     console.log(`renewals per expiry (Redis fleet): ${renewals1}, ${renewals2}   (goal: 1 each)`);
   } finally {
-    redis.disconnect();
-    redisServer.child.kill("SIGTERM");
+    await redisServer.close();
     await emu.close();
     await rm(dir, { recursive: true, force: true });
   }
