@@ -83,3 +83,23 @@ export async function runCommand(
     return reportError(error, spec.usage, debug);
   }
 }
+
+/**
+ * A command with subcommands (`customers list|tokens`, `partner-center token`): bare or with
+ * `--help` it shows the help; an unknown name is a usage error; otherwise the subcommand runs
+ * with the rest of the arguments.
+ */
+export async function runSubcommand(
+  argv: string[],
+  spec: { usage: string; help: () => string; unknown: (name: string) => string },
+  subcommands: Record<string, (rest: string[]) => Promise<number>>,
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(spec.help());
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  const run = Object.hasOwn(subcommands, name) ? subcommands[name] : undefined;
+  if (!run) return reportError(new UsageError(spec.unknown(name)), spec.usage);
+  return run(rest);
+}

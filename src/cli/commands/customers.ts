@@ -3,7 +3,6 @@
  * `/v1/customers`) and `partner-token customers tokens` (a token in every customer's tenant:
  * concurrent, throttle-aware, resumable; JSON Lines on stdout or in `--out FILE`).
  */
-import { clientOptionsOf } from "../command.ts";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -14,13 +13,12 @@ import {
   getBoolean,
   getList,
   getString,
-  parseArgs,
   type FlagSpec,
   type ParsedArgs,
 } from "../args.ts";
-import { abortOnInterrupt, installCrashGuard, reportError } from "../errors.ts";
+import { runCommand, runSubcommand, type CommandContext } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
+import { outputFlags, writeResult } from "../output.ts";
 import { say } from "../redact.ts";
 import { profileFlags, warnDaysFlag } from "../session-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
@@ -142,40 +140,24 @@ expired or revoked), 130 cancelled (the lines so far are kept in --out FILE).
 /** Each subcommand's flags, as `partner-token completion` offers them. */
 export const subcommands = { list: listFlags, tokens: flags };
 
-export async function run(argv: string[]): Promise<number> {
-  let debug = false;
-  installCrashGuard();
-  try {
-    const [sub, ...rest] = argv;
-    if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
-      process.stdout.write(help());
-      return sub === undefined ? ExitCode.usage : ExitCode.ok;
-    }
-    if (sub !== "list" && sub !== "tokens")
-      throw new UsageError(
-        `unknown customers command '${sub}': use 'customers list' or 'customers tokens'.`,
-      );
-    const args = parseArgs(rest, sub === "list" ? listFlags : flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(help());
-      return ExitCode.ok;
-    }
-    debug = getBoolean(args, "debug");
-    if (args.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${args.positionals[0]}'.`);
-    return sub === "list" ? await list(args, debug) : await tokens(args, debug);
-  } catch (error) {
-    return reportError(error, usage, debug);
-  }
-}
+export const run = (argv: string[]): Promise<number> =>
+  runSubcommand(
+    argv,
+    {
+      usage,
+      help,
+      unknown: (name) =>
+        `unknown customers command '${name}': use 'customers list' or 'customers tokens'.`,
+    },
+    {
+      list: (rest) => runCommand(rest, { flags: listFlags, usage, help }, list),
+      tokens: (rest) => runCommand(rest, { flags, usage, help, output: false }, tokens),
+    },
+  );
 
-async function list(args: ParsedArgs, debug: boolean): Promise<number> {
-  const format = parseOutputFormat(getString(args, "output"));
-  const query = getString(args, "query");
-  await compileQuery(query);
-  const signal = abortOnInterrupt();
+async function list({ args, format, query, clientOptions }: CommandContext): Promise<number> {
   const { withPartnerCenter } = await import("../partner-center-source.ts");
-  await withPartnerCenter(args, clientOptionsOf(signal, debug), async (client) => {
+  await withPartnerCenter(args, clientOptions, async (client) => {
     const { listCustomers } = await import("../../partner-center/customers.ts");
     const customers = [];
     for await (const customer of listCustomers(client)) customers.push(customer);
@@ -230,7 +212,7 @@ async function customersFromFile(path: string): Promise<CustomerRef[]> {
     .map((tenantId) => ({ tenantId }));
 }
 
-async function tokens(args: ParsedArgs, debug: boolean): Promise<number> {
+async function tokens({ args, signal, clientOptions }: CommandContext): Promise<number> {
   const scopes = getList(args, "scopes");
   if (!scopes || scopes.length === 0)
     throw new UsageError(
@@ -257,8 +239,7 @@ async function tokens(args: ParsedArgs, debug: boolean): Promise<number> {
   )
     throw new UsageError("--customer / --customers-file named no customer.");
 
-  const signal = abortOnInterrupt();
-  const debugLine = clientOptionsOf(signal, debug).debug;
+  const debugLine = clientOptions.debug;
   const [{ openPartnerSource, partnerCenterClient }, { MemoryTokenCache }, job, { LocalThrottle }] =
     await Promise.all([
       import("../partner-center-source.ts"),

@@ -2,14 +2,12 @@
  * `partner-token partner-center token`: Partner Center's `POST /generatetoken` with the session's
  * Entra token for Partner Center; prints the Partner Center token as JSON.
  */
-import { clientOptionsOf } from "../command.ts";
-import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
-import { abortOnInterrupt, installCrashGuard, reportError } from "../errors.ts";
+import { formatFlags, type FlagSpec } from "../args.ts";
+import { runCommand, runSubcommand } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
+import { outputFlags, writeResult } from "../output.ts";
 import { profileFlags } from "../session-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
-import { UsageError } from "../usage-error.ts";
 
 export const flags: FlagSpec[] = [
   ...profileFlags,
@@ -59,38 +57,25 @@ Exit codes: 0 ok, 1 error (Partner Center refused: code, description and correla
 /** Each subcommand's flags, as `partner-token completion` offers them. */
 export const subcommands = { token: flags };
 
-export async function run(argv: string[]): Promise<number> {
-  let debug = false;
-  installCrashGuard();
-  try {
-    const [sub, ...rest] = argv;
-    if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
-      process.stdout.write(help());
-      return sub === undefined ? ExitCode.usage : ExitCode.ok;
-    }
-    if (sub !== "token")
-      throw new UsageError(
-        `unknown partner-center command '${sub}': the command is 'partner-center token'.`,
-      );
-    const args = parseArgs(rest, flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(help());
-      return ExitCode.ok;
-    }
-    debug = getBoolean(args, "debug");
-    if (args.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${args.positionals[0]}'.`);
-    const format = parseOutputFormat(getString(args, "output"));
-    const query = getString(args, "query");
-    await compileQuery(query);
-    const signal = abortOnInterrupt();
-    const { withPartnerCenter } = await import("../partner-center-source.ts");
-    await withPartnerCenter(args, clientOptionsOf(signal, debug), async (client) => {
-      const { generatePartnerCenterToken } = await import("../../partner-center/generate-token.ts");
-      await writeResult(await generatePartnerCenterToken(client), format, query);
-    });
-    return ExitCode.ok;
-  } catch (error) {
-    return reportError(error, usage, debug);
-  }
-}
+export const run = (argv: string[]): Promise<number> =>
+  runSubcommand(
+    argv,
+    {
+      usage,
+      help,
+      unknown: (name) =>
+        `unknown partner-center command '${name}': the command is 'partner-center token'.`,
+    },
+    {
+      token: (rest) =>
+        runCommand(rest, { flags, usage, help }, async ({ args, format, query, clientOptions }) => {
+          const { withPartnerCenter } = await import("../partner-center-source.ts");
+          await withPartnerCenter(args, clientOptions, async (client) => {
+            const { generatePartnerCenterToken } =
+              await import("../../partner-center/generate-token.ts");
+            await writeResult(await generatePartnerCenterToken(client), format, query);
+          });
+          return ExitCode.ok;
+        }),
+    },
+  );
