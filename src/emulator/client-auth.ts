@@ -146,12 +146,13 @@ const MAX_DATE_SECONDS = 8.64e12;
 
 /**
  * Every header field and claim the checks below read must have its JSON type (a string where a
- * string belongs, a number of seconds for the times), or the assertion is malformed: AADSTS50027,
- * as Entra answers a JWT it cannot read — never a crash on an object where a string was expected.
+ * string belongs, a number of seconds for the times), or the assertion is malformed: 401 with
+ * AADSTS50027, as for an assertion that is not a JWT at all; never a crash on an object where a
+ * string was expected.
  */
 function checkAssertionTypes(header: Record<string, unknown>, payload: Record<string, unknown>) {
   const malformed = (where: string, name: string, wanted: string, value: unknown) =>
-    errors.invalidRequest(
+    errors.assertionInvalid(
       `JWT token is invalid or malformed: the client assertion's ${where} '${name}' must be ${wanted}, not ${jsonType(value)}.`,
       50027,
     );
