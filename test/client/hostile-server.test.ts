@@ -7,6 +7,7 @@
  * with its own error code, well within a bound set by a short configured deadline.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import {
   createServer as createHttpServer,
@@ -520,6 +521,65 @@ describe("plain http is decided per request URL", () => {
     );
     assert.equal(result.tokenType, "Bearer");
     assert.ok(issuer.seen.some((s) => s.method === "POST" && s.url === "/token"));
+  });
+});
+
+describe("memory stays bounded with the default limit", () => {
+  let server: Hostile;
+  before(async () => {
+    server = await startHostile(undefined);
+  });
+  after(() => server.close());
+
+  test("a process with a 64 MB heap reading an endless body ends with ERR_RESPONSE_TOO_LARGE, its peak memory bounded", async () => {
+    server.handle((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      pump(res, server.written);
+    });
+    const index = new URL("../../src/index.ts", import.meta.url).href;
+    // Default limits, and --debug logging on (it read the whole body before).
+    const script = `
+      const { acquireTokenByClientCredentials } = await import(${JSON.stringify(index)});
+      try {
+        await acquireTokenByClientCredentials(
+          { clientId: "55555555-5555-5555-5555-555555555555", scopes: ["https://graph.microsoft.com/.default"],
+            tenant: "${TENANT}", authorityHost: process.env.HOSTILE_URL, clientSecret: process.env.HOSTILE_SECRET },
+          { debug: () => {} },
+        );
+        console.log("resolved");
+      } catch (err) {
+        console.log(err.code);
+      }
+      // Peak memory of the whole process (buffers live outside the JS heap): kilobytes.
+      console.log(process.resourceUsage().maxRSS);`;
+    const child = spawn(
+      process.execPath,
+      ["--max-old-space-size=64", "--input-type=module", "-e", script],
+      {
+        env: { ...process.env, HOSTILE_URL: server.url, HOSTILE_SECRET: SECRET },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+    const [code, signal] = await within(
+      60_000,
+      new Promise<[number | null, string | null]>((resolve) =>
+        child.on("exit", (c, s) => resolve([c, s])),
+      ),
+    ).finally(() => child.kill("SIGKILL"));
+    const [outcome, maxRssKb] = stdout.trim().split("\n");
+    assert.equal(
+      outcome,
+      "ERR_RESPONSE_TOO_LARGE",
+      `exit ${code} ${signal}: ${stderr.slice(-2000)}`,
+    );
+    assert.equal(code, 0);
+    // Node itself takes 50–100 MB; reading the whole of an endless body would take gigabytes.
+    assert.ok(Number(maxRssKb) < 400 * 1024, `peak RSS ${maxRssKb} kB`);
+    assert.ok(server.written.bytes < 64 * 1024 * 1024, `${server.written.bytes} bytes written`);
   });
 });
 
