@@ -24,6 +24,7 @@ import { ensurePki } from "../../src/emulator/pki.ts";
 import {
   acquireTokenByClientCredentials,
   acquireTokenByDeviceCode,
+  acquireTokenByRefreshToken,
   PartnerCenterClient,
   PartnerTokenError,
   ResponseTooLargeError,
@@ -344,6 +345,41 @@ for (const path of ["global fetch (http on loopback)", "node:https with the extr
       );
       assert.equal(err.code, "ERR_RESPONSE_TOO_LARGE", err.message);
       assert.match(err.message, /openid-configuration/);
+    });
+
+    test("an id token whose key set never ends: ERR_RESPONSE_TOO_LARGE naming the keys URL", async () => {
+      const tenant = "99999999-9999-9999-9999-999999999999";
+      const clientId = "66666666-6666-6666-6666-666666666666";
+      const now = Math.floor(Date.now() / 1000);
+      const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+      const idToken = `${b64({ alg: "RS256", kid: "k1", typ: "JWT" })}.${b64({
+        iss: `${server.url}/${tenant}/v2.0`,
+        aud: clientId,
+        sub: "s",
+        tid: tenant,
+        iat: now,
+        exp: now + 3600,
+      })}.${Buffer.from("sig").toString("base64url")}`;
+      server.handle((req, res) => {
+        if (req.url?.endsWith("/token")) return json(res, 200, tokenBody({ id_token: idToken }));
+        res.writeHead(200, { "content-type": "application/json" });
+        pump(res, server.written);
+      });
+      const err = await failure(
+        acquireTokenByRefreshToken(
+          {
+            clientId,
+            scopes: ["https://graph.microsoft.com/.default"],
+            tenant,
+            authorityHost: server.url,
+            refreshToken: "rt",
+            ...(tlsPath ? { caFile: pki.caFile } : {}),
+          },
+          { timeoutMs: 5_000, maxResponseBytes: LIMIT },
+        ),
+      );
+      assert.equal(err.code, "ERR_RESPONSE_TOO_LARGE", err.message);
+      assert.match(err.message, /discovery\/v2\.0\/keys/);
     });
 
     test("Partner Center: an endless body is ERR_RESPONSE_TOO_LARGE, a silent one ERR_TIMEOUT", async () => {
