@@ -83,6 +83,19 @@ async function signIn(emu: Emulator): Promise<string> {
   return body.refresh_token;
 }
 
+/** The refresh requests the emulator saw, for a failure's message. */
+async function refreshLog(emu: Emulator): Promise<string> {
+  const log = await control(emu, "requests");
+  const entries: Array<Record<string, any>> = Array.isArray(log) ? log : (log.requests ?? []);
+  return entries
+    .filter((e) => e["note"]?.["grant_type"] === "refresh_token")
+    .map(
+      (e) =>
+        `${e["time"]} ${e["path"]} ${e["status"]} ${e["durationMs"]} ms ${e["note"]?.["error"] ?? ""}`,
+    )
+    .join("\n");
+}
+
 export async function proveFailover(emu: Emulator, target: FailoverTarget): Promise<void> {
   const key = newKey();
   const encryptionKey = parseEncryptionKey(key);
@@ -165,7 +178,7 @@ export async function proveFailover(emu: Emulator, target: FailoverTarget): Prom
     assert.equal(
       await refreshRequests(emu),
       1,
-      `one renewal for the ten workers; errors:\n${errorsSoFar()}`,
+      `one renewal for the ten workers; errors:\n${errorsSoFar()}\nrefreshes:\n${await refreshLog(emu)}`,
     );
     assert.equal(new Set(first.map((l) => l.token)).size, 1, "all ten share the renewed token");
     const rt1 = (await view.read())!;

@@ -44,7 +44,8 @@ async function once(): Promise<boolean> {
   try {
     const store = await openRefreshTokenStore(config.storeUri, { encryptionKey });
     closers.push(async () => store.close?.());
-    const cache = await openTokenCache(config.cacheUri, { encryptionKey, lockTtlMs: 3_000 });
+    // The default lock TTL (10 s), as the command uses: a busy machine may stall a holder for seconds.
+    const cache = await openTokenCache(config.cacheUri, { encryptionKey });
     closers.push(async () => cache.close?.());
     const broker = new TokenBroker({
       kind: "user",
@@ -60,7 +61,7 @@ async function once(): Promise<boolean> {
     });
     const result = await broker.getToken({ scopes: [config.scope], tenant: config.tenant });
     const digest = createHash("sha256").update(result.accessToken).digest("hex").slice(0, 16);
-    print({ at, ok: true, token: digest, ms: Date.now() - at });
+    print({ at, ok: true, token: digest, ms: Date.now() - at, pid: process.pid });
     return true;
   } catch (error) {
     const e = error as PartnerTokenError;

@@ -25,6 +25,10 @@ export interface RedisNode {
   port: number;
   /** SIGKILL, and waits for the process to be gone. */
   kill(): Promise<void>;
+  /** SIGSTOP: the node stops answering but keeps its connections (a hung machine). */
+  pause(): void;
+  /** SIGCONT, after `pause`. */
+  resume(): void;
   readonly alive: boolean;
 }
 
@@ -85,6 +89,12 @@ function nodeOf(port: number, child: ChildProcess): RedisNode {
     port,
     get alive() {
       return child.exitCode === null && child.signalCode === null;
+    },
+    pause() {
+      child.kill("SIGSTOP");
+    },
+    resume() {
+      child.kill("SIGCONT");
     },
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -293,6 +303,8 @@ export interface RunningSentinel {
   currentMaster(): Promise<RedisNode>;
   /** Waits until the sentinels name a live master that answers as one. */
   waitForMaster(ms?: number): Promise<RedisNode>;
+  /** Waits until the master has its replica connected again (after a `pause`). */
+  waitInSync(ms?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -393,6 +405,13 @@ export async function startRedisSentinel(): Promise<RunningSentinel> {
           return true;
         });
         return found!;
+      },
+      async waitInSync(ms = 30_000) {
+        await until("the replica to be in sync", ms, async () => {
+          const master = await currentMaster();
+          const info = await withNode(master.port, (r) => r.info("replication"));
+          return /connected_slaves:1/.test(info) && /slave0:.*state=online/.test(info);
+        });
       },
       close,
     };
