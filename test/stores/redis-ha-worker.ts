@@ -2,7 +2,7 @@
  * A fleet worker for the failover tests (redis-ha.ts): a process that, like a scheduled
  * `partner-token token --refresh-token-store … --cache …`, opens the Redis refresh-token store and
  * the Redis fleet cache, asks for a token, and closes them — again and again until its stdin
- * closes (or once, with `PT_WORKER_ONCE=1`). Each call prints one JSON line: `ok` with a digest of
+ * closes (or once, with `PT_WORKER_ONCE=1`; N times in a row, with `PT_WORKER_CALLS=N`). Each call prints one JSON line: `ok` with a digest of
  * the access token (never the token), or the error's code and message.
  *
  * Configuration in `PT_WORKER` (JSON: storeUri, cacheUri, clientId, tenant, authorityHost, caFile,
@@ -85,6 +85,9 @@ function print(line: Record<string, unknown>): void {
 
 if (process.env.PT_WORKER_ONCE === "1") {
   process.exitCode = (await once()) ? 0 : 1;
+} else if (process.env.PT_WORKER_CALLS) {
+  // A benchmark's worker: that many calls in a row.
+  for (let i = 0; i < Number(process.env.PT_WORKER_CALLS); i++) await once();
 } else {
   let stopping = false;
   process.stdin.on("end", () => (stopping = true)).resume();
