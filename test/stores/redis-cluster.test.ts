@@ -76,6 +76,30 @@ describe("redis+cluster: a fleet on a Redis Cluster", () => {
     }
   });
 
+  it("the bulk job's shared throttle runs its scripts on the cluster (its keys in one slot)", async () => {
+    const { RedisThrottle } = await import("../../src/customers/redis-throttle.ts");
+    const app = `cluster-app-${Date.now()}`;
+    const a = await RedisThrottle.open(cluster.url, { app });
+    const b = await RedisThrottle.open(cluster.url, { app });
+    try {
+      assert.equal(await b.currentLimit(), Infinity);
+      const sent: number[] = [];
+      for (let i = 0; i < 5; i++) sent.push(await a.acquire());
+      for (const t of sent.slice(0, 4)) await a.succeeded(t);
+      await a.throttled(sent[4]!, undefined);
+      const limit = await b.currentLimit();
+      assert.ok(limit >= 1 && limit <= 4, `b sees the limit a learned (${limit})`);
+      const keys = await cluster.keys(`partner-token:throttle:{${app}}:*`);
+      assert.ok(keys.length >= 2, "several keys, all on one master");
+      const masters = new Set(
+        await Promise.all(keys.map(async (k) => (await cluster.masterOf(k)).port)),
+      );
+      assert.equal(masters.size, 1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it(
     "10 workers; the master holding the refresh token killed mid-renewal: no sign-in, nothing lost",
     { timeout: 240_000 },
