@@ -123,7 +123,8 @@ function parseHaUri(
   const queryAt = rest.indexOf("?");
   if (queryAt >= 0) {
     if (rest.slice(queryAt + 1) !== "")
-      fail(`a ${scheme} URI takes no query option ('${rest.slice(queryAt)}')`);
+      // Not echoed: a query may hold what should have been a secret.
+      fail(`a ${scheme} URI takes no query options`);
     rest = rest.slice(0, queryAt);
   }
   const slash = rest.indexOf("/");
@@ -315,7 +316,11 @@ export class RedisConnection {
     }
     const connection = new RedisConnection(client, address);
     try {
-      await deadline(connection.redis.connect(), OPEN_DEADLINE_MS, "no answer in time");
+      await deadline(
+        connection.redis.connect(),
+        OPEN_DEADLINE_MS,
+        `no answer within ${OPEN_DEADLINE_MS / 1000} s`,
+      );
     } catch (error) {
       connection.redis.disconnect();
       throw connection.failure("connect", error);
@@ -327,7 +332,11 @@ export class RedisConnection {
   async run<T>(what: string, fn: (redis: RedisClient) => Promise<T>): Promise<T> {
     try {
       // Each command has its own timeout; this bounds a whole step, retries and redirections too.
-      return await deadline(fn(this.redis), RUN_DEADLINE_MS, "no answer in time");
+      return await deadline(
+        fn(this.redis),
+        RUN_DEADLINE_MS,
+        `no answer within ${RUN_DEADLINE_MS / 1000} s`,
+      );
     } catch (error) {
       if (error instanceof StoreError) throw error;
       throw this.failure(what, error);
@@ -466,7 +475,7 @@ function describe(error: unknown, last: Error | undefined): string {
   if (
     last &&
     own !== last.message &&
-    /closed|max retries|Stream isn't writeable|no master answered/i.test(own)
+    /closed|max retries|Stream isn't writeable|no master answered|no answer within/i.test(own)
   )
     return `${own.replace(/\.$/, "")} (${code ?? last.message})`;
   return own.replace(/\.$/, "");

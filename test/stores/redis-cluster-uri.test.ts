@@ -76,7 +76,7 @@ describe("redis+cluster and redis+sentinel URIs", () => {
     refused("redis+cluster://u:hunter2@", /names no node/);
     refused("redis+cluster://u:hunter2@h:7000,,h2", /'' is not HOST:PORT/);
     refused("redis+cluster://u:hunter2@h:99999", /not 1–65535/);
-    refused("redis+cluster://u:hunter2@h:7000?tls=1", /takes no query option/);
+    refused("redis+cluster://u:hunter2@h:7000?password=hunter2", /takes no query options/);
     refused("redis+sentinel://u:hunter2@s1:26379", /needs the master's name/);
     refused("redis+sentinel://u:hunter2@s1:26379/m/x", /'\/x' is not a number/);
     refused("redis+sentinel://u:hunter2@s1:26379/m/0/extra", /more than \/MASTER_NAME\/DB/);

@@ -272,6 +272,7 @@ export async function proveFailover(emu: Emulator, target: FailoverTarget): Prom
     assert.equal(line.code, "ERR_REDIS_UNAVAILABLE", line.message);
     assert.match(line.message!, /^Redis at (Cluster|Sentinel) .*: could not /);
     assert.ok(!line.message!.includes(key), "no secret in the message");
+    console.log(`no master: ${line.message}`);
   } finally {
     monitoring = false;
     await monitor.catch(() => undefined);
