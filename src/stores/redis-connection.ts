@@ -477,6 +477,6 @@ function describe(error: unknown, last: Error | undefined): string {
     own !== last.message &&
     /closed|max retries|Stream isn't writeable|no master answered|no answer within/i.test(own)
   )
-    return `${own.replace(/\.$/, "")} (${code ?? last.message})`;
+    return `${own.replace(/\.$/, "")} (${code ?? last.message.replace(/\.$/, "")})`;
   return own.replace(/\.$/, "");
 }
