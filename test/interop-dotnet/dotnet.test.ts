@@ -26,6 +26,17 @@ const EXPECTED = [
   "MsalTests.ConfidentialClient_AcquireTokenByRefreshToken_ThenSilent",
   "MsalTests.PublicClient_DeviceCode_ThenSilent_ThenRefreshTokenFromCache",
   "MsalTests.PublicClient_InteractiveWithCustomWebUi_OnLoopback8400To8999",
+  "AzureIdentityTests.ClientSecretCredential",
+  "AzureIdentityTests.ClientCertificateCredential",
+  "AzureIdentityTests.DeviceCodeCredential",
+  'SidecarTests.Exec_Customer_AzureIdentity(kind: "managed")',
+  'SidecarTests.Exec_Customer_AzureIdentity(kind: "default")',
+  "SidecarTests.Exec_SecretClient_WritesAndReadsTheVault",
+  "SidecarTests.Serve_IdentityVariablesByHand_ManagedIdentityCredential",
+  "ImpersonateTests.Msal_AzurePublicCloud_ClientSecret",
+  "ImpersonateTests.Msal_AzurePublicCloud_DeviceCode_ThenSilent",
+  "ImpersonateTests.AzureIdentity_NothingSet_ClientSecretCredential",
+  "ImpersonateTests.AzureIdentity_NothingSet_DeviceCodeCredential",
 ];
 
 interface Result {
@@ -146,6 +157,15 @@ describe("Microsoft's .NET clients against the emulator (dotnet test)", () => {
     assert.equal(counters["passed"], counters["total"]);
     assert.equal(run.code, 0, run.output);
     assert.deepEqual([...results.keys()].sort(), [...EXPECTED].sort());
+  });
+
+  test("under --impersonate, MSAL.NET ran instance discovery against login.microsoftonline.com itself", () => {
+    assert.ok(
+      run.requests.some((l) =>
+        /^200 GET \/common\/discovery\/instance login\.microsoftonline\.com$/.test(l),
+      ),
+      run.requests.join("\n"),
+    );
   });
 
   for (const name of EXPECTED)

@@ -129,7 +129,7 @@ const run = await new Promise<{ code: number | null; output: string }>((resolve)
 });
 
 const requests = [...emu.requests(), ...impersonating.requests()].map(
-  (r) => `${r.status} ${r.method} ${r.path}`,
+  (r) => `${r.status} ${r.method} ${r.path} ${r.host}`,
 );
 await Promise.all([emu.close(), impersonating.close()]);
 process.stdout.write(
