@@ -87,6 +87,8 @@ public class SidecarTests
             "expires_on read as a time in the future");
         Assert.Matches(@"GET /msi/token 200 .*resource=https://graph\.microsoft\.com", run.Stderr);
         Assert.DoesNotContain("decoy-secret", run.Stderr);
+        // The only api-version the sidecar speaks (2019-08-01) served every request: no probe, no retry.
+        Assert.DoesNotMatch(@"GET /msi/token [45]\d\d", run.Stderr);
     }
 
     [Fact]

@@ -83,6 +83,10 @@ Object.assign(env, sessionEnv, {
   EMU_URL: emu.url,
   EMU_TENANT: i.partnerTenant.id,
   EMU_CUSTOMER: i.customers[1]!.id,
+  // Tenants no other test uses: ErrorTests injects faults on their token paths.
+  EMU_SPARE_TENANT_A: i.customers[0]!.id,
+  EMU_SPARE_TENANT_B: i.customers[2]!.id,
+  EMU_CONTROL_URL: i.controlUrl,
   EMU_USERNAME: i.user.username,
   EMU_CONFIDENTIAL_ID: clientId,
   EMU_CONFIDENTIAL_SECRET: clientSecret,
