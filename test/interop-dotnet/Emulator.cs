@@ -73,6 +73,10 @@ public static class Emulator
     public static string Claim(this JsonWebToken jwt, string name) =>
         jwt.TryGetClaim(name, out var c) ? c.Value : throw new Xunit.Sdk.XunitException($"no '{name}' claim in {jwt.EncodedPayload}");
 
+    /// <summary>The values of a claim that may be an array (roles).</summary>
+    public static string[] Claims(this JsonWebToken jwt, string name) =>
+        jwt.Claims.Where(c => c.Type == name).Select(c => c.Value).ToArray();
+
     /// <summary>
     /// What a browser does with the emulator's auto-approved sign-in: GET the authorize URL and
     /// take the redirect it answers with (the code, state, client_info…).

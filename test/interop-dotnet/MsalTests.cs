@@ -44,6 +44,8 @@ public class MsalTests
         Assert.Equal(Graph, jwt.Claim("aud"));
         Assert.Equal(ConfidentialId, jwt.Claim("appid"));
         Assert.Equal("1", jwt.Claim("appidacr"));
+        Assert.Equal(["Directory.Read.All", "Organization.Read.All"], jwt.Claims("roles").Order());
+        Assert.False(jwt.TryGetClaim("scp", out _), "an app-only token has roles, not scp");
         Assert.Equal(Tenant, first.TenantId);
         var again = await app.AcquireTokenForClient(GraphDefault).ExecuteAsync();
         Assert.Equal(TokenSource.Cache, again.AuthenticationResultMetadata.TokenSource);
@@ -84,6 +86,7 @@ public class MsalTests
         var jwt = await VerifyAsync(result.AccessToken, Tenant);
         Assert.Equal(Graph, jwt.Claim("aud"));
         Assert.Equal("2", jwt.Claim("appidacr"));
+        Assert.Contains("Directory.Read.All", jwt.Claims("roles"));
         Assert.Equal(TokenSource.Cache,
             (await app.AcquireTokenForClient(GraphDefault).ExecuteAsync()).AuthenticationResultMetadata.TokenSource);
     }
