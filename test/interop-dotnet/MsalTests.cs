@@ -91,6 +91,24 @@ public class MsalTests
             (await app.AcquireTokenForClient(GraphDefault).ExecuteAsync()).AuthenticationResultMetadata.TokenSource);
     }
 
+    /// <summary>
+    /// An OIDC authority (the emulator's v2.0 discovery document): MSAL.NET 4.92 then signs its
+    /// assertion RS256 with the SHA-1 `x5t`, where for Entra authorities (the tests above, however
+    /// the certificate was found) it signs PS256 with `x5t#S256` (and `x5c` as one string).
+    /// </summary>
+    [Fact]
+    public async Task ConfidentialClient_Certificate_OidcAuthority()
+    {
+        var app = ConfidentialClientApplicationBuilder.Create(CertificateId)
+            .WithCertificate(LoadCertificate())
+            .WithOidcAuthority($"{Url}/{Tenant}/v2.0")
+            .Build();
+        var result = await app.AcquireTokenForClient(GraphDefault).ExecuteAsync();
+        var jwt = await VerifyAsync(result.AccessToken, Tenant);
+        Assert.Equal("2", jwt.Claim("appidacr"));
+        Assert.Equal(CertificateId, jwt.Claim("appid"));
+    }
+
     [Fact]
     public async Task AuthorizationCode_WithSecret_ThenSilent_ThenForcedRefresh()
     {

@@ -22,6 +22,7 @@ const EXPECTED = [
   "MsalTests.ConfidentialClient_Secret_ThenFromCache",
   "MsalTests.ConfidentialClient_CertificateBySha1Thumbprint_InstanceDiscoveryOff",
   "MsalTests.ConfidentialClient_CertificateBySha256Thumbprint_WithSendX5C",
+  "MsalTests.ConfidentialClient_Certificate_OidcAuthority",
   "MsalTests.AuthorizationCode_WithSecret_ThenSilent_ThenForcedRefresh",
   "MsalTests.ConfidentialClient_AcquireTokenByRefreshToken_ThenSilent",
   "MsalTests.PublicClient_DeviceCode_ThenSilent_ThenRefreshTokenFromCache",
