@@ -5,6 +5,9 @@
  * then runs it with ONE `dotnet test` inside a private namespace (see in-namespace.ts) and reads
  * its TRX result: each .NET test below must have run and passed. Without `dotnet` (the .NET SDK
  * 10) or `unshare`, the test fails saying what to install.
+ *
+ * Working on one flow: INTEROP_DOTNET_FILTER='FullyQualifiedName~DeviceCode' passes a `--filter`
+ * to dotnet test (the tests of flows it left out then fail as "did not run").
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";

@@ -24,7 +24,13 @@ interface Config {
 const config = JSON.parse(readFileSync(0, "utf8")) as Config;
 const SYSTEM_ROOTS = "/etc/ssl/certs/ca-certificates.crt";
 
-execFileSync("ip", ["link", "set", "lo", "up"]);
+try {
+  execFileSync("ip", ["link", "set", "lo", "up"]);
+} catch (e) {
+  throw new Error(
+    `cannot bring 'lo' up in the namespace with 'ip' (Debian's iproute2): ${(e as Error).message}`,
+  );
+}
 
 // The emulator on a port of its own, a partner signed in once (App + User) for the sidecar.
 const { emu, refreshToken } = await startWithPartner();
