@@ -10,7 +10,8 @@ import {
   openTokenCache,
   parseEncryptionKey,
 } from "../../src/stores/index.ts";
-import { startTestEmulator, type Emulator } from "../cli/helpers.ts";
+import { emuFlags, runCli, startTestEmulator, type Emulator } from "../cli/helpers.ts";
+import { sessionEnv } from "../session/helpers.ts";
 import { newKey } from "./helpers.ts";
 import { proveFailover } from "./redis-failover.ts";
 import { startRedisCluster, withNode, type RunningCluster } from "./redis-ha.ts";
@@ -55,6 +56,48 @@ describe("redis+cluster: a fleet on a Redis Cluster", () => {
     } finally {
       await cache.close?.();
     }
+  });
+
+  it("the command line's --cache takes redis+cluster://: one renewal, then the fleet's cached token", async () => {
+    const env = {
+      ...(await sessionEnv()),
+      CLIENT_SECRET: emu.info.apps.confidential.clientSecret,
+      PARTNER_TOKEN_ENCRYPTION_KEY: newKey(),
+    };
+    const graph = "https://graph.microsoft.com/.default";
+    const connected = await runCli(
+      [
+        "connect",
+        "--service-principal",
+        "--application-id",
+        emu.info.apps.confidential.clientId,
+        "--credential",
+        "env:CLIENT_SECRET",
+        "--tenant",
+        emu.info.partnerTenant.id,
+        ...emuFlags(emu),
+        "--scopes",
+        graph,
+        "-o",
+        "none",
+      ],
+      { env },
+    );
+    assert.equal(connected.code, 0, connected.stderr);
+    const before = (await cluster.keys("partner-token:token:*")).length;
+    const grants = () =>
+      emu.requests().filter((e) => e.note["grant_type"] === "client_credentials").length;
+    const granted = grants();
+    const first = await runCli(["token", "--cache", cluster.url, "--scopes", graph], { env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(grants(), granted + 1, "renewed once: the fleet cache starts empty");
+    assert.equal((await cluster.keys("partner-token:token:*")).length, before + 1);
+    const second = await runCli(["token", "--scopes", graph], {
+      env: { ...env, PARTNER_TOKEN_CACHE: cluster.url },
+    });
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.json.accessToken, first.json.accessToken, "from the cluster");
+    assert.equal(grants(), granted + 1);
   });
 
   it("writes the refresh token only once a replica has it", async () => {
