@@ -177,6 +177,9 @@ describe("Graph: GDAP relationships", () => {
       400,
       "Request_UnsupportedQuery",
     );
+    const counted = await graph(h, token, `${REL}?$top=1&$count=true`);
+    assert.equal(counted.json["@odata.count"], 251);
+    graphError(await graph(h, token, `${REL}?$count=maybe`), 400, "Request_BadRequest");
     const big = await graph(h, token, `${REL}?$top=300`);
     assert.equal(big.json.value.length, 251);
     assert.equal(big.json["@odata.nextLink"], undefined);
