@@ -283,7 +283,11 @@ export function seededRelationship(
     customerName: customer.displayName,
     status: r.status,
     duration: r.duration,
-    autoExtendDays: r.autoExtendDuration === "P180D" ? AUTO_EXTEND_DAYS : 0,
+    autoExtendDays:
+      (r.autoExtendDuration ?? (r.roles.includes(ROLE.globalAdministrator) ? "PT0S" : "P180D")) ===
+      "P180D"
+        ? AUTO_EXTEND_DAYS
+        : 0,
     roles: r.roles,
     createdDateTime: (activated ?? startMs) - DAY_MS,
     activatedDateTime: activated,

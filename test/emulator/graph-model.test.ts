@@ -273,6 +273,23 @@ test("the seed's GDAP keys are validated, naming the key", () => {
       e instanceof SeedError && /delegatedAdminRelationships\[0\]\.roles\[0\]/.test(e.message),
   );
   assert.throws(
+    bad({
+      delegatedAdminRelationships: [
+        {
+          partner: PARTNER,
+          customer: "fabrikam.onmicrosoft.com",
+          roles: ["62e90394-69f5-4237-9190-012177145e10"],
+          autoExtendDuration: "P180D",
+        },
+      ],
+    }),
+    (e: unknown) =>
+      e instanceof SeedError &&
+      /delegatedAdminRelationships\[0\]\.autoExtendDuration: a relationship with Global Administrator cannot auto-extend/.test(
+        e.message,
+      ),
+  );
+  assert.throws(
     bad({ groups: [{ id: "x", tenant: PARTNER, displayName: "G" }] }),
     (e: unknown) => e instanceof SeedError && /groups\[0\]\.id/.test(e.message),
   );
