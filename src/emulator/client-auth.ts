@@ -163,8 +163,13 @@ function checkAssertionTypes(header: Record<string, unknown>, payload: Record<st
     if (value !== undefined && typeof value !== "string")
       throw malformed("header", name, "a string", value);
   }
+  // x5c: an array of base64 certificates (RFC 7515), or one alone as a string, as MSAL.NET sends it.
   const x5c = header["x5c"];
-  if (x5c !== undefined && (!Array.isArray(x5c) || x5c.some((c) => typeof c !== "string")))
+  if (
+    x5c !== undefined &&
+    typeof x5c !== "string" &&
+    (!Array.isArray(x5c) || x5c.some((c) => typeof c !== "string"))
+  )
     throw malformed("header", "x5c", "an array of base64 strings", x5c);
   for (const name of ["iss", "sub", "jti"]) {
     const value = payload[name];
@@ -180,7 +185,9 @@ function checkAssertionTypes(header: Record<string, unknown>, payload: Record<st
     throw malformed("claim", "aud", "a string or an array of strings", aud);
   for (const name of ["exp", "nbf", "iat"]) {
     const value = payload[name];
-    if (value === undefined) continue;
+    // A string is MSAL.NET's way of writing the time: numericDate() reads its digits, and a string
+    // that is no time is refused there with AADSTS700024, as Entra does.
+    if (value === undefined || typeof value === "string") continue;
     if (typeof value !== "number" || !Number.isFinite(value))
       throw malformed("claim", name, "a number of seconds", value);
     if (Math.abs(value) > MAX_DATE_SECONDS)
@@ -230,8 +237,8 @@ function assertionCertificate(
   if (typeof x5tS256 === "string")
     presented = { hash: "sha256", bytes: thumbprintBytes(x5tS256, 64) };
   else if (typeof x5t === "string") presented = { hash: "sha1", bytes: thumbprintBytes(x5t, 40) };
-  else if (Array.isArray(x5c) && typeof x5c[0] === "string") {
-    const der = Buffer.from(x5c[0], "base64");
+  else if (typeof x5c === "string" || (Array.isArray(x5c) && typeof x5c[0] === "string")) {
+    const der = Buffer.from(typeof x5c === "string" ? x5c : (x5c[0] as string), "base64");
     presented = { hash: "sha256", bytes: createHash("sha256").update(der).digest() };
   }
   if (!presented) return { missing: true };
