@@ -6,7 +6,7 @@
  * `partner-center` and `customers` take the app's flags to redeem a store's refresh token
  * (`store-flags.ts`), with help texts of their own.
  */
-import type { NewPartnerAccessTokenParams } from "../client/types.ts";
+import type { ClientOptions, NewPartnerAccessTokenParams } from "../client/types.ts";
 import {
   getBoolean,
   getList,
@@ -16,6 +16,7 @@ import {
   type FlagSpec,
   type ParsedArgs,
 } from "./args.ts";
+import { say } from "./redact.ts";
 import { readSecret } from "./secret-source.ts";
 import { usageError } from "./usage-error.ts";
 
@@ -47,7 +48,8 @@ export const tenantFlag: FlagSpec = {
   valueName: "id|domain",
   help: "tenant id or domain (default organizations) [env AZURE_TENANT_ID]",
 };
-const signInTenantFlag: FlagSpec = { ...tenantFlag, env: "AZURE_TENANT_ID" };
+/** `--tenant` of a sign-in (`new`, `connect`): its variable is also a store session's default tenant. */
+export const signInTenantFlag: FlagSpec = { ...tenantFlag, env: "AZURE_TENANT_ID" };
 
 export const environmentFlag: FlagSpec = {
   name: "environment",
@@ -188,6 +190,16 @@ export function signInFlags(store: readonly FlagSpec[]): FlagSpec[] {
       help: "print the sign-in URL instead of opening a browser",
     },
   ];
+}
+
+/** `--no-browser`: the sign-in address printed for a person to open, instead of a browser. */
+export function signInOptionsOf(args: ParsedArgs): Pick<ClientOptions, "openBrowser"> {
+  return getBoolean(args, "no-browser")
+    ? {
+        openBrowser: async (url: string) =>
+          say(`Open this address in a browser to sign in:\n  ${url}`),
+      }
+    : {};
 }
 
 /** The flag as the user wrote it, for messages. */

@@ -34,6 +34,7 @@ import {
   environmentFlag,
   secretOf,
   signInPlaceOf,
+  signInTenantFlag,
   withHelp,
 } from "./sign-in-flags.ts";
 import { usageError } from "./usage-error.ts";
@@ -186,7 +187,7 @@ export async function openStoreTokenSource(
   const { openStoreSession } = await import("../session/store-session.ts");
   const profile = getString(args, "profile");
   const cacheDir = getString(args, "cache-dir");
-  const tenant = process.env.AZURE_TENANT_ID;
+  const tenant = process.env[signInTenantFlag.env!];
   const session = await openStoreSession({
     store,
     applicationId,

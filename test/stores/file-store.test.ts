@@ -26,7 +26,7 @@ import {
   writeFetchBrowser,
   type Emulator,
 } from "../cli/helpers.ts";
-import { cliEnv, proveStore } from "./helpers.ts";
+import { cliEnv, proveStore, seedStore } from "./helpers.ts";
 
 const TOKEN_A = "0.AAAA-first-refresh-token-value";
 const TOKEN_B = "0.BBBB-second-refresh-token-value";
@@ -147,31 +147,7 @@ describe("file: store through the command line", () => {
 
   it("new: a store that cannot be written is exit 1, with the new token still on stdout", async () => {
     const folder = await tempDir();
-    const { clientId, clientSecret } = emu.info.apps.confidential;
-    const r = await runCli(
-      [
-        "new",
-        "--service-principal",
-        "--use-authorization-code",
-        "--application-id",
-        clientId,
-        "--credential",
-        "env:APP_SECRET",
-        "--tenant",
-        emu.info.partnerTenant.id,
-        "--scopes",
-        GRAPH,
-        "--refresh-token-store",
-        `file:${folder}`,
-        ...emuFlags(emu),
-      ],
-      {
-        env: {
-          ...(await cliEnv({ APP_SECRET: clientSecret })),
-          BROWSER: await writeFetchBrowser(emu.info.caFile),
-        },
-      },
-    );
+    const r = await seedStore(emu, `file:${folder}`, { scopes: GRAPH });
     assert.equal(r.code, 1, r.stderr);
     assert.ok(r.json?.refreshToken, "the result, with the new refresh token, is printed");
     assert.match(r.stderr, /could not save the refresh token to file:.*is not a regular file/);

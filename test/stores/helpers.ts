@@ -19,6 +19,7 @@ import {
   runCli,
   verifyEmulatorToken,
   writeFetchBrowser,
+  type CliResult,
   type Emulator,
 } from "../cli/helpers.ts";
 
@@ -190,6 +191,46 @@ export async function cliEnv(extra: Record<string, string> = {}): Promise<Record
 }
 
 /**
+ * Puts a live refresh token in the store `uri`: an App + User sign-in of the emulator's
+ * confidential app through the command line (`new --service-principal --use-authorization-code
+ * --refresh-token-store URI`, the browser a script that follows the sign-in). Resolves to the
+ * command's result; `extra` adds flags (an encryption key), `env` variables (to `cliEnv`'s).
+ */
+export async function seedStore(
+  emu: Emulator,
+  uri: string,
+  options: { scopes?: string; extra?: string[]; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  const { clientId, clientSecret } = emu.info.apps.confidential;
+  return runCli(
+    [
+      "new",
+      "--service-principal",
+      "--use-authorization-code",
+      "--application-id",
+      clientId,
+      "--credential",
+      "env:APP_SECRET",
+      "--tenant",
+      emu.info.partnerTenant.id,
+      "--scopes",
+      options.scopes ?? PARTNER_CENTER,
+      "--refresh-token-store",
+      uri,
+      ...(options.extra ?? []),
+      ...emuFlags(emu),
+    ],
+    {
+      env: {
+        ...(await cliEnv({ APP_SECRET: clientSecret })),
+        ...options.env,
+        BROWSER: await writeFetchBrowser(emu.info.caFile),
+      },
+    },
+  );
+}
+
+/**
  * The proof every store gives, through the real command line:
  * 1. an App + User sign-in (`new --use-authorization-code --refresh-token-store URI`) writes the
  *    refresh token it returns;
@@ -208,29 +249,12 @@ export async function proveStore(
 ): Promise<void> {
   const { clientId, clientSecret } = emu.info.apps.confidential;
   const env = await cliEnv({ ...options.env, APP_SECRET: clientSecret });
-  const browser = await writeFetchBrowser(emu.info.caFile);
   const extra = options.extra ?? [];
 
-  const signIn = await runCli(
-    [
-      "new",
-      "--service-principal",
-      "--use-authorization-code",
-      "--application-id",
-      clientId,
-      "--credential",
-      "env:APP_SECRET",
-      "--tenant",
-      emu.info.partnerTenant.id,
-      "--scopes",
-      PARTNER_CENTER,
-      "--refresh-token-store",
-      uri,
-      ...extra,
-      ...emuFlags(emu),
-    ],
-    { env: { ...env, BROWSER: browser } },
-  );
+  const signIn = await seedStore(emu, uri, {
+    extra,
+    ...(options.env ? { env: options.env } : {}),
+  });
   assert.equal(signIn.code, 0, signIn.stderr);
   const first = signIn.json.refreshToken as string;
   assert.ok(first, "the sign-in returned a refresh token");

@@ -10,15 +10,8 @@ import { after, before, describe, it } from "node:test";
 import { ClientCertificateCredential, ClientSecretCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { trustEmulatorCa } from "../interop/helpers.ts";
-import {
-  emuFlags,
-  GRAPH,
-  runCli,
-  startTestEmulator,
-  writeFetchBrowser,
-  type Emulator,
-} from "../cli/helpers.ts";
-import { cliEnv, control, proveStore } from "./helpers.ts";
+import { emuFlags, GRAPH, runCli, startTestEmulator, type Emulator } from "../cli/helpers.ts";
+import { cliEnv, control, proveStore, seedStore } from "./helpers.ts";
 
 describe("keyvault: the emulator's vault and the store", () => {
   let emu: Emulator;
@@ -233,31 +226,10 @@ describe("keyvault: the emulator's vault and the store", () => {
       });
     before(async () => {
       // A live refresh token in the vault to start from: an App + User sign-in.
-      const seeded = await runCli(
-        [
-          "new",
-          "--service-principal",
-          "--use-authorization-code",
-          "--application-id",
-          emu.info.apps.confidential.clientId,
-          "--credential",
-          "env:APP_SECRET",
-          "--tenant",
-          emu.info.partnerTenant.id,
-          "--scopes",
-          GRAPH,
-          "--refresh-token-store",
-          `keyvault:${emu.info.url}/secrets/${name}`,
-          ...emuFlags(emu),
-        ],
-        {
-          env: await cliEnv({
-            ...env,
-            APP_SECRET: emu.info.apps.confidential.clientSecret,
-            BROWSER: await writeFetchBrowser(emu.info.caFile),
-          }),
-        },
-      );
+      const seeded = await seedStore(emu, `keyvault:${emu.info.url}/secrets/${name}`, {
+        scopes: GRAPH,
+        env,
+      });
       assert.equal(seeded.code, 0, seeded.stderr);
     });
 

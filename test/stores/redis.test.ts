@@ -15,7 +15,6 @@ import {
   runCli,
   startTestEmulator,
   verifyEmulatorToken,
-  writeFetchBrowser,
   type Emulator,
 } from "../cli/helpers.ts";
 import {
@@ -26,6 +25,7 @@ import {
   newKey,
   proveStore,
   refreshRequests,
+  seedStore,
   startRedis,
   type RunningRedis,
 } from "./helpers.ts";
@@ -189,7 +189,7 @@ describe("redis: through the command line", () => {
     "10 workers with their own local caches and one Redis: one refresh, ten valid tokens, nothing in clear",
     { timeout: 240_000 },
     async () => {
-      await seedStore();
+      await seedRedisStore();
       await control(emu, "requests", undefined, "DELETE");
       const env = await Promise.all(Array.from({ length: 10 }, () => workerEnv()));
       const results = await Promise.all(
@@ -221,33 +221,11 @@ describe("redis: through the command line", () => {
   }
 
   /** Puts a fresh refresh token in the Redis store: an App + User sign-in. */
-  async function seedStore(): Promise<void> {
-    const r = await runCli(
-      [
-        "new",
-        "--service-principal",
-        "--use-authorization-code",
-        "--application-id",
-        emu.info.apps.confidential.clientId,
-        "--credential",
-        "env:APP_SECRET",
-        "--tenant",
-        emu.info.partnerTenant.id,
-        "--scopes",
-        "https://api.partnercenter.microsoft.com/user_impersonation",
-        "--refresh-token-store",
-        storeUri(),
-        "--encryption-key",
-        "env:PT_KEY",
-        ...emuFlags(emu),
-      ],
-      {
-        env: {
-          ...(await workerEnv()),
-          BROWSER: await writeFetchBrowser(emu.info.caFile),
-        },
-      },
-    );
+  async function seedRedisStore(): Promise<void> {
+    const r = await seedStore(emu, storeUri(), {
+      extra: ["--encryption-key", "env:PT_KEY"],
+      env: await workerEnv(),
+    });
     assert.equal(r.code, 0, r.stderr);
   }
 
@@ -255,7 +233,7 @@ describe("redis: through the command line", () => {
     "a worker killed with SIGKILL while holding the lock: the others carry on after its expiry",
     { timeout: 180_000 },
     async () => {
-      await seedStore();
+      await seedRedisStore();
       await dropCachedTokens();
       const path = `/${emu.info.customers[1]!.domain}/oauth2/v2.0/token`;
       await control(emu, "faults", { path, delayMs: 8000, count: 1 });
@@ -298,7 +276,7 @@ describe("redis: through the command line", () => {
   });
 
   it("Redis stopped during a renewal: a clear error, and the new refresh token shown on request", async () => {
-    await seedStore();
+    await seedRedisStore();
     await dropCachedTokens();
     const path = `/${emu.info.customers[1]!.domain}/oauth2/v2.0/token`;
     await control(emu, "faults", { path, delayMs: 4000, count: 1 });

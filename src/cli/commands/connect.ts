@@ -5,7 +5,7 @@
  * `exec`…) need no flags but the profile.
  */
 import type { ConnectParams } from "../../session/session.ts";
-import { formatFlags, getBoolean, getString, type FlagSpec } from "../args.ts";
+import { formatFlags, getString, type FlagSpec } from "../args.ts";
 import {
   debugFlag,
   timeoutFlag,
@@ -18,7 +18,7 @@ import { outputFlags, writeResult } from "../output.ts";
 import { say } from "../redact.ts";
 import { SOURCE_SPELLINGS } from "../secret-source.ts";
 import { profileFlags, sessionOptionsOf } from "../session-flags.ts";
-import { signInFlags, toParams } from "../sign-in-flags.ts";
+import { signInFlags, signInOptionsOf, toParams } from "../sign-in-flags.ts";
 import { refreshTokenStoreFlag } from "../store-flags.ts";
 import { usageError } from "../usage-error.ts";
 
@@ -85,12 +85,7 @@ export async function body({
     );
   const options = sessionOptionsOf(args, {
     ...clientOptions,
-    ...(getBoolean(args, "no-browser")
-      ? {
-          openBrowser: async (url: string) =>
-            say(`Open this address in a browser to sign in:\n  ${url}`),
-        }
-      : {}),
+    ...signInOptionsOf(args),
   });
   const { connectSession } = await import("../../session/session.ts");
   const { session } = await connectSession(params, options);

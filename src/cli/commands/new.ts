@@ -18,7 +18,7 @@ import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult, type OutputFormat } from "../output.ts";
 import { progress, say } from "../redact.ts";
 import { SOURCE_SPELLINGS } from "../secret-source.ts";
-import { signInFlags, toParams } from "../sign-in-flags.ts";
+import { signInFlags, signInOptionsOf, toParams } from "../sign-in-flags.ts";
 import { encryptionKeyFlag, refreshTokenStoreFlag } from "../store-flags.ts";
 import { usageError } from "../usage-error.ts";
 
@@ -170,12 +170,7 @@ async function signIn(
   const options: ClientOptions = {
     log: (message) => progress(message),
     ...clientOptions,
-    ...(getBoolean(args, "no-browser")
-      ? {
-          openBrowser: async (url: string) =>
-            say(`Open this address in a browser to sign in:\n  ${url}`),
-        }
-      : {}),
+    ...signInOptionsOf(args),
   };
   // Not the package index: it loads every flow, and this command runs one.
   const { newPartnerAccessToken } = await import("../../client/new-partner-access-token.ts");
