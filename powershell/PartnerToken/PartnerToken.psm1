@@ -141,7 +141,11 @@ function Invoke-PartnerTokenCli {
         [switch]$ShowSignIn,
         [ref]$ExitCode
     )
-    $cli = Resolve-PartnerTokenCli
+    try { $cli = Resolve-PartnerTokenCli }
+    catch {
+        $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                $_.Exception, 'ERR_CLI_NOT_FOUND', [System.Management.Automation.ErrorCategory]::ObjectNotFound, $null))
+    }
     $debugOn = $DebugPreference -ne 'SilentlyContinue'
     $psi = [System.Diagnostics.ProcessStartInfo]::new($cli.File)
     foreach ($a in @($cli.Prefix) + @($Arguments)) { $psi.ArgumentList.Add([string]$a) }
@@ -177,7 +181,9 @@ function Invoke-PartnerTokenCli {
                     $errTask = $process.StandardError.ReadLineAsync()
                     if ($stderr.Count -lt 2000) { $stderr.Add($line) }
                     if ($debugOn) { Write-Debug $line } else { Write-Verbose $line }
-                    if ($ShowSignIn -and $line -match 'devicelogin|enter the code|Open this address|sign in|browser') {
+                    # Where to sign in (the device code, the address when no browser opens) is for
+                    # the person at the console, as the original cmdlets showed it.
+                    if ($ShowSignIn -and -not $debugOn -and -not $line.StartsWith('partner-token:') -and $line.Trim()) {
                         Write-Host $line
                     }
                 }
@@ -605,7 +611,11 @@ function New-PartnerAccessToken {
         [switch]$Consent
     )
     $bound = @{} + $PSBoundParameters
-    if ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalResource') { $bound.ServicePrincipal = $true }
+    if ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalResource') {
+        # 1.5.x: the application id was optional here, the credential's user name standing for it.
+        $bound.ServicePrincipal = $true
+        if (-not $bound.ContainsKey('ApplicationId')) { $bound.ApplicationId = $Credential.UserName }
+    }
     Invoke-NewAccessToken -Cmdlet $PSCmdlet -Bound $bound
 }
 
@@ -1108,7 +1118,11 @@ function Start-PartnerTokenEmulator {
         [Parameter()][switch]$SetEnvironment,
         [Parameter()][ValidateRange(1, 600)][int]$TimeoutSeconds = 60
     )
-    $cli = Resolve-PartnerTokenCli
+    try { $cli = Resolve-PartnerTokenCli }
+    catch {
+        $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                $_.Exception, 'ERR_CLI_NOT_FOUND', [System.Management.Automation.ErrorCategory]::ObjectNotFound, $null))
+    }
     $psi = [System.Diagnostics.ProcessStartInfo]::new($cli.File)
     $arguments = @($cli.Prefix) + @('emulator', '--port', [string]$Port)
     if ($DataDirectory) { $arguments += @('--data-dir', $DataDirectory) }
