@@ -864,7 +864,7 @@ function Get-PartnerSession {
         [string]$Profile,
 
         [Parameter()]
-        [ValidateRange(0, 90)]
+        [ValidateRange(0, 365)]
         [int]$WarnDays
     )
     $arguments = @('status', '--output', 'json')

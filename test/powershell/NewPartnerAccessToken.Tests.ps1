@@ -32,8 +32,9 @@ BeforeAll {
     # A JWT whose exp has passed (the AccessToken set decodes it without a network call).
     function New-ExpiredJwt {
         $b64 = { param($s) [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($s)).TrimEnd('=').Replace('+', '-').Replace('/', '_') }
-        $exp = [DateTimeOffset]::UtcNow.AddHours(-1).ToUnixTimeSeconds()
-        "$(& $b64 '{"alg":"RS256","typ":"JWT"}').$(& $b64 "{""exp"":$exp,""tid"":""$script:PartnerTenant"",""aud"":""https://graph.microsoft.com""}").c2lnbmF0dXJl"
+        $header = & $b64 (@{ alg = 'RS256'; typ = 'JWT' } | ConvertTo-Json -Compress)
+        $claims = & $b64 (@{ exp = [DateTimeOffset]::UtcNow.AddHours(-1).ToUnixTimeSeconds(); tid = $script:PartnerTenant; aud = 'https://graph.microsoft.com' } | ConvertTo-Json -Compress)
+        "$header.$claims.c2lnbmF0dXJl"
     }
 }
 
@@ -166,8 +167,8 @@ Describe 'New-PartnerAccessToken against the emulator' {
     It 'New-SecMgmtAccessToken: ServicePrincipal and RefreshToken sets' {
         $t = New-SecMgmtAccessToken -ApplicationId $script:Confidential.clientId -Credential $script:Credential -Scopes $script:Graph -ServicePrincipal -Tenant $script:PartnerTenant
         $t.AccessToken | Should -Not -BeNullOrEmpty
-        $r = New-SecMgmtAccessToken -ApplicationId $script:Confidential.clientId -Credential $script:Credential -RefreshToken $script:AppUserToken.RefreshToken -Scopes $script:Graph -ServicePrincipal -Tenant $script:Ready.customers[0].id
-        $r.TenantId | Should -Be $script:Ready.customers[0].id
+        $r = New-SecMgmtAccessToken -ApplicationId $script:Confidential.clientId -Credential $script:Credential -RefreshToken $script:AppUserToken.RefreshToken -Scopes $script:Graph -ServicePrincipal -Tenant 'fabrikam.onmicrosoft.com'
+        $r.TenantId | Should -Be ($script:Ready.customers | Where-Object domain -EQ 'fabrikam.onmicrosoft.com').id
     }
     It 'the Learn page''s examples (seed 000) run as written' {
         # Example 1

@@ -128,6 +128,7 @@ test("the PowerShell module's Pester tests pass in PowerShell 7", async () => {
     PT_TEST_READY: ready,
     PT_TEST_CMDLINES: cmdlines,
     PT_TEST_WORK: work,
+    PT_TEST_PWSH: pwsh,
   };
   const script = `
 $ErrorActionPreference = 'Stop'
