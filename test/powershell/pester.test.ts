@@ -8,64 +8,18 @@
  * and says so.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { defaultSeed, startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { findPwsh, INSTALL, PESTER_MODULES, runPwsh } from "./pwsh.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const PARTNER = "475cad49-99e1-453e-8ff2-ae87738d9b23";
-const INSTALL = "scripts/install-powershell.sh";
-
-/** pwsh as scripts/install-powershell.sh installs it, else on PATH. */
-export function findPwsh(): string | undefined {
-  const tool = join(homedir(), ".dotnet", "tools", "pwsh");
-  if (existsSync(tool)) return tool;
-  for (const dir of (process.env.PATH ?? "").split(":")) {
-    if (dir && existsSync(join(dir, "pwsh"))) return join(dir, "pwsh");
-  }
-  return undefined;
-}
-
-/** The folder install-powershell.sh puts Pester in (pwsh's user module folder). */
-export const PESTER_MODULES = join(
-  process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"),
-  "powershell",
-  "Modules",
-);
-
-export interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs pwsh with `args` and exactly `env`; never throws on its exit code. */
-export function runPwsh(
-  pwsh: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs = 900_000,
-): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(pwsh, args, { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 let emulator: RunningEmulator;
 let work: string;
