@@ -412,7 +412,17 @@ function Invoke-NewAccessToken {
         if ($Bound.ContainsKey('Resource')) { $arguments.Add('--resource'); $arguments.Add($Bound.Resource) }
         if ($Bound.ContainsKey('Tenant')) { $arguments.Add('--tenant'); $arguments.Add($Bound.Tenant) }
         if ($Bound.ContainsKey('Environment')) { Add-EnvironmentArgument $arguments $Bound.Environment }
-        if ($Bound.ContainsKey('Module')) { $arguments.Add('--module'); $arguments.Add($Bound.Module) }
+        $moduleByBrowser = $Cmdlet.ParameterSetName -eq 'ByModule' -and $Bound.ContainsKey('UseAuthorizationCode') -and $Bound.UseAuthorizationCode
+        if ($moduleByBrowser) {
+            # The seed's ByModule set allows -UseAuthorizationCode, which the CLI's --module does
+            # not take: the same sign-in is its User set with the module's public app and scope
+            # (ExchangeOnline: Exchange Online PowerShell's app). The browser flow comes first in
+            # the cmdlet's dispatch order, so a -RefreshToken given with it is not used.
+            $arguments.Add('--application-id'); $arguments.Add('a0c73c16-a7e3-4564-9a95-2bdf47383716')
+            $arguments.Add('--scopes'); $arguments.Add('https://outlook.office365.com/.default')
+            [void]$Bound.Remove('RefreshToken')
+        }
+        elseif ($Bound.ContainsKey('Module')) { $arguments.Add('--module'); $arguments.Add($Bound.Module) }
         if ($Bound.ContainsKey('ServicePrincipal') -and $Bound.ServicePrincipal) { $arguments.Add('--service-principal') }
         if ($Bound.ContainsKey('UseAuthorizationCode') -and $Bound.UseAuthorizationCode) { $arguments.Add('--use-authorization-code') }
         if ($Bound.ContainsKey('UseDeviceAuthentication') -and $Bound.UseDeviceAuthentication) { $arguments.Add('--use-device-authentication') }
@@ -756,28 +766,22 @@ function Connect-PartnerCenter {
     $arguments = [System.Collections.Generic.List[string]]::new()
     $arguments.Add('connect')
     $secrets = @{}
-    $tempDir = $null
-    try {
-        if ($ApplicationId) { $arguments.Add('--application-id'); $arguments.Add($ApplicationId) }
-        if ($Tenant) { $arguments.Add('--tenant'); $arguments.Add($Tenant) }
-        if ($Environment) { Add-EnvironmentArgument $arguments $Environment }
-        if ($Scopes) { $arguments.Add('--scopes'); foreach ($s in $Scopes) { $arguments.Add($s) } }
-        if ($ServicePrincipal) { $arguments.Add('--service-principal') }
-        if ($UseDeviceAuthentication) { $arguments.Add('--use-device-authentication') }
-        if ($Profile) { $arguments.Add('--profile'); $arguments.Add($Profile) }
-        if ($Credential) { Add-CredentialArguments $arguments $secrets $Credential }
-        if ($PSBoundParameters.ContainsKey('RefreshToken')) { Add-TokenArgument $arguments $secrets 'RefreshToken' (Get-TokenText $RefreshToken 'RefreshToken') }
-        if ($PSBoundParameters.ContainsKey('AccessToken')) { Add-TokenArgument $arguments $secrets 'AccessToken' (Get-TokenText $AccessToken 'AccessToken') }
-        if ($CertificateThumbprint) {
-            # The session keeps the certificate's path for later renewals, so a store certificate
-            # cannot be lent through a temporary file here: the CLI's certificate folder is used.
-            $arguments.Add('--certificate-thumbprint'); $arguments.Add($CertificateThumbprint)
-        }
-        $session = Invoke-PartnerTokenCliJson -Cmdlet $PSCmdlet -Arguments $arguments.ToArray() -Secrets $secrets -ShowSignIn:($PSCmdlet.ParameterSetName -eq 'User')
+    if ($ApplicationId) { $arguments.Add('--application-id'); $arguments.Add($ApplicationId) }
+    if ($Tenant) { $arguments.Add('--tenant'); $arguments.Add($Tenant) }
+    if ($Environment) { Add-EnvironmentArgument $arguments $Environment }
+    if ($Scopes) { $arguments.Add('--scopes'); foreach ($s in $Scopes) { $arguments.Add($s) } }
+    if ($ServicePrincipal) { $arguments.Add('--service-principal') }
+    if ($UseDeviceAuthentication) { $arguments.Add('--use-device-authentication') }
+    if ($Profile) { $arguments.Add('--profile'); $arguments.Add($Profile) }
+    if ($Credential) { Add-CredentialArguments $arguments $secrets $Credential }
+    if ($PSBoundParameters.ContainsKey('RefreshToken')) { Add-TokenArgument $arguments $secrets 'RefreshToken' (Get-TokenText $RefreshToken 'RefreshToken') }
+    if ($PSBoundParameters.ContainsKey('AccessToken')) { Add-TokenArgument $arguments $secrets 'AccessToken' (Get-TokenText $AccessToken 'AccessToken') }
+    if ($CertificateThumbprint) {
+        # The session keeps the certificate's path for later renewals, so a store certificate
+        # cannot be lent through a temporary file here: the CLI's certificate folder is used.
+        $arguments.Add('--certificate-thumbprint'); $arguments.Add($CertificateThumbprint)
     }
-    finally {
-        if ($tempDir) { Remove-Item -LiteralPath $tempDir -Recurse -Force -ErrorAction Ignore }
-    }
+    $session = Invoke-PartnerTokenCliJson -Cmdlet $PSCmdlet -Arguments $arguments.ToArray() -Secrets $secrets -ShowSignIn:($PSCmdlet.ParameterSetName -eq 'User')
     $tokenArgs = @('token')
     $profileName = [string](Get-JsonProperty $session 'profile')
     if ($profileName) { $tokenArgs += @('--profile', $profileName) }

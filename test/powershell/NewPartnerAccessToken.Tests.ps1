@@ -151,6 +151,11 @@ Describe 'New-PartnerAccessToken against the emulator' {
         $again = New-PartnerAccessToken -ModuleName ExchangeOnline -RefreshToken $t.RefreshToken
         $again.RefreshToken | Should -Not -Be $t.RefreshToken
     }
+    It 'ByModule with -UseAuthorizationCode: the browser, with Exchange Online PowerShell''s app' {
+        $t = New-PartnerAccessToken -Module ExchangeOnline -UseAuthorizationCode 6>$null
+        $t.Scopes | Should -Contain 'https://outlook.office365.com/Exchange.Manage'
+        $t.RefreshToken | Should -Not -BeNullOrEmpty
+    }
     It '1.5.x -Resource with -Credential -TenantId (no -ApplicationId): RESOURCE/.default' {
         $t = New-PartnerAccessToken -Credential $script:Credential -TenantId $script:PartnerTenant -Resource 'https://graph.microsoft.com' -Consent
         $t.Scopes | Should -Be @('https://graph.microsoft.com/.default')
@@ -219,7 +224,62 @@ Describe 'Errors' {
     }
 }
 
+Describe 'Error categories' {
+    It 'exit <Exit> with <Code> is <Category>' -ForEach @(
+        @{ Exit = 130; Code = ''; Category = 'OperationStopped' }
+        @{ Exit = 2; Code = 'ERR_PARAMETER_SET'; Category = 'InvalidArgument' }
+        @{ Exit = 4; Code = 'ERR_AADSTS700082'; Category = 'AuthenticationError' }
+        @{ Exit = 1; Code = 'ERR_AADSTS7000215'; Category = 'AuthenticationError' }
+        @{ Exit = 1; Code = 'ERR_NETWORK'; Category = 'ResourceUnavailable' }
+        @{ Exit = 1; Code = 'ERR_CERTIFICATE_NOT_FOUND'; Category = 'ObjectNotFound' }
+        @{ Exit = 1; Code = 'ERR_UNEXPECTED'; Category = 'InvalidOperation' }
+    ) {
+        $line = if ($Code) { "partner-token: it failed [$Code]" } else { 'partner-token: cancelled.' }
+        $record = InModuleScope PartnerToken -Parameters @{ E = $Exit; L = $line } {
+            param($E, $L)
+            New-PartnerTokenErrorRecord -ExitCode $E -StderrLines @('progress', $L, '', 'Do this next.') -Command 'partner-token new'
+        }
+        $record.CategoryInfo.Category | Should -Be $Category
+        $record.FullyQualifiedErrorId | Should -Be $(if ($Code) { $Code } else { 'ERR_CANCELLED' })
+        if ($Code) { $record.ErrorDetails.RecommendedAction | Should -Be 'Do this next.' }
+    }
+}
+
 Describe 'Secrets stay out of the command line and the streams' {
+    It 'a refresh token and a client secret given to the RefreshToken set are not in the command line while it runs' {
+        $rt = (New-PartnerAccessToken -ApplicationId $script:Confidential.clientId -Credential $script:Credential -Scopes $script:PartnerCenter -ServicePrincipal -Tenant $script:PartnerTenant -UseAuthorizationCode 6>$null).RefreshToken
+        # The token endpoint answers 3 s late, while a thread records the command lines of this
+        # PowerShell's child processes.
+        Invoke-EmulatorControl POST 'faults' @{ path = '/'; count = 1; delayMs = 3000 } | Out-Null
+        $watch = Start-ThreadJob -ArgumentList $PID -ScriptBlock {
+            param($parent)
+            $seen = @{}
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while ([DateTime]::UtcNow -lt $deadline -and $seen.Count -eq 0) {
+                foreach ($p in Get-Process) {
+                    if ($p.Parent -and $p.Parent.Id -eq $parent) {
+                        $c = Get-Content -Raw -LiteralPath "/proc/$($p.Id)/cmdline" -ErrorAction Ignore
+                        if ($c -and $c -like "*main.ts`0new*") { $seen[$p.Id] = $c -replace "`0", ' ' }
+                    }
+                }
+                Start-Sleep -Milliseconds 50
+            }
+            $seen.Values
+        }
+        try {
+            $t = New-PartnerAccessToken -RefreshToken $rt -Credential (New-TestCredential) -Scopes $script:Graph
+        }
+        finally { Invoke-EmulatorControl DELETE 'faults' | Out-Null }
+        $lines = @($watch | Wait-Job -Timeout 70 | Receive-Job)
+        Remove-Job $watch -Force
+        $t.RefreshToken | Should -Not -BeNullOrEmpty
+        $lines.Count | Should -BeGreaterThan 0
+        foreach ($line in $lines) {
+            $line | Should -BeLike '*--refresh-token env:PARTNER_TOKEN_PS_REFRESH_TOKEN*'
+            $line | Should -Not -BeLike "*$rt*"
+            $line | Should -Not -BeLike "*$($script:Confidential.clientSecret)*"
+        }
+    }
     It 'the partner-token process''s command line holds neither the secret nor the refresh token, verbose and debug neither' {
         Clear-RecordedCommandLine
         $first = New-PartnerAccessToken -ApplicationId $script:Confidential.clientId -Credential $script:Credential -Scopes $script:PartnerCenter -ServicePrincipal -Tenant $script:PartnerTenant -UseAuthorizationCode 6>$null
