@@ -10,12 +10,18 @@ tools="$HOME/.dotnet/tools"
 modules="${XDG_DATA_HOME:-$HOME/.local/share}/powershell/Modules"
 pester_dir="$modules/Pester/$PESTER_VERSION"
 
-if ! [ -x "$tools/pwsh" ]; then
-  if ! command -v dotnet >/dev/null 2>&1; then
+# A PowerShell 7 already on PATH will do (the tests look in ~/.dotnet/tools first, then PATH).
+pwsh="$tools/pwsh"
+if ! [ -x "$pwsh" ]; then
+  if command -v pwsh >/dev/null 2>&1 &&
+    pwsh -NoProfile -NonInteractive -Command 'exit [int]($PSVersionTable.PSVersion.Major -lt 7)' >/dev/null 2>&1; then
+    pwsh=$(command -v pwsh)
+  elif ! command -v dotnet >/dev/null 2>&1; then
     echo "install-powershell: the .NET SDK (dotnet) is needed to install PowerShell; see https://dot.net" >&2
     exit 1
+  else
+    dotnet tool install --global PowerShell --version "$PWSH_VERSION"
   fi
-  dotnet tool install --global PowerShell --version "$PWSH_VERSION"
 fi
 
 if ! [ -f "$pester_dir/Pester.psd1" ]; then
@@ -40,5 +46,5 @@ XML
   mv "$pester_dir.tmp" "$pester_dir"
 fi
 
-"$tools/pwsh" -NoProfile -NonInteractive -Command \
+"$pwsh" -NoProfile -NonInteractive -Command \
   "Import-Module Pester -RequiredVersion $PESTER_VERSION -ErrorAction Stop; exit 0" >/dev/null

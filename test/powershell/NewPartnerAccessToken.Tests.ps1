@@ -245,6 +245,40 @@ Describe 'Error categories' {
     }
 }
 
+Describe 'Cancelled' {
+    It 'a CLI interrupted (SIGINT, as Ctrl-C sends it) ends in a terminating OperationStopped error' {
+        # The token endpoint answers 20 s late; meanwhile a thread sends SIGINT to the CLI.
+        Invoke-EmulatorControl POST 'faults' @{ path = '/'; count = 1; delayMs = 20000 } | Out-Null
+        $interrupter = Start-ThreadJob -ArgumentList $PID -ScriptBlock {
+            param($parent)
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while ([DateTime]::UtcNow -lt $deadline) {
+                $child = Get-Process | Where-Object { $_.Parent -and $_.Parent.Id -eq $parent } | Where-Object {
+                    $c = Get-Content -Raw -LiteralPath "/proc/$($_.Id)/cmdline" -ErrorAction Ignore
+                    $c -and $c -like "*main.ts`0new*"
+                } | Select-Object -First 1
+                if ($child) {
+                    # Let it reach the waiting request before the signal.
+                    Start-Sleep -Seconds 2
+                    & kill -INT $child.Id
+                    return $child.Id
+                }
+                Start-Sleep -Milliseconds 50
+            }
+        }
+        try {
+            $err = { New-PartnerAccessToken -ApplicationId $script:Confidential.clientId -Credential $script:Credential -Scopes $script:Graph -ServicePrincipal -Tenant $script:PartnerTenant } | Should -Throw -PassThru
+        }
+        finally { Invoke-EmulatorControl DELETE 'faults' | Out-Null }
+        $interrupted = $interrupter | Wait-Job -Timeout 70 | Receive-Job
+        Remove-Job $interrupter -Force
+        $interrupted | Should -Not -BeNullOrEmpty
+        $err.CategoryInfo.Category | Should -Be 'OperationStopped'
+        $err.FullyQualifiedErrorId | Should -BeLike 'ERR_CANCELLED*,New-PartnerAccessToken'
+        $err.Exception.Data['ExitCode'] | Should -Be 130
+    }
+}
+
 Describe 'Secrets stay out of the command line and the streams' {
     It 'a refresh token and a client secret given to the RefreshToken set are not in the command line while it runs' {
         $rt = (New-PartnerAccessToken -ApplicationId $script:Confidential.clientId -Credential $script:Credential -Scopes $script:PartnerCenter -ServicePrincipal -Tenant $script:PartnerTenant -UseAuthorizationCode 6>$null).RefreshToken

@@ -44,7 +44,7 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-test("the PowerShell module's Pester tests pass in PowerShell 7", async () => {
+test("the PowerShell module's Pester tests pass in PowerShell 7", async (t) => {
   const pwsh = findPwsh();
   assert.ok(
     pwsh,
@@ -120,4 +120,7 @@ Invoke-Pester -Configuration $config
   assert.ok(total > 0, `no Pester test ran:\n${report}`);
   assert.equal(problems, 0, `Pester: ${problems} of ${total} did not pass:\n${report}`);
   assert.equal(count("skipped") + count("ignored") + count("inconclusive"), 0, report);
+  t.diagnostic(
+    `${total} Pester tests passed; ${/Tests completed in [^\n]*/.exec(ran.stdout)?.[0] ?? ""}`,
+  );
 });
