@@ -67,6 +67,29 @@ Describe 'Get-PartnerCustomerAccessToken' {
         $r[0].Status | Should -Be 'ok'
         $r[0].TenantId | Should -Be $fabrikam
     }
+    It 'reports its progress with Write-Progress, one record per result, then completes' {
+        $ids = @($script:Customers | Select-Object -First 3 | ForEach-Object TenantId)
+        # A runspace of its own, whose progress stream can be read back.
+        $ps = [powershell]::Create()
+        try {
+            [void]$ps.AddScript({
+                    param($Manifest, $Scopes, $Ids)
+                    Import-Module $Manifest
+                    $ProgressPreference = 'Continue'
+                    $Ids | Get-PartnerCustomerAccessToken -Scopes $Scopes -Profile 'ps-customers' -ErrorAction SilentlyContinue
+                }).AddArgument((Join-Path $script:RepoRoot 'powershell' 'PartnerToken' 'PartnerToken.psd1')).AddArgument($script:Graph).AddArgument($ids)
+            $results = @($ps.Invoke())
+            $progress = @($ps.Streams.Progress | Where-Object Activity -EQ 'Getting customer tokens')
+        }
+        finally { $ps.Dispose() }
+        $results.Count | Should -Be 3
+        $running = @($progress | Where-Object RecordType -EQ 'Processing')
+        $running.Count | Should -Be 3
+        $running[-1].PercentComplete | Should -Be 100
+        $running[0].PercentComplete | Should -BeLessThan 100
+        $running[-1].StatusDescription | Should -BeLike '3 done*'
+        @($progress | Where-Object RecordType -EQ 'Completed').Count | Should -Be 1
+    }
     It '-ErrorAction Stop stops at the first failure and ends partner-token' {
         $seen = [System.Collections.Generic.List[object]]::new()
         $err = {
