@@ -6,21 +6,6 @@
 # become the ErrorRecord.
 Set-StrictMode -Version 3.0
 
-$script:WellKnownScopes = @(
-    'https://api.partnercenter.microsoft.com/user_impersonation'
-    'https://api.partnercenter.microsoft.com/.default'
-    'https://graph.microsoft.com/.default'
-    'https://outlook.office365.com/.default'
-    'https://management.azure.com/.default'
-    'https://vault.azure.net/.default'
-    'openid'
-    'profile'
-    'offline_access'
-)
-$script:EnvironmentNames = @(
-    'AzureCloud', 'AzureChinaCloud', 'AzureGermanCloud', 'AzurePPE', 'AzureUSGovernment',
-    'GlobalCloud', 'ChinaCloud', 'GermanCloud', 'PPE', 'USGovernment', 'Emulator'
-)
 # The names under which secrets are handed to the CLI in its own environment (never the
 # PowerShell process's: they are set on the child's ProcessStartInfo only).
 $script:SecretEnv = @{
@@ -447,16 +432,8 @@ function Invoke-NewAccessToken {
 
 #region Argument completers
 
-$script:CompleteFrom = {
-    param([string[]]$Values, [string]$WordToComplete)
-    $word = $WordToComplete.Trim("'", '"')
-    foreach ($v in $Values) {
-        if ($v -like "$word*") {
-            [System.Management.Automation.CompletionResult]::new("'$v'", $v, 'ParameterValue', $v)
-        }
-    }
-}
-
+# Completers are classes: an [ArgumentCompleter] attribute takes a type or a script block, and a
+# class keeps the lists next to the parameters that use them.
 class PartnerTokenEnvironmentCompleter : System.Management.Automation.IArgumentCompleter {
     [System.Collections.Generic.IEnumerable[System.Management.Automation.CompletionResult]] CompleteArgument(
         [string]$CommandName, [string]$ParameterName, [string]$WordToComplete,
