@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
+import { findPwsh, INSTALL, runPwsh } from "../powershell/pwsh.ts";
 import {
   claims,
   clientCredentials,
@@ -126,13 +127,14 @@ describe("npm pack", () => {
     for (const path of paths)
       assert.match(
         path,
-        /^(package\.json|README\.md|LICENSE(\.md)?|bin\/(partner-token|token-cache-hit)\.cjs|dist\/(cli\/main|index|emulator\/index|chunks\/(cli|lib|emulator)\/[\w-]+)\.js|dist\/types\/[\w/.-]+\.d\.ts)$/,
+        /^(package\.json|README\.md|LICENSE(\.md)?|bin\/(partner-token|token-cache-hit)\.cjs|dist\/(cli\/main|index|emulator\/index|chunks\/(cli|lib|emulator)\/[\w-]+)\.js|dist\/types\/[\w/.-]+\.d\.ts|powershell\/PartnerToken\/PartnerToken\.(psd1|psm1|format\.ps1xml|types\.ps1xml))$/,
       );
     for (const entry of [
       "bin/partner-token.cjs",
       "dist/cli/main.js",
       "dist/index.js",
       "dist/emulator/index.js",
+      "powershell/PartnerToken/PartnerToken.psd1",
     ])
       assert.ok(paths.includes(entry), entry);
     assert.ok(paths.includes("dist/types/index.d.ts"));
@@ -250,3 +252,41 @@ for (const version of [NODE_22, process.versions.node]) {
     });
   });
 }
+
+describe("the PowerShell module in the package", () => {
+  test(
+    "imports from <package>/powershell/PartnerToken and runs the package's own CLI",
+    SLOW,
+    async () => {
+      const pwsh = findPwsh();
+      assert.ok(pwsh, `pwsh (PowerShell 7) was not found: run ${INSTALL} first.`);
+      const { bin, nodeDir, env } = installs.get(process.versions.node)!;
+      const module = join(
+        dirname(dirname(bin)),
+        "lib",
+        "node_modules",
+        "partner-token",
+        "powershell",
+        "PartnerToken",
+      );
+      // node on PATH, no partner-token on PATH and no PARTNER_TOKEN_CLI: only the package's bin/.
+      const ran = await runPwsh(
+        pwsh,
+        [
+          "-NoProfile",
+          "-NonInteractive",
+          "-Command",
+          `$ErrorActionPreference = 'Stop'; Import-Module '${module}'; (Get-Module PartnerToken).Version.ToString(); (Get-PartnerEnvironment -Name ChinaCloud).AuthorityHost`,
+        ],
+        { PATH: [nodeDir, "/usr/bin", "/bin"].join(delimiter), HOME: env.HOME },
+        180_000,
+        dir,
+      );
+      assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+      assert.deepEqual(ran.stdout.trim().split(/\r?\n/), [
+        pkg.version.replace(/-.*$/, ""),
+        "https://login.chinacloudapi.cn",
+      ]);
+    },
+  );
+});
