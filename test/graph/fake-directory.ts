@@ -34,6 +34,10 @@ export interface FakeDirectory {
   amr: string[];
   /** Graph answers these statuses first, once each, for every path matching. */
   faults: { match: RegExp; status: number; retryAfter?: string; times: number }[];
+  /** Tenants where Partner Center's application consent answers 403 (no GDAP role for it). */
+  consentForbidden?: Set<string>;
+  /** The bodies Partner Center's application consent received. */
+  consentBodies?: { tenant: string; body: any }[];
 }
 
 export interface FakeGraph {
@@ -85,6 +89,35 @@ export async function startFakeGraph(dir: FakeDirectory): Promise<FakeGraph> {
       );
     }
     const p = url.pathname;
+    const pc = /^\/v1\/customers\/([^/]+)\/applicationconsents$/.exec(p);
+    if (pc && req.method === "POST") {
+      const customer = decodeURIComponent(pc[1]!);
+      let text = "";
+      req.setEncoding("utf8").on("data", (d: string) => (text += d));
+      req.on("end", () => {
+        const body = JSON.parse(text);
+        (dir.consentBodies ??= []).push({ tenant: customer, body });
+        if (dir.consentForbidden?.has(customer))
+          return send(res, 403, {
+            code: 600032,
+            description: "The caller lacks a GDAP role that allows consent.",
+            errorName: "Forbidden",
+          });
+        if (dir.consent.has(customer))
+          return send(res, 409, {
+            code: 600041,
+            description: "Permission entry already exists.",
+            errorName: "Conflict",
+          });
+        const grant = body.applicationGrants?.find(
+          (g: any) => g.enterpriseApplicationId === GRAPH_APP,
+        );
+        dir.consent.set(customer, String(grant?.scope ?? "").split(","));
+        if (dir.refuse.get(customer) === 65001) dir.refuse.delete(customer);
+        send(res, 201, body);
+      });
+      return;
+    }
     if (p === "/v1.0/me")
       return send(res, 200, { id: "user-1", userPrincipalName: "agent@partner.example" });
     if (p === "/v1.0/me/transitiveMemberOf")
