@@ -3,6 +3,19 @@
  * (an unknown tenant named by an app, a user or a relationship is a seed error naming the key).
  */
 import { createHash } from "node:crypto";
+import { ConsentModel } from "./consent.ts";
+import {
+  ADMIN_AGENTS,
+  DEFAULT_GDAP_GROUP,
+  EMPTY_GDAP_GROUP,
+  Gdap,
+  PARTNER_CENTER_GROUPS,
+  ROLE,
+  defaultRelationship,
+  seededRelationship,
+  stableId,
+  type Group,
+} from "./gdap.ts";
 import {
   SeedError,
   type Seed,
@@ -21,7 +34,19 @@ export interface Tenant extends SeedTenant {
   withoutDelegatedAccess?: boolean;
   /** A customer where no app has been consented: the refresh grant answers AADSTS65001. */
   withoutConsent?: boolean;
+  /** One of `generatedCustomers`: the partner's own multi-tenant apps are consented there. */
+  generated?: boolean;
+  /** What the seed made of a generated customer (absent: an ordinary one). */
+  generatedKind?: CustomerKind;
 }
+
+/** What a generated customer is: its GDAP relationship and consent, from the seed's counts. */
+export type CustomerKind =
+  | "withoutAccess"
+  | "withoutConsent"
+  | "expiredRelationship"
+  | "groupWithoutUser"
+  | "expiringRelationship";
 
 export interface Application extends Omit<
   SeedApplication,
@@ -51,11 +76,23 @@ export class Directory {
   readonly applications = new Map<string, Application>();
   readonly users = new Map<string, User>();
   readonly resources: Resource[];
+  /** Groups and GDAP relationships. */
+  readonly gdap = new Gdap();
+  /** Service principals and grants per tenant. */
+  readonly consent: ConsentModel;
+  readonly #userById = new Map<string, User>();
+  /** When the directory was built: relationship dates in the seed are relative to it. */
+  readonly startMs: number;
   readonly #tenantByKey = new Map<string, Tenant>();
   readonly #resourceByUri = new Map<string, Resource>();
 
-  constructor(seed: Seed, certificatePems: (app: SeedApplication, index: number) => string[]) {
+  constructor(
+    seed: Seed,
+    certificatePems: (app: SeedApplication, index: number) => string[],
+    startMs = Date.now(),
+  ) {
     this.seed = seed;
+    this.startMs = startMs;
     const problems: string[] = [];
     for (const [i, t] of seed.tenants.entries()) {
       const tenant: Tenant = { ...t, customers: [], partners: [] };
@@ -72,6 +109,7 @@ export class Directory {
       return t;
     };
 
+    const generatedKinds = new Map<Tenant, CustomerKind | undefined>();
     if (seed.generatedCustomers) {
       const partner = tenantAt(seed.generatedCustomers.partner, "generatedCustomers.partner");
       const special = specialCustomers(seed.generatedCustomers);
@@ -84,9 +122,13 @@ export class Directory {
           subscriptions: [],
           customers: [],
           partners: [],
+          generated: true,
         };
-        if (special.get(n) === "withoutAccess") tenant.withoutDelegatedAccess = true;
-        if (special.get(n) === "withoutConsent") tenant.withoutConsent = true;
+        const kind = special.get(n);
+        generatedKinds.set(tenant, kind);
+        if (kind) tenant.generatedKind = kind;
+        if (kind === "withoutAccess") tenant.withoutDelegatedAccess = true;
+        if (kind === "withoutConsent") tenant.withoutConsent = true;
         this.tenants.push(tenant);
         this.#tenantByKey.set(tenant.id, tenant);
         this.#tenantByKey.set(domain, tenant);
@@ -95,12 +137,14 @@ export class Directory {
       }
     }
 
+    const pairs: [Tenant, Tenant][] = [];
     for (const [i, r] of seed.relationships.entries()) {
       const partner = tenantAt(r.partner, `relationships[${i}].partner`);
       const customer = tenantAt(r.customer, `relationships[${i}].customer`);
       if (partner && customer) {
         partner.customers.push(customer);
         customer.partners.push(partner);
+        pairs.push([partner, customer]);
       }
     }
 
@@ -170,8 +214,26 @@ export class Directory {
       const name = u.username.toLowerCase();
       if (this.users.has(name))
         problems.push(`users[${i}].username: '${u.username}' is used twice`);
-      if (home) this.users.set(name, { ...u, home });
+      if (this.#userById.has(u.objectId.toLowerCase()))
+        problems.push(`users[${i}].objectId: '${u.objectId}' is used twice`);
+      if (home) {
+        const user = { ...u, home };
+        this.users.set(name, user);
+        this.#userById.set(u.objectId.toLowerCase(), user);
+      }
     }
+
+    this.#buildGdap(seed, pairs, generatedKinds, tenantAt, problems);
+    const d0 = seed.defaults;
+    this.consent = new ConsentModel({
+      resources: seed.resources,
+      applications: this.applications.values(),
+      generatedCustomerApps: new Set(
+        [d0.confidentialApp, d0.certificateApp].flatMap((id) => (id ? [id.toLowerCase()] : [])),
+      ),
+      resourceFor: (ref) => this.resource(ref),
+      startMs,
+    });
 
     const d = seed.defaults;
     if (d.user && !this.users.has(d.user.toLowerCase()))
@@ -207,38 +269,202 @@ export class Directory {
     return this.#resourceByUri.get(uriOrAppId.toLowerCase().replace(/\/$/, ""));
   }
 
-  /** Whether the application has a service principal in the tenant. */
-  isInstalled(app: Application, tenant: Tenant): boolean {
-    return app.installedIn === "*" || app.installedIn.has(tenant.id);
+  /** A user by object id. */
+  userById(objectId: string): User | undefined {
+    return this.#userById.get(objectId.toLowerCase());
   }
 
-  /** Whether `user` may sign in to `tenant`: a member, or an agent of one of its partners. */
-  canAccess(user: User, tenant: Tenant): boolean {
+  /** Whether the application has a service principal in the tenant (the consent model's answer). */
+  isInstalled(app: Application, tenant: Tenant): boolean {
+    return this.consent.hasServicePrincipal(app, tenant);
+  }
+
+  /**
+   * Whether `user` may sign in to `tenant` at `nowMs`: a member, or a partner's agent whom an
+   * active GDAP relationship reaches through a group that holds them.
+   */
+  canAccess(user: User, tenant: Tenant, nowMs: number): boolean {
     if (user.home.id === tenant.id) return true;
-    return (
-      user.partnerRoles.length > 0 &&
-      !tenant.withoutDelegatedAccess &&
-      tenant.partners.some((p) => p.id === user.home.id)
+    return this.rolesIn(user, tenant, nowMs).length > 0;
+  }
+
+  /**
+   * The Entra roles (template ids) `user` holds in `tenant`: in their own tenant the seed's
+   * `directoryRoles` (Global Administrator for an AdminAgent by default), elsewhere what GDAP gives.
+   */
+  rolesIn(user: User, tenant: Tenant, nowMs: number): string[] {
+    if (user.home.id === tenant.id)
+      return (
+        user.directoryRoles ??
+        (user.partnerRoles.includes("AdminAgent") ? [ROLE.globalAdministrator] : [])
+      );
+    return this.gdap.rolesThrough(user.home.id, tenant.id, user.objectId, nowMs);
+  }
+
+  #buildGdap(
+    seed: Seed,
+    pairs: [Tenant, Tenant][],
+    generatedKinds: Map<Tenant, CustomerKind | undefined>,
+    tenantAt: (ref: string, key: string) => Tenant | undefined,
+    problems: string[],
+  ): void {
+    const start = this.startMs;
+    const memberId = (ref: string, key: string): string | undefined => {
+      const u = this.user(ref) ?? this.userById(ref);
+      if (!u) problems.push(`${key}: no user with username or object id '${ref}'`);
+      return u?.objectId;
+    };
+    for (const [i, g] of seed.groups.entries()) {
+      const tenant = tenantAt(g.tenant, `groups[${i}].tenant`);
+      if (!tenant) continue;
+      if (this.gdap.groups.has(g.id.toLowerCase()))
+        problems.push(`groups[${i}].id: '${g.id}' is used twice`);
+      const members = new Set(
+        g.members.flatMap((m, j) => memberId(m, `groups[${i}].members[${j}]`) ?? []),
+      );
+      this.gdap.addGroup({
+        id: g.id,
+        tenantId: tenant.id,
+        displayName: g.displayName,
+        members,
+        createdDateTime: start,
+      });
+    }
+    // Every partner tenant has Partner Center's agent groups and the default GDAP groups.
+    const namedPartners = new Set(
+      seed.delegatedAdminRelationships.flatMap((r) => this.tenant(r.partner) ?? []),
     );
+    const partners = this.tenants.filter((t) => t.customers.length > 0 || namedPartners.has(t));
+    for (const partner of partners) {
+      const agents = [...this.users.values()].filter((u) => u.home.id === partner.id);
+      const holding = (role: string) =>
+        new Set(
+          agents.filter((u) => (u.partnerRoles as string[]).includes(role)).map((u) => u.objectId),
+        );
+      const made: [string, Set<string>][] = [
+        ...PARTNER_CENTER_GROUPS.map((name): [string, Set<string>] => [
+          name,
+          holding(name.replace(/s$/, "")),
+        ]),
+        [DEFAULT_GDAP_GROUP, holding("AdminAgent")],
+        [EMPTY_GDAP_GROUP, holding("HelpdeskAgent")],
+      ];
+      for (const [name, members] of made)
+        if (!this.gdap.group(partner.id, name))
+          this.gdap.addGroup({
+            id: stableId(`${partner.id}/group/${name}`),
+            tenantId: partner.id,
+            displayName: name,
+            members,
+            createdDateTime: start,
+          });
+    }
+
+    const seeded = new Set<string>();
+    for (const [i, r] of seed.delegatedAdminRelationships.entries()) {
+      const key = `delegatedAdminRelationships[${i}]`;
+      const partner = tenantAt(r.partner, `${key}.partner`);
+      const customer = tenantAt(r.customer, `${key}.customer`);
+      if (!partner || !customer) continue;
+      if (partner.id === customer.id) {
+        problems.push(`${key}.customer: a partner cannot have a relationship with itself`);
+        continue;
+      }
+      if (!partner.customers.includes(customer)) {
+        partner.customers.push(customer);
+        customer.partners.push(partner);
+      }
+      seeded.add(`${partner.id}|${customer.id}`);
+      const rel = seededRelationship(
+        r,
+        i,
+        partner.id,
+        customer,
+        (ref, k) => {
+          const g = this.gdap.group(partner.id, ref);
+          if (!g) problems.push(`${k}: no group '${ref}' in tenant '${partner.domains[0]}'`);
+          return g?.id;
+        },
+        start,
+      );
+      for (const [j, a] of r.accessAssignments.entries())
+        for (const [k, role] of a.roles.entries())
+          if (!r.roles.includes(role))
+            problems.push(
+              `${key}.accessAssignments[${j}].roles[${k}]: '${role}' is not one of the relationship's roles`,
+            );
+      if (this.gdap.relationships.has(rel.id.toLowerCase()))
+        problems.push(`${key}.id: '${rel.id}' is used twice`);
+      this.gdap.addRelationship(rel);
+    }
+    for (const [partner, customer] of pairs) {
+      if (seeded.has(`${partner.id}|${customer.id}`)) continue;
+      const group = this.gdap.group(partner.id, DEFAULT_GDAP_GROUP)!;
+      this.gdap.addRelationship(defaultRelationship(partner.id, customer, group.id, start));
+    }
+    const g = seed.generatedCustomers;
+    for (const [customer, kind] of generatedKinds) {
+      const partner = customer.partners[0]!;
+      if (kind === "withoutAccess" || seeded.has(`${partner.id}|${customer.id}`)) continue;
+      const group = this.gdap.group(
+        partner.id,
+        kind === "groupWithoutUser" ? EMPTY_GDAP_GROUP : DEFAULT_GDAP_GROUP,
+      )!;
+      this.gdap.addRelationship(
+        defaultRelationship(
+          partner.id,
+          customer,
+          group.id,
+          start,
+          kind === "expiredRelationship"
+            ? "expired"
+            : kind === "expiringRelationship"
+              ? "expiring"
+              : "active",
+          g?.expiringInDays ?? 10,
+        ),
+      );
+    }
   }
 }
 
+export type { Group };
+export { ADMIN_AGENTS };
+
 /**
- * Which generated customers (numbered from 1) lack delegated access or consent: spread evenly
- * over the list, the two kinds interleaved, so that paging and concurrency meet them everywhere.
+ * Which generated customers (numbered from 1) are special, and how: spread evenly over the list,
+ * the kinds interleaved, so that paging and concurrency meet them everywhere. With only the first
+ * two kinds this places them exactly as before the others existed.
  */
 function specialCustomers(g: {
   count: number;
   withoutAccess: number;
   withoutConsent: number;
-}): Map<number, "withoutAccess" | "withoutConsent"> {
-  const out = new Map<number, "withoutAccess" | "withoutConsent">();
-  const total = g.withoutAccess + g.withoutConsent;
-  for (let j = 0; j < total; j++) {
-    const n = Math.floor(((j + 0.5) * g.count) / total) + 1;
-    const access =
-      Math.floor(((j + 1) * g.withoutAccess) / total) > Math.floor((j * g.withoutAccess) / total);
-    out.set(n, access ? "withoutAccess" : "withoutConsent");
+  expiredRelationship: number;
+  groupWithoutUser: number;
+  expiringRelationship: number;
+}): Map<number, CustomerKind> {
+  const out = new Map<number, CustomerKind>();
+  const kinds: [CustomerKind, number][] = [
+    ["withoutAccess", g.withoutAccess],
+    ["expiredRelationship", g.expiredRelationship],
+    ["groupWithoutUser", g.groupWithoutUser],
+    ["expiringRelationship", g.expiringRelationship],
+    ["withoutConsent", g.withoutConsent],
+  ];
+  const total = kinds.reduce((n, [, c]) => n + c, 0);
+  let positions: number[] = [];
+  for (let j = 0; j < total; j++) positions.push(Math.floor(((j + 0.5) * g.count) / total) + 1);
+  // Each kind takes its share of the remaining positions, evenly; the last takes the rest.
+  for (const [kind, count] of kinds) {
+    const rest: number[] = [];
+    const n = positions.length;
+    for (let j = 0; j < n; j++) {
+      const take = Math.floor(((j + 1) * count) / n) > Math.floor((j * count) / n);
+      if (take) out.set(positions[j]!, kind);
+      else rest.push(positions[j]!);
+    }
+    positions = rest;
   }
   return out;
 }

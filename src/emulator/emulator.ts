@@ -14,6 +14,11 @@ import { serviceOfHost } from "./services.ts";
 
 export const MULTI_TENANT = new Set(["organizations", "common", "consumers"]);
 
+/** A multi-tenant app outside its home tenant: without a service principal, consent is missing. */
+export function isMultiTenant(app: Application, tenant: Tenant): boolean {
+  return app.signInAudience === "AzureADMultipleOrgs" && app.homeTenant?.id !== tenant.id;
+}
+
 export interface Fault {
   path: string;
   method?: string;
@@ -223,20 +228,32 @@ export class Emulator implements Issuer {
     return tenant;
   }
 
-  /** The application, which must exist and (for a specific tenant) be installed there: else AADSTS700016. */
+  /**
+   * The application, which must exist and (for a specific tenant) be installed there: else
+   * AADSTS700016. A multi-tenant app is let through to the sign-in, where a missing service
+   * principal is a consent question (AADSTS65001), as in Entra.
+   */
   appIn(clientId: string, tenant: Tenant | null, tenantKey: string): Application {
     const app = this.directory.application(clientId);
-    if (!app || (tenant && !this.directory.isInstalled(app, tenant)))
+    if (!app || (tenant && !this.directory.isInstalled(app, tenant) && !isMultiTenant(app, tenant)))
       throw errors.appNotFound(clientId, tenant?.id ?? tenantKey);
     return app;
   }
 
-  /** The tenant a user's token is issued in: the one named, or their home tenant for organizations/common. */
+  /**
+   * The tenant a user's token is issued in: the one named, or their home tenant for
+   * organizations/common. Decided from the directory model: a member, or a partner's agent held
+   * by a group of an active GDAP relationship (else AADSTS50020); the app's service principal
+   * there (else AADSTS65001 for a multi-tenant app, AADSTS700016 for a single-tenant one).
+   */
   userTenant(user: User, tenant: Tenant | null, app: Application): Tenant {
     const target = tenant ?? user.home;
-    if (!this.directory.canAccess(user, target))
+    if (!this.directory.canAccess(user, target, this.nowMs()))
       throw errors.userNotInTenant(user.username, target.domains[0] ?? target.id);
-    if (!this.directory.isInstalled(app, target)) throw errors.appNotFound(app.clientId, target.id);
+    if (!this.directory.isInstalled(app, target)) {
+      if (isMultiTenant(app, target)) throw errors.consentRequired(app.clientId, app.displayName);
+      throw errors.appNotFound(app.clientId, target.id);
+    }
     return target;
   }
 

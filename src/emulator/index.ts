@@ -89,6 +89,24 @@ export interface RunningEmulator {
   clearFaults(): void;
   revoke(filter: { refreshToken?: string; username?: string; all?: boolean }): number;
   setUser(change: { username: string; mfaRequired?: boolean; password?: string }): void;
+  /** Puts a user into a group (AdminAgents, a GDAP group) or takes them out. */
+  setGroupMember(change: { group: string; tenant?: string; user: string; member: boolean }): {
+    members: number;
+  };
+  /** Changes a GDAP relationship (by id, or all of a customer's): status, end, auto-extend, group. */
+  setRelationship(change: {
+    id?: string;
+    customer?: string;
+    status?: string;
+    endsInDays?: number;
+    autoExtend?: boolean;
+    group?: string;
+    roles?: string[];
+  }): { relationships: string[] };
+  /** Partner Center's MFA rule for App + User calls. */
+  setPartnerCenter(change: { requireMfa: boolean }): { requireMfa: boolean };
+  /** The partner's customers, each with what the seed made of it (`kind`). */
+  customers(): { id: string; domain: string; displayName: string; kind: string }[];
   approveDeviceCode(input: { userCode: string; username?: string; deny?: boolean }): void;
   requests(): import("./emulator.ts").RequestLogEntry[];
   /** A page of the request log: entries with `seq` above `after`, oldest first. */

@@ -65,20 +65,15 @@ export function parseScope(scope: string, directory: Directory, tenant: Tenant):
   return { oidc, resource, resourceUri: resourceUri.replace(/\/$/, ""), scopes, isDefault };
 }
 
-function permissionFor(app: Application, request: ScopeRequest) {
-  return app.permissions.find((p) => {
-    const named = p.resource.toLowerCase().replace(/\/$/, "");
-    return (
-      named === request.resource.appId ||
-      request.resource.identifierUris.some((u) => u.toLowerCase() === named)
-    );
-  });
-}
-
-/** Delegated scopes granted to `app` for the request; AADSTS65001 when one is not consented. */
-export function grantDelegated(app: Application, request: ScopeRequest): string[] {
-  const permission = permissionFor(app, request);
-  const allowed = permission?.delegated ?? [];
+/**
+ * Delegated scopes granted to `app` for the request, out of `allowed` (what the tenant's grants
+ * consent); AADSTS65001 when one is not consented.
+ */
+export function grantDelegated(
+  app: Application,
+  request: ScopeRequest,
+  allowed: string[],
+): string[] {
   if (request.isDefault) {
     if (allowed.length === 0) throw errors.consentRequired(app.clientId, app.displayName);
     return [...allowed];
@@ -99,15 +94,14 @@ export function grantDelegated(app: Application, request: ScopeRequest): string[
   );
 }
 
-/** App roles granted for client credentials; the scope must be `{resource}/.default`. */
-export function grantApplication(app: Application, request: ScopeRequest, scope: string): string[] {
+/** App roles granted for client credentials (`roles`: the tenant's assignments); the scope must be `{resource}/.default`. */
+export function grantApplication(request: ScopeRequest, scope: string, roles: string[]): string[] {
   if (!request.isDefault || request.oidc.size > 0)
     throw errors.invalidScope(
       `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
       1002012,
     );
-  const permission = permissionFor(app, request);
-  return [...(permission?.application ?? [])];
+  return [...roles];
 }
 
 /** The `scope` value of a token response: full URIs, then the OpenID scopes that were granted. */

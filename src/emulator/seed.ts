@@ -20,6 +20,11 @@ const settingsSchema = z
     deviceCodeLifetimeSeconds: z.number().int().min(1).default(900),
     clockSkewSeconds: z.number().int().min(0).default(300),
     partnerCenterTokenLifetimeSeconds: z.number().int().min(60).default(900),
+    /**
+     * Partner Center's MFA rule for App + User calls: refuse a call whose token lacks `mfa` in
+     * `amr` (401). Off by default; the control API turns it on and off at run time.
+     */
+    partnerCenterRequireMfa: z.boolean().default(false),
     /** Added to every answer (not the control API's), to model the network. */
     latencyMs: z.number().int().min(0).max(60_000).default(0),
     /** Entra's throttling: above this rate per client app, the token endpoint answers 429. */
@@ -110,6 +115,77 @@ const userSchema = z
       .default("123456"),
     /** Partner Center roles: AdminAgent, SalesAgent, HelpdeskAgent. */
     partnerRoles: z.array(z.enum(["AdminAgent", "SalesAgent", "HelpdeskAgent"])).default([]),
+    /**
+     * Entra roles (template ids) the user holds in their own tenant. Default: Global
+     * Administrator for an AdminAgent, none for anyone else.
+     */
+    directoryRoles: z.array(guid).optional(),
+  })
+  .strict();
+
+/** A security group of a tenant; members by username or object id. */
+const groupSchema = z
+  .object({
+    id: guid,
+    tenant: z.string().min(1),
+    displayName: z.string().min(1).max(256),
+    members: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+const isoDuration = z.string().regex(/^P(?:\d+D|\d+Y|T0S)$/, {
+  message: "must be an ISO 8601 duration in days (P730D), years (P2Y) or PT0S",
+});
+
+const relationshipStatus = z.enum([
+  "activating",
+  "active",
+  "approvalPending",
+  "approved",
+  "created",
+  "expired",
+  "expiring",
+  "terminated",
+  "terminating",
+  "terminationRequested",
+]);
+
+/**
+ * A GDAP relationship (Graph's delegatedAdminRelationship) of a partner with a customer: its
+ * roles by Entra role template id, and the access assignments that give them to the partner's
+ * security groups. Dates are relative to the emulator's start, in days, so a seed stays valid.
+ */
+const delegatedAdminRelationshipSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[0-9a-f-]{36}(?:-[0-9a-f-]{36})?$/i, {
+        message: "must be a GUID or two joined by '-'",
+      })
+      .optional(),
+    partner: z.string().min(1),
+    customer: z.string().min(1),
+    displayName: z.string().min(1).max(50).default("Default GDAP"),
+    status: relationshipStatus.default("active"),
+    duration: isoDuration.default("P730D"),
+    autoExtendDuration: z.enum(["PT0S", "P180D"]).default("P180D"),
+    /** Days from the emulator's start to the end (default: the duration after activation). */
+    endsInDays: z.number().min(-3650).max(3650).optional(),
+    /** Days before the emulator's start when the relationship was activated (default 30). */
+    activatedDaysAgo: z.number().min(0).max(3650).default(30),
+    roles: z.array(guid).min(1),
+    accessAssignments: z
+      .array(
+        z
+          .object({
+            /** A group of the partner tenant, by id or display name. */
+            group: z.string().min(1),
+            roles: z.array(guid).min(1),
+            status: z.enum(["pending", "active", "deleting", "deleted", "error"]).default("active"),
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict();
 
@@ -151,6 +227,13 @@ export const seedSchema = z
     applications: z.array(applicationSchema).default([]),
     users: z.array(userSchema).default([]),
     relationships: z.array(relationshipSchema).default([]),
+    /** Security groups (AdminAgents and the GDAP groups of a partner are made when absent). */
+    groups: z.array(groupSchema).default([]),
+    /**
+     * GDAP relationships. A partner–customer pair named here gets exactly these; every other
+     * pair in `relationships` (and every generated customer) gets the default one.
+     */
+    delegatedAdminRelationships: z.array(delegatedAdminRelationshipSchema).default([]),
     vaults: z.array(vaultSchema).default([]),
     /** Adds N generated customers of `partner` (for paging and scale tests). */
     generatedCustomers: z
@@ -161,11 +244,28 @@ export const seedSchema = z
         withoutAccess: z.number().int().min(0).default(0),
         /** Of those, customers where no app is consented (AADSTS65001 on the refresh grant). */
         withoutConsent: z.number().int().min(0).default(0),
+        /** Of those, customers whose only GDAP relationship has expired (AADSTS50020). */
+        expiredRelationship: z.number().int().min(0).default(0),
+        /** Of those, customers whose relationship is assigned to a group that holds no agent (AADSTS50020). */
+        groupWithoutUser: z.number().int().min(0).default(0),
+        /** Of those, customers whose relationship ends in `expiringInDays` days with no auto-extend. */
+        expiringRelationship: z.number().int().min(0).default(0),
+        expiringInDays: z.number().min(0).max(3650).default(10),
       })
       .strict()
-      .refine((g) => g.withoutAccess + g.withoutConsent <= g.count, {
-        message: "withoutAccess + withoutConsent must not exceed count",
-      })
+      .refine(
+        (g) =>
+          g.withoutAccess +
+            g.withoutConsent +
+            g.expiredRelationship +
+            g.groupWithoutUser +
+            g.expiringRelationship <=
+          g.count,
+        {
+          message:
+            "withoutAccess + withoutConsent + expiredRelationship + groupWithoutUser + expiringRelationship must not exceed count",
+        },
+      )
       .optional(),
     /** The users and apps named in the ready line. */
     defaults: z
@@ -191,6 +291,9 @@ export type SeedResource = Seed["resources"][number];
 export type SeedApplication = Seed["applications"][number];
 export type SeedUser = Seed["users"][number];
 export type SeedVault = Seed["vaults"][number];
+export type SeedGroup = Seed["groups"][number];
+export type SeedDelegatedAdminRelationship = Seed["delegatedAdminRelationships"][number];
+export type RelationshipStatus = z.infer<typeof relationshipStatus>;
 export type VaultPermission = z.infer<typeof vaultPermission>;
 
 /** A seed file or object that does not fit the schema. The message names every offending key. */
@@ -247,6 +350,14 @@ const graphDelegated = [
   "Directory.Read.All",
   "Directory.AccessAsUser.All",
   "Mail.Read",
+  "Organization.Read.All",
+  "Group.Read.All",
+  "GroupMember.Read.All",
+  "Application.Read.All",
+  "Application.ReadWrite.All",
+  "DelegatedPermissionGrant.ReadWrite.All",
+  "DelegatedAdminRelationship.Read.All",
+  "DelegatedAdminRelationship.ReadWrite.All",
 ];
 const partnerApps = {
   homeTenant: partner,
@@ -261,7 +372,14 @@ const standardPermissions = [
   { resource: "https://api.partnercenter.microsoft.com", delegated: ["user_impersonation"] },
   {
     resource: "https://graph.microsoft.com",
-    delegated: ["User.Read", "Directory.Read.All", "Directory.AccessAsUser.All"],
+    // DelegatedAdminRelationship.Read.All is consented in the partner's own tenant only: it
+    // reads the partner's GDAP relationships, and means nothing in a customer tenant.
+    delegated: [
+      "User.Read",
+      "Directory.Read.All",
+      "Directory.AccessAsUser.All",
+      "DelegatedAdminRelationship.Read.All",
+    ],
     application: ["Directory.Read.All", "Organization.Read.All"],
   },
   {
@@ -330,7 +448,17 @@ export const defaultSeed: SeedInput = {
       displayName: "Microsoft Graph",
       identifierUris: ["https://graph.microsoft.com"],
       delegatedScopes: graphDelegated,
-      appRoles: ["Directory.Read.All", "Organization.Read.All", "User.Read.All"],
+      appRoles: [
+        "Directory.Read.All",
+        "Organization.Read.All",
+        "User.Read.All",
+        "Group.Read.All",
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "DelegatedAdminRelationship.Read.All",
+        "DelegatedAdminRelationship.ReadWrite.All",
+      ],
     },
     {
       appId: "00000002-0000-0ff1-ce00-000000000000",

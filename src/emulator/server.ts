@@ -41,6 +41,11 @@ import {
 } from "./endpoints/partner-center.ts";
 import { tokenV1, tokenV2 } from "./endpoints/token.ts";
 import { keyVault } from "./endpoints/key-vault.ts";
+import {
+  createApplicationConsent,
+  deleteApplicationConsent,
+} from "./endpoints/application-consents.ts";
+import { graph } from "./graph/router.ts";
 
 type Handler = (emu: Emulator, ctx: Ctx) => void | Promise<void>;
 interface Route {
@@ -95,6 +100,23 @@ const routes: Route[] = [
     methods: ["GET", "PUT", "DELETE", "POST"],
     pattern: /^\/(?:secrets|deletedsecrets)(?:\/[^/]*){0,3}$/,
     handler: keyVault,
+  },
+  // Microsoft Graph: one route, its own table inside (./graph/router.ts).
+  {
+    methods: ["GET", "POST", "PATCH", "DELETE"],
+    pattern: /^\/(?:v1\.0|beta)(?:\/.*)?$/,
+    handler: graph,
+    service: "graph",
+  },
+  {
+    methods: ["POST"],
+    pattern: /^\/v1\/customers\/([^/]+)\/applicationconsents$/i,
+    handler: createApplicationConsent,
+  },
+  {
+    methods: ["DELETE"],
+    pattern: /^\/v1\/customers\/([^/]+)\/applicationconsents\/([^/]+)$/i,
+    handler: deleteApplicationConsent,
   },
   { methods: ["GET"], pattern: /^\/tenants$/, handler: listTenants, service: "arm" },
   { methods: ["GET"], pattern: /^\/subscriptions$/, handler: listSubscriptions, service: "arm" },

@@ -68,6 +68,7 @@ export function serviceOfPath(path: string): Service {
   if (path === "/generatetoken" || path.startsWith("/v1/")) return "partnerCenter";
   if (/^\/(?:tenants|subscriptions)(?:\/|$)/.test(path)) return "arm";
   if (/^\/(?:secrets|deletedsecrets)(?:\/|$)/i.test(path)) return "vault";
+  if (/^\/(?:v1\.0|beta)(?:\/|$)/.test(path)) return "graph";
   return "entra";
 }
 
@@ -143,6 +144,40 @@ export function sendServiceError(
         },
         { "ms-correlationid": ctx.correlationId, "ms-cv": ctx.requestId, ...headers },
       );
+    case "graph": {
+      // Graph's shape: error.code, error.message, error.innerError {date, request-id,
+      // client-request-id}; the same ids as headers.
+      const graphCode =
+        error instanceof EntraError
+          ? error.status === 413
+            ? "RequestEntityTooLarge"
+            : "BadRequest"
+          : error.code;
+      const extra: Record<string, string> = {
+        "request-id": ctx.requestId,
+        "client-request-id": ctx.correlationId,
+        ...headers,
+      };
+      if (status === 401)
+        extra["www-authenticate"] =
+          'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"';
+      return sendJson(
+        ctx,
+        status,
+        {
+          error: {
+            code: graphCode,
+            message: error.message,
+            innerError: {
+              date: now.toISOString().replace(/\.\d+Z$/, ""),
+              "request-id": ctx.requestId,
+              "client-request-id": ctx.correlationId,
+            },
+          },
+        },
+        extra,
+      );
+    }
     case "control":
       return sendJson(ctx, status, { error: code(error), message: error.message }, headers);
     default:

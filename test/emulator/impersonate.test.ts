@@ -185,8 +185,11 @@ describe("emulator --impersonate", () => {
     assert.equal(tokenOnPc.status, 404);
     assert.equal(typeof tokenOnPc.json.description, "string");
     const graph = await at("graph.microsoft.com", "/v1.0/me");
-    assert.equal(graph.status, 404);
-    assert.equal(graph.json.error.code, "NotFound");
+    assert.equal(graph.status, 401);
+    assert.equal(graph.json.error.code, "InvalidAuthenticationToken");
+    const notGraph = await at("graph.microsoft.com", "/v1/customers");
+    assert.equal(notGraph.status, 404);
+    assert.equal(notGraph.json.error.code, "NotFound");
     const arm = await at("management.azure.com", "/subscriptions?api-version=2022-12-01");
     assert.equal(arm.status, 401);
     assert.equal(arm.json.error.code, "AuthenticationFailed");
@@ -233,6 +236,18 @@ describe("emulator --impersonate", () => {
     });
     assert.equal(wrongAudience.status, 401);
     assert.equal(wrongAudience.json.error.code, "InvalidAuthenticationToken");
+    // Graph answers at its own name, and its next links stay there.
+    const relationships = await at(
+      "graph.microsoft.com",
+      "/v1.0/tenantRelationships/delegatedAdminRelationships?$top=1",
+      { headers: { authorization: `Bearer ${graphToken.json.access_token}` } },
+    );
+    assert.equal(relationships.status, 200, JSON.stringify(relationships.json));
+    assert.ok(
+      String(relationships.json["@odata.nextLink"]).startsWith(
+        `https://graph.microsoft.com:${port}/v1.0/tenantRelationships/`,
+      ),
+    );
   });
 
   test("the device verification URI is on the login host that was asked", async () => {

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { Emulator, Fault } from "../emulator.ts";
 import { sendJson, type Ctx } from "../http.ts";
+import { directoryControlOps, DirectoryControlError } from "./control-directory.ts";
 
 export const faultSchema = z
   .object({
@@ -66,6 +67,7 @@ function parse<T>(schema: z.ZodType<T>, json: unknown): T {
 /** The control operations, shared by the HTTP API and the in-process handle of startEmulator. */
 export function controlOps(emu: Emulator) {
   return {
+    ...directoryControlOps(emu),
     advanceClock(seconds: number): string {
       if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0)
         throw new ControlError("advanceSeconds: expected a number of seconds, 0 or more");
@@ -183,6 +185,14 @@ export function control(emu: Emulator, ctx: Ctx, info: () => unknown): void {
         const limit = whole(ctx.url.searchParams.get("limit"), "limit", 1, 10_000);
         return sendJson(ctx, 200, ops.requestPage(after ?? 0, limit ?? 10_000));
       }
+      case "POST groups/members":
+        return sendJson(ctx, 200, ops.setGroupMember(body as never));
+      case "POST relationships":
+        return sendJson(ctx, 200, ops.setRelationship(body as never));
+      case "POST partner-center":
+        return sendJson(ctx, 200, ops.setPartnerCenter(body as never));
+      case "GET customers":
+        return sendJson(ctx, 200, { customers: ops.customers() });
       case "DELETE requests":
         ops.clearRequests();
         return sendJson(ctx, 200, { requests: [] });
@@ -193,7 +203,7 @@ export function control(emu: Emulator, ctx: Ctx, info: () => unknown): void {
         });
     }
   } catch (e) {
-    if (e instanceof ControlError)
+    if (e instanceof ControlError || e instanceof DirectoryControlError)
       return sendJson(ctx, 400, { error: "invalid_request", message: e.message });
     throw e;
   }

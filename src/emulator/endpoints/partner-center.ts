@@ -14,7 +14,7 @@ const PARTNER_CENTER = [
   "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd",
 ];
 
-class PartnerCenterError extends Error {
+export class PartnerCenterError extends Error {
   readonly status: number;
   readonly code: number;
   constructor(status: number, code: number, description: string) {
@@ -28,7 +28,7 @@ export function isPartnerCenterError(e: unknown): e is PartnerCenterError {
   return e instanceof PartnerCenterError;
 }
 
-function headers(ctx: Ctx): Record<string, string> {
+export function headers(ctx: Ctx): Record<string, string> {
   const requestId = ctx.req.headers["ms-requestid"];
   return {
     "ms-correlationid": ctx.correlationId,
@@ -47,7 +47,7 @@ export function sendPartnerCenterError(ctx: Ctx, e: PartnerCenterError): void {
   );
 }
 
-interface Caller {
+export interface Caller {
   tenant: Tenant;
   user: User | undefined;
   claims: Record<string, unknown>;
@@ -57,8 +57,11 @@ function isPartner(tenant: Tenant): boolean {
   return tenant.customers.length > 0 || tenant.partners.length === 0;
 }
 
-/** Validates the Bearer token: ours, unexpired, for Partner Center, from a known tenant. */
-function caller(emu: Emulator, ctx: Ctx): Caller {
+/**
+ * Validates the Bearer token: ours, unexpired, for Partner Center, from a known tenant; with the
+ * MFA rule on (settings.partnerCenterRequireMfa), a user's token must carry `mfa` in `amr`.
+ */
+export function caller(emu: Emulator, ctx: Ctx): Caller {
   const auth = ctx.req.headers.authorization ?? "";
   if (!/^bearer /i.test(auth))
     throw new PartnerCenterError(
@@ -94,6 +97,13 @@ function caller(emu: Emulator, ctx: Ctx): Caller {
       900403,
       `The user ${user.username} is not authorized: assign the Admin agent, Sales agent or Helpdesk agent role in Partner Center.`,
     );
+  const amr = Array.isArray(c["amr"]) ? (c["amr"] as unknown[]) : [];
+  if (emu.settings.partnerCenterRequireMfa && user && !amr.includes("mfa"))
+    throw new PartnerCenterError(
+      401,
+      900421,
+      "Multi-factor authentication is required for App + User calls to Partner Center: the access token's 'amr' claim has no 'mfa'. Sign in again with MFA.",
+    );
   return { tenant, user, claims: c };
 }
 
@@ -116,6 +126,8 @@ export function generateToken(emu: Emulator, ctx: Ctx): void {
       appid: who.claims["appid"] ?? who.claims["azp"],
       upn: who.user?.username,
       roles: who.user?.partnerRoles ?? [],
+      // The sign-in's methods travel on, so that the MFA rule holds for this token too.
+      ...(Array.isArray(who.claims["amr"]) ? { amr: who.claims["amr"] } : {}),
       ver: "1.0",
     },
     emu.key,

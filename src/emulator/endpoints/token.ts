@@ -4,7 +4,7 @@
  */
 import { authenticateClient } from "../client-auth.ts";
 import { errors } from "../errors.ts";
-import type { Emulator } from "../emulator.ts";
+import { isMultiTenant, type Emulator } from "../emulator.ts";
 import { sendJson, type Ctx } from "../http.ts";
 import type { Grant, GrantContext } from "../grants/grant.ts";
 import { authorizationCodeGrant } from "../grants/authorization-code.ts";
@@ -55,7 +55,13 @@ async function handle(emu: Emulator, ctx: Ctx, v1: boolean): Promise<void> {
       return audiences;
     },
   });
-  if (tenant && !emu.directory.isInstalled(client.app, tenant))
+  // No service principal: AADSTS700016, except for a multi-tenant app on a delegated grant,
+  // where the grant decides from the model (AADSTS50020 without access, else AADSTS65001).
+  if (
+    tenant &&
+    !emu.directory.isInstalled(client.app, tenant) &&
+    (grantType === "client_credentials" || !isMultiTenant(client.app, tenant))
+  )
     throw errors.appNotFound(client.app.clientId, tenant.id);
   let scope = ctx.body["scope"];
   if (v1 && ctx.body["resource"])

@@ -9,7 +9,12 @@ export const clientCredentialsGrant: Grant = (emu, _ctx, g) => {
   if (g.client.method === "0") throw errors.clientCredentialRequired();
   if (!g.scope) throw errors.missingParameter("scope");
   const request = parseScope(g.scope, emu.directory, g.tenant);
-  const granted = grantApplication(g.client.app, request, g.scope);
+  // The app role assignments of the app's service principal in this tenant (the consent model).
+  const granted = grantApplication(
+    request,
+    g.scope,
+    emu.directory.consent.appRoles(g.client.app, request.resource, g.tenant),
+  );
   return issueTokens(emu, {
     tenant: g.tenant,
     app: g.client.app,

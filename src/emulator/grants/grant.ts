@@ -39,7 +39,17 @@ export function issueUserTokens(emu: Emulator, ctx: Ctx, g: GrantContext, u: Use
     tenant: u.tenant,
     app: g.client.app,
     request: u.request,
-    granted: grantDelegated(g.client.app, u.request),
+    // The consent model: the grants of the app's service principal in this tenant.
+    granted: grantDelegated(
+      g.client.app,
+      u.request,
+      emu.directory.consent.delegatedScopes(
+        g.client.app,
+        u.request.resource,
+        u.tenant,
+        u.user.objectId,
+      ),
+    ),
     user: u.user,
     authentication: u.authentication,
     ...(u.nonce !== undefined ? { nonce: u.nonce } : {}),

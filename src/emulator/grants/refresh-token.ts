@@ -28,9 +28,6 @@ export const refreshTokenGrant: Grant = (emu, ctx, g) => {
     g.tenant ?? emu.directory.tenant(record.tenantId)!,
     g.client.app,
   );
-  // A customer tenant where the app was never consented (seed: generatedCustomers.withoutConsent).
-  if (tenant.withoutConsent)
-    throw errors.consentRequired(g.client.app.clientId, g.client.app.displayName);
   const request = parseScope(g.scope ?? "openid profile offline_access", emu.directory, tenant);
   if (user.mfaRequired && !record.amr.includes("mfa"))
     throw errors.mfaRequired(request.resource.appId);
