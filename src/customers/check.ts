@@ -375,12 +375,17 @@ async function diagnose(token: CustomerTokenResult, ctx: DiagnoseContext): Promi
     try {
       const found = await consentedGrants(ctx.graph, ctx.appId, tenantId);
       const missing = missingGrants(ctx.requiredGrants, found.grants);
+      // Without a service principal, an app the tenant still gave a token to is one Microsoft
+      // pre-authorises everywhere (its first-party tools, such as the Azure CLI): nothing to consent.
+      const preAuthorised = !found.servicePrincipal && token.status === "ok";
       consent = {
         servicePrincipal: found.servicePrincipal !== null,
         granted: found.grants,
-        missing,
+        missing: preAuthorised ? [] : missing,
       };
-      if (!found.servicePrincipal) {
+      if (preAuthorised) {
+        // Nothing is missing.
+      } else if (!found.servicePrincipal) {
         problems.push(P.consentMissing(ctx.appId, tenantId, "its service principal is not there"));
         explained = true;
       } else if (missing.length > 0)
@@ -407,8 +412,7 @@ async function diagnose(token: CustomerTokenResult, ctx: DiagnoseContext): Promi
   }
   // Repairing consent takes one of the roles Partner Center's application consent accepts.
   if (
-    consent &&
-    (consent.servicePrincipal !== true || consent.missing.length > 0) &&
+    problems.some((p) => p.code === "consent-missing" || p.code === "consent-scopes-missing") &&
     access?.inGroup &&
     ![...roleIds].some((id) => CONSENT_ROLE_IDS.has(id))
   )

@@ -48,6 +48,7 @@ function directory(): FakeDirectory {
       rel("c-scopes"),
       rel("c-expiring", { endDateTime: day(10), autoExtendDuration: "PT0S" }),
       rel("c-reader", { assignments: [{ group: GDAP_GROUP, roles: [GLOBAL_READER] }] }),
+      rel("c-preauthorised"),
     ],
     consent: new Map([
       ["c-ok", ["Directory.Read.All", "User.Read"]],
@@ -75,6 +76,7 @@ const ALL = [
   "c-scopes",
   "c-expiring",
   "c-reader",
+  "c-preauthorised",
 ];
 
 async function run(g: FakeGraph, customers = ALL, now = NOW): Promise<Map<string, CustomerCheck>> {
@@ -131,6 +133,9 @@ describe("checkCustomers", () => {
     assert.deepEqual(codes(r.get("c-expiring")), ["gdap-relationship-expiring"]);
     assert.equal(r.get("c-expiring")!.status, "warning");
     assert.deepEqual(codes(r.get("c-reader")), ["consent-missing", "gdap-missing-role"]);
+    // No service principal, yet a token: an app Microsoft pre-authorises (the Azure CLI).
+    assert.deepEqual(codes(r.get("c-preauthorised")), []);
+    assert.equal(r.get("c-preauthorised")!.consent?.servicePrincipal, false);
     for (const c of r.values()) {
       assert.equal(
         c.status,
