@@ -88,7 +88,7 @@ export function appRoleId(resourceAppId: string, role: string): string {
 /** What the seed says about one tenant: which apps have a service principal, and their consent. */
 export interface ConsentRules {
   resources: readonly Resource[];
-  applications: Iterable<Application>;
+  applications: readonly Application[];
   /** Apps consented in generated customers besides those installed there (the partner's SAM apps). */
   generatedCustomerApps: ReadonlySet<string>;
   resourceFor(uriOrAppId: string): Resource | undefined;

@@ -227,7 +227,7 @@ export class Directory {
     const d0 = seed.defaults;
     this.consent = new ConsentModel({
       resources: seed.resources,
-      applications: this.applications.values(),
+      applications: [...this.applications.values()],
       generatedCustomerApps: new Set(
         [d0.confidentialApp, d0.certificateApp].flatMap((id) => (id ? [id.toLowerCase()] : [])),
       ),

@@ -38,6 +38,7 @@ interface Info {
   url: string;
   caFile: string;
   partnerTenant: { id: string };
+  customers: { id: string }[];
   apps: {
     confidential: { clientId: string; clientSecret: string };
     certificate: { clientId: string; thumbprint: string };
@@ -326,7 +327,7 @@ function randomRequest(tokens: Record<string, string>): Req {
       body: form(fields),
     };
   };
-  const kind = Math.floor(random() * 14);
+  const kind = Math.floor(random() * 16);
   switch (kind) {
     case 0:
       return {
@@ -470,6 +471,87 @@ function randomRequest(tokens: Record<string, string>): Req {
       };
       return req;
     }
+    case 14: {
+      // Microsoft Graph: its paths, OData options and bodies, well and badly formed.
+      const path =
+        pick([
+          "/v1.0/servicePrincipals",
+          "/v1.0/oauth2PermissionGrants",
+          "/v1.0/tenantRelationships/delegatedAdminRelationships",
+          "/v1.0/tenantRelationships/delegatedAdminCustomers",
+          "/beta/organization",
+          "/v1.0/me",
+          "/v1.0/me/transitiveMemberOf",
+          "/v1.0/users",
+          "/v1.0/groups",
+          "/v1.0/servicePrincipals(appId='x')",
+        ]) +
+        pick(["", "", "/x", `/${encodeURIComponent(str())}`, "/%zz", "/accessAssignments"]) +
+        pick([
+          "",
+          `?$top=${encodeURIComponent(str())}`,
+          `?$filter=${encodeURIComponent(str())}`,
+          `?$select=${encodeURIComponent(str())}`,
+          `?$skiptoken=${encodeURIComponent(str())}`,
+          "?$filter=appId%20eq%20'x'%20and",
+          "?$filter=status%20eq%20'active'&$top=300&$skiptoken=c2tpcDo5OTk5OTk5OTk",
+          "?$orderby=x&$expand=y",
+        ]);
+      return {
+        method: pick(["GET", "GET", "POST", "PATCH", "DELETE"]),
+        path,
+        headers: { ...headers, authorization: bearer(), "content-type": "application/json" },
+        body: pick([
+          "{",
+          "[]",
+          "null",
+          JSON.stringify(
+            randomObject([
+              "appId",
+              "clientId",
+              "resourceId",
+              "scope",
+              "consentType",
+              "principalId",
+            ]),
+          ),
+          JSON.stringify({ appId: pick(jsonValues) }),
+        ]),
+      };
+    }
+    case 15: {
+      // Partner Center's application consents.
+      const customer = pick([...info.customers.map((c) => c.id), encodeURIComponent(str())]);
+      return {
+        method: pick(["POST", "POST", "DELETE"]),
+        path: pick([
+          `/v1/customers/${customer}/applicationconsents`,
+          `/v1/customers/${customer}/applicationconsents/${encodeURIComponent(str())}`,
+          `/v1/customers/${customer}/applicationconsents/${info.apps.confidential.clientId}`,
+        ]),
+        headers: { ...headers, authorization: bearer(), "content-type": "application/json" },
+        body: pick([
+          "{",
+          JSON.stringify(
+            randomObject([
+              "applicationId",
+              "ApplicationGrants",
+              "applicationGrants",
+              "displayName",
+            ]),
+          ),
+          JSON.stringify({
+            applicationId: info.apps.confidential.clientId,
+            applicationGrants: [
+              {
+                enterpriseApplicationId: "00000003-0000-0000-c000-000000000000",
+                scope: pick([str(), "User.Read", "User.Read,,"]),
+              },
+            ],
+          }),
+        ]),
+      };
+    }
     case 11:
       return {
         method: pick(["GET", "POST"]),
@@ -560,6 +642,7 @@ function expectedShape(host: string | undefined, path: string): Shape {
   if (h && /(management\.azure\.com|graph\.microsoft\.com|vault\.azure\.net|outlook\.)/.test(h))
     return "azure";
   if (path === "/generatetoken" || path.startsWith("/v1/")) return "partnerCenter";
+  if (/^\/(v1\.0|beta)(\/|\?|$)/.test(path)) return "azure";
   if (/^\/(tenants|subscriptions|secrets|deletedsecrets)(\/|\?|$)/.test(path)) return "azure";
   return "entra";
 }
