@@ -21,6 +21,14 @@ export const DEFAULT_CONSENT_GRANTS: readonly ResourceGrant[] = Object.freeze([
   { resourceAppId: GRAPH_APP_ID, scopes: ["Directory.Read.All", "User.Read"] },
 ]);
 
+/**
+ * What the partner's own consent holds that means nothing in a customer's tenant, and is left out
+ * of the default grants: Graph's GDAP scopes (they read the partner's relationships) and Partner
+ * Center's API (a partner's, not a customer's).
+ */
+const PARTNER_ONLY_SCOPES = /^DelegatedAdminRelationship\./i;
+const PARTNER_ONLY_RESOURCES = new Set(["fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"]);
+
 export interface ConsentCustomersOptions {
   partnerCenter: PartnerCenterClient;
   /** The app to consent (the session's). */
@@ -61,8 +69,9 @@ export interface CustomerConsent {
 
 /**
  * The grants the app holds in the partner's own tenant (its `AllPrincipals` delegated grants, read
- * through Graph), which is what the partner consented it for; {@link DEFAULT_CONSENT_GRANTS} when
- * it holds none there or they cannot be read.
+ * through Graph), which is what the partner consented it for, less what only a partner tenant
+ * uses (Graph's `DelegatedAdminRelationship.*`, Partner Center's API);
+ * {@link DEFAULT_CONSENT_GRANTS} when nothing is left or they cannot be read.
  *
  * @example
  * ```ts
@@ -75,7 +84,10 @@ export async function defaultGrants(
 ): Promise<{ grants: ResourceGrant[]; from: "partner-tenant" | "defaults" }> {
   try {
     const { grants } = await consentedGrants(graph, applicationId);
-    const useful = grants.filter((g) => g.scopes.length > 0);
+    const useful = grants
+      .filter((g) => !PARTNER_ONLY_RESOURCES.has(g.resourceAppId.toLowerCase()))
+      .map((g) => ({ ...g, scopes: g.scopes.filter((s) => !PARTNER_ONLY_SCOPES.test(s)) }))
+      .filter((g) => g.scopes.length > 0);
     if (useful.length > 0) return { grants: useful, from: "partner-tenant" };
   } catch (error) {
     if (error instanceof CancelledError) throw error;

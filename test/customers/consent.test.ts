@@ -111,7 +111,12 @@ describe("consentCustomers", () => {
       grants: DEFAULT_CONSENT_GRANTS.map((x) => ({ ...x })),
       from: "defaults",
     });
-    g.dir.consent.set("", ["Directory.Read.All", "Mail.Read"]);
+    // The partner-only GDAP scope of the partner's own consent is left out.
+    g.dir.consent.set("", [
+      "Directory.Read.All",
+      "DelegatedAdminRelationship.Read.All",
+      "Mail.Read",
+    ]);
     assert.deepEqual(await defaultGrants(graph, APP), {
       grants: [{ resourceAppId: GRAPH_APP, scopes: ["Directory.Read.All", "Mail.Read"] }],
       from: "partner-tenant",
