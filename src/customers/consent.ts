@@ -58,7 +58,10 @@ export interface CustomerConsent {
   /** A token in the tenant was redeemed after the consent (proof it works). */
   verified: boolean;
   error?: {
-    /** `consent-forbidden`, `consent-resource-missing`, `consent-refused`, `verify-failed`, … */
+    /**
+     * `consent-forbidden`, `consent-mfa-required`, `consent-resource-missing`, `consent-throttled`,
+     * `consent-refused`, `verify-failed`, or the library's code of a failure before Partner Center.
+     */
     code: string;
     message: string;
     fix: string;
@@ -247,6 +250,16 @@ function consentError(error: unknown, tenantId: string): NonNullable<CustomerCon
       code: e.code ?? "ERR_UNEXPECTED",
       message,
       fix: e.aadsts !== undefined ? customerHint(e.aadsts, e.hint) : (e.hint ?? "See the message."),
+      ...fields,
+    };
+  if (
+    error.status === 401 &&
+    (String(error.partnerCenterCode) === "900421" || /multi-factor|\bmfa\b/i.test(message))
+  )
+    return {
+      code: "consent-mfa-required",
+      message,
+      fix: "Partner Center requires an MFA sign-in for App + User calls: sign in again interactively with MFA (partner-token connect), then run again.",
       ...fields,
     };
   if (error.status === 403)
