@@ -5,6 +5,7 @@
  * freshly redeemed token in that tenant. Running it twice changes nothing the second time.
  */
 import { CancelledError, PartnerTokenError, UsageError } from "../client/errors.ts";
+import { sleep } from "../client/http.ts";
 import type { GraphClient } from "../graph/client.ts";
 import { consentedGrants, GRAPH_APP_ID, type ResourceGrant } from "../graph/directory.ts";
 import { PartnerCenterError, type PartnerCenterClient } from "../partner-center/client.ts";
@@ -206,12 +207,7 @@ async function consentOne(
       };
   }
   try {
-    await source.getToken({
-      scopes: verifyScopes,
-      tenant: ref.tenantId,
-      forceRefresh: true,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    await verifyToken(source, ref.tenantId, verifyScopes, options.signal);
     return { ...base, status: "ok", action, verified: true };
   } catch (error) {
     if (error instanceof CancelledError || options.signal?.aborted) throw new CancelledError();
@@ -229,6 +225,35 @@ async function consentOne(
         ...(e.status !== undefined ? { status: e.status } : {}),
       },
     };
+  }
+}
+
+/**
+ * A freshly redeemed token in the tenant. A source built for bulk work hands Entra's throttling
+ * back at once; here it is waited out (its Retry-After, at most 10 s, a few times).
+ */
+async function verifyToken(
+  source: TokenSource,
+  tenant: string,
+  scopes: string[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await source.getToken({
+        scopes,
+        tenant,
+        forceRefresh: true,
+        ...(signal ? { signal } : {}),
+      });
+      return;
+    } catch (error) {
+      const e = error as PartnerTokenError;
+      if (attempt >= 3 || (e.status !== 429 && e.status !== 503)) throw error;
+      const header = e.response?.headers?.get("retry-after");
+      const seconds = header && /^\d+$/.test(header.trim()) ? Number(header.trim()) : 1;
+      await sleep(Math.min(10, seconds) * 1000, signal);
+    }
   }
 }
 
