@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { consentFailuresIn } from "../../src/cli/commands/customers-access.ts";
+import { consentFailuresIn } from "../../src/cli/customers-access.ts";
 import { runCli, tempDir } from "../cli/helpers.ts";
 
 const tokensLines = [

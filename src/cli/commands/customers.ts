@@ -25,7 +25,7 @@ import { forceRefreshFlag, minValidityFlag, profileFlags, warnDaysFlag } from ".
 import { scopesFlag, withHelp } from "../sign-in-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
 import { usageError } from "../usage-error.ts";
-import * as access from "./customers-access.ts";
+import * as access from "../customers-access.ts";
 
 const listFlags: FlagSpec[] = [
   ...profileFlags,

@@ -6,18 +6,18 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { CustomerCheck } from "../../customers/check.ts";
-import type { CustomerConsent } from "../../customers/consent.ts";
-import type { CustomerRef } from "../../customers/customer-tokens.ts";
-import type { ResourceGrant } from "../../graph/directory.ts";
-import { getList, getString, type FlagSpec, type ParsedArgs } from "../args.ts";
-import { debugFlag, helpFlag, type CommandContext } from "../command.ts";
-import { ExitCode } from "../exit-codes.ts";
-import type { PartnerSource } from "../partner-center-source.ts";
-import { say } from "../redact.ts";
-import { profileFlags } from "../session-flags.ts";
-import { storeSourceFlags } from "../store-flags.ts";
-import { usageError } from "../usage-error.ts";
+import type { CustomerCheck } from "../customers/check.ts";
+import type { CustomerConsent } from "../customers/consent.ts";
+import type { CustomerRef } from "../customers/customer-tokens.ts";
+import type { ResourceGrant } from "../graph/directory.ts";
+import { getList, getString, type FlagSpec, type ParsedArgs } from "./args.ts";
+import { debugFlag, helpFlag, type CommandContext } from "./command.ts";
+import { ExitCode } from "./exit-codes.ts";
+import type { PartnerSource } from "./partner-center-source.ts";
+import { say } from "./redact.ts";
+import { profileFlags } from "./session-flags.ts";
+import { storeSourceFlags } from "./store-flags.ts";
+import { usageError } from "./usage-error.ts";
 
 const common: FlagSpec[] = [...profileFlags, ...storeSourceFlags, debugFlag, helpFlag];
 
@@ -146,7 +146,7 @@ function outOf(args: ParsedArgs): string | undefined {
 async function grantsOf(args: ParsedArgs): Promise<ResourceGrant[] | undefined> {
   const given = getList(args, "grant");
   if (given === undefined) return undefined;
-  const { parseGrant } = await import("../../customers/consent.ts");
+  const { parseGrant } = await import("../customers/consent.ts");
   try {
     return given.map(parseGrant);
   } catch (error) {
@@ -156,7 +156,7 @@ async function grantsOf(args: ParsedArgs): Promise<ResourceGrant[] | undefined> 
 
 /** Graph's origin and token resource for the source's environment (the emulator's origin there). */
 async function graphOf(partner: PartnerSource, ctx: CommandContext) {
-  const { GraphClient } = await import("../../graph/client.ts");
+  const { GraphClient } = await import("../graph/client.ts");
   return new GraphClient({
     source: partner.source,
     endpoint: partner.graphEndpoint,
@@ -177,7 +177,7 @@ async function lineWriter(out: string | undefined) {
         ),
       close: async () => {},
     };
-  const { ResultsFile } = await import("../../customers/results-file.ts");
+  const { ResultsFile } = await import("../customers/results-file.ts");
   const file = await ResultsFile.open(out, { resume: false });
   return { write: (line: string) => file.append(line), close: () => file.close() };
 }
@@ -199,9 +199,9 @@ async function progressBar(label: string) {
 
 async function openSource(args: ParsedArgs, ctx: CommandContext): Promise<PartnerSource> {
   const [{ openPartnerSource }, { MemoryTokenCache }, { bulkClientOptions }] = await Promise.all([
-    import("../partner-center-source.ts"),
-    import("../../session/memory-cache.ts"),
-    import("../../customers/customer-tokens.ts"),
+    import("./partner-center-source.ts"),
+    import("../session/memory-cache.ts"),
+    import("../customers/customer-tokens.ts"),
   ]);
   return openPartnerSource(
     args,
@@ -227,9 +227,9 @@ export async function check(ctx: CommandContext): Promise<number> {
   const bar = await progressBar("customers checked");
   try {
     const [{ checkCustomers }, { defaultGrants }, { LocalThrottle }] = await Promise.all([
-      import("../../customers/check.ts"),
-      import("../../customers/consent.ts"),
-      import("../../customers/throttle.ts"),
+      import("../customers/check.ts"),
+      import("../customers/consent.ts"),
+      import("../customers/throttle.ts"),
     ]);
     const graph = await graphOf(partner, ctx);
     if (!partner.applicationId)
@@ -237,7 +237,7 @@ export async function check(ctx: CommandContext): Promise<number> {
     const requiredGrants = required ?? (await defaultGrants(graph, partner.applicationId)).grants;
     let partnerCenter;
     if (!given) {
-      const { partnerCenterClient } = await import("../partner-center-source.ts");
+      const { partnerCenterClient } = await import("./partner-center-source.ts");
       partnerCenter = await partnerCenterClient(partner, {
         signal: ctx.signal,
         ...(ctx.clientOptions.debug ? { debug: ctx.clientOptions.debug } : {}),
@@ -273,7 +273,7 @@ export async function check(ctx: CommandContext): Promise<number> {
     bar?.stop();
     await lines.close();
     if (format === "table") {
-      const { writeResult } = await import("../output.ts");
+      const { writeResult } = await import("./output.ts");
       await writeResult(
         rows.map((c) => ({
           tenantId: c.tenantId,
@@ -380,8 +380,8 @@ export async function consent(ctx: CommandContext): Promise<number> {
     if (!partner.applicationId)
       throw usageError("The session names no app; give --application-id.");
     const [{ consentCustomers, defaultGrants }, { partnerCenterClient }] = await Promise.all([
-      import("../../customers/consent.ts"),
-      import("../partner-center-source.ts"),
+      import("../customers/consent.ts"),
+      import("./partner-center-source.ts"),
     ]);
     const options = {
       signal: ctx.signal,
