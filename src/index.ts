@@ -49,6 +49,8 @@ export {
   ServerError,
   SignInRequiredError,
   CancelledError,
+  TimeoutError,
+  ResponseTooLargeError,
   type ServerErrorFields,
 } from "./client/errors.ts";
 export { redact, secretNames } from "./client/redact.ts";

@@ -4,7 +4,13 @@
  * `new` does, without the refresh token, which stays in the session.
  */
 import { formatFlags, type FlagSpec } from "../args.ts";
-import { debugFlag, helpFlag, type CommandContext, type CommandSpec } from "../command.ts";
+import {
+  debugFlag,
+  timeoutFlag,
+  helpFlag,
+  type CommandContext,
+  type CommandSpec,
+} from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import {
@@ -21,6 +27,7 @@ export const flags: FlagSpec[] = [
   ...storeSourceFlags,
   ...outputFlags,
   debugFlag,
+  timeoutFlag,
   helpFlag,
 ];
 
