@@ -11,7 +11,7 @@ import type { CustomerConsent } from "../customers/consent.ts";
 import type { CustomerRef } from "../customers/customer-tokens.ts";
 import type { ResourceGrant } from "../graph/directory.ts";
 import { getList, getString, type FlagSpec, type ParsedArgs } from "./args.ts";
-import { debugFlag, helpFlag, type CommandContext } from "./command.ts";
+import { debugFlag, helpFlag, timeoutFlag, type CommandContext } from "./command.ts";
 import { ExitCode } from "./exit-codes.ts";
 import type { PartnerSource } from "./partner-center-source.ts";
 import { say } from "./redact.ts";
@@ -19,7 +19,7 @@ import { profileFlags } from "./session-flags.ts";
 import { storeSourceFlags } from "./store-flags.ts";
 import { usageError } from "./usage-error.ts";
 
-const common: FlagSpec[] = [...profileFlags, ...storeSourceFlags, debugFlag, helpFlag];
+const common: FlagSpec[] = [...profileFlags, ...storeSourceFlags, timeoutFlag, debugFlag, helpFlag];
 
 const customerFlag: FlagSpec = {
   name: "customer",
@@ -164,6 +164,9 @@ async function graphOf(partner: PartnerSource, ctx: CommandContext) {
     ...(partner.caFile ? { caFile: partner.caFile } : {}),
     signal: ctx.signal,
     ...(ctx.clientOptions.debug ? { debug: ctx.clientOptions.debug } : {}),
+    ...(ctx.clientOptions.timeoutMs !== undefined
+      ? { timeoutMs: ctx.clientOptions.timeoutMs }
+      : {}),
   });
 }
 
@@ -241,6 +244,9 @@ export async function check(ctx: CommandContext): Promise<number> {
       partnerCenter = await partnerCenterClient(partner, {
         signal: ctx.signal,
         ...(ctx.clientOptions.debug ? { debug: ctx.clientOptions.debug } : {}),
+        ...(ctx.clientOptions.timeoutMs !== undefined
+          ? { timeoutMs: ctx.clientOptions.timeoutMs }
+          : {}),
       });
     }
     const scopes = getList(args, "scopes");
@@ -386,6 +392,9 @@ export async function consent(ctx: CommandContext): Promise<number> {
     const options = {
       signal: ctx.signal,
       ...(ctx.clientOptions.debug ? { debug: ctx.clientOptions.debug } : {}),
+      ...(ctx.clientOptions.timeoutMs !== undefined
+        ? { timeoutMs: ctx.clientOptions.timeoutMs }
+        : {}),
     };
     let chosen = grants;
     if (!chosen) {

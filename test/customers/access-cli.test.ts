@@ -81,6 +81,11 @@ test("usage errors name the flag, exit 2", async () => {
     [["customers", "check", "-o", "tsv"], /--output of customers check takes json or table/],
     [["customers", "check", "--warn-days", "-1"], /--warn-days/],
     [["customers", "check", "--out", join(dir, "no", "such", "f.jsonl")], /--out: no folder/],
+    [["customers", "check", "--timeout", "abc"], /--timeout takes a number of seconds/],
+    [
+      ["customers", "consent", "--customer", "a", "--timeout", "0"],
+      /--timeout takes a number of seconds/,
+    ],
     [["customers", "audit"], /unknown customers command 'audit'.*'check' or 'consent'/],
   ];
   for (const [args, message] of cases) {
