@@ -64,19 +64,21 @@ export const ERROR_CODES = [
 /**
  * An error's `code`: one of {@link ERROR_CODES}, or a server's own answer kept in the code —
  * `ERR_AADSTS50020` (Entra's AADSTS number), `ERR_OAUTH_INVALID_GRANT` (an OAuth `error` without
- * one), `ERR_PARTNER_CENTER_403` (Partner Center's HTTP status).
+ * one), `ERR_PARTNER_CENTER_403` (Partner Center's HTTP status), `ERR_GRAPH_403` (Microsoft
+ * Graph's HTTP status).
  */
 export type ErrorCode =
   | (typeof ERROR_CODES)[number]
   | `ERR_AADSTS${number}`
   | `ERR_OAUTH_${Uppercase<string>}`
-  | `ERR_PARTNER_CENTER_${number}`;
+  | `ERR_PARTNER_CENTER_${number}`
+  | `ERR_GRAPH_${number}`;
 
 /** The code's name is one of {@link ErrorCode}. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return (
     typeof code === "string" &&
     ((ERROR_CODES as readonly string[]).includes(code) ||
-      /^ERR_(AADSTS\d+|OAUTH_[A-Z0-9_]+|PARTNER_CENTER_\d+)$/.test(code))
+      /^ERR_(AADSTS\d+|OAUTH_[A-Z0-9_]+|PARTNER_CENTER_\d+|GRAPH_\d+)$/.test(code))
   );
 }

@@ -33,7 +33,7 @@ describe("architecture: who may import whom", () => {
     assert.ok(token.includes("src/cli/args.ts"), "a static import");
   });
 
-  test("the emulator imports nothing of the client, sessions, stores, CLI, Partner Center client, bulk job or sidecar", () => {
+  test("the emulator imports nothing of the client, sessions, stores, CLI, Partner Center client, bulk job, sidecar or Graph client", () => {
     const forbidden = [
       "src/client",
       "src/session",
@@ -42,6 +42,7 @@ describe("architecture: who may import whom", () => {
       "src/partner-center",
       "src/customers",
       "src/sidecar",
+      "src/graph",
     ];
     assert.deepEqual(
       violations(
@@ -77,6 +78,20 @@ describe("architecture: who may import whom", () => {
       violations(
         (file) => under(file, "src") && !under(file, "src/cli"),
         (target) => under(target, "src/cli"),
+      ),
+      [],
+    );
+  });
+
+  test("graph/ imports only client/ and session/types.ts", () => {
+    assert.deepEqual(
+      violations(
+        (file) => under(file, "src/graph"),
+        (target) =>
+          under(target, "src") &&
+          !under(target, "src/graph") &&
+          !under(target, "src/client") &&
+          target !== "src/session/types.ts",
       ),
       [],
     );

@@ -16,6 +16,7 @@ const TEMPLATES: Record<string, string> = {
   ERR_AADSTS: "ERR_AADSTSn",
   ERR_OAUTH_: "ERR_OAUTH_x",
   ERR_PARTNER_CENTER_: "ERR_PARTNER_CENTER_n",
+  ERR_GRAPH_: "ERR_GRAPH_n",
 };
 
 /** `ERR_…` in string literals and at the start of template literals, outside the emulator. */

@@ -60,7 +60,8 @@ export const commands: CommandTable = {
     load: () => import("./commands/partner-center.ts"),
   },
   customers: {
-    summary: "the partner's customers (list), and a token in every customer tenant (tokens)",
+    summary:
+      "the partner's customers (list), a token in each one's tenant (tokens), access diagnosed (check) and repaired (consent)",
     load: () => import("./commands/customers.ts"),
   },
 };

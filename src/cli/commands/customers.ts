@@ -31,6 +31,7 @@ import { forceRefreshFlag, minValidityFlag, profileFlags, warnDaysFlag } from ".
 import { scopesFlag, withHelp } from "../sign-in-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
 import { usageError } from "../usage-error.ts";
+import * as access from "../customers-access.ts";
 
 const listFlags: FlagSpec[] = [
   ...profileFlags,
@@ -89,7 +90,9 @@ export const flags: FlagSpec[] = [
 
 const usage = `Usage: partner-token customers list [-o json|table|tsv] [--profile P]
        partner-token customers tokens --scopes S… [--customer ID…] [--customers-file FILE]
-                                      [--concurrency N] [--out FILE [--resume]] [--profile P]`;
+                                      [--concurrency N] [--out FILE [--resume]] [--profile P]
+       partner-token customers check [--customer ID…] [--scopes S] [--warn-days N] [-o json|table] [--out FILE]
+       partner-token customers consent [--customer ID… | --from FILE] [--grant RESOURCE=SCOPE,…] [--out FILE]`;
 
 const help =
   (): string => `partner-token customers — the partner's customers, and a token in each one's tenant
@@ -99,6 +102,8 @@ Examples:
   partner-token customers tokens --scopes https://graph.microsoft.com/.default --out tokens.jsonl
   partner-token customers tokens --scopes https://graph.microsoft.com/.default --out tokens.jsonl --resume
   partner-token customers tokens --scopes https://outlook.office365.com/.default --customer $TENANT_A $TENANT_B
+  partner-token customers check --out check.jsonl
+  partner-token customers consent --from check.jsonl
 
 ${usage}
 
@@ -127,6 +132,16 @@ customers tokens
 Options of customers tokens:
 ${formatFlags(flags)}
 
+${access.checkHelp}
+
+Options of customers check:
+${formatFlags(access.checkFlags)}
+
+${access.consentHelp}
+
+Options of customers consent:
+${formatFlags(access.consentFlags)}
+
 Exit codes: 0 every tenant ok, 1 at least one tenant failed (see the lines with "status":"error";
 run again with --resume) or another error, 2 usage, 4 sign-in needed (no session, refresh token
 expired or revoked), 130 cancelled (the lines so far are kept in --out FILE).
@@ -137,10 +152,15 @@ export const spec: CommandGroup["spec"] = {
   usage,
   help,
   unknown: (name) =>
-    `unknown customers command '${name}': use 'customers list' or 'customers tokens'.`,
+    `unknown customers command '${name}': use 'customers list', 'tokens', 'check' or 'consent'.`,
   subcommands: {
     list: { spec: { flags: listFlags, usage, help }, body: list },
     tokens: { spec: { flags, usage, help, output: false }, body: tokens },
+    check: { spec: { flags: access.checkFlags, usage, help, output: false }, body: access.check },
+    consent: {
+      spec: { flags: access.consentFlags, usage, help, output: false },
+      body: access.consent,
+    },
   },
 };
 
