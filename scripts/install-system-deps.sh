@@ -12,6 +12,7 @@
 # - util-linux (unshare) and iproute2 (ip), for the tests that need Microsoft's host names in a
 #   private network and mount namespace;
 # - zsh and fish (the completion scripts, driven in the real shells).
+# - then PowerShell 7.6 (a .NET global tool) and Pester 5 (NuGet): scripts/install-powershell.sh.
 # Does nothing when they are already there.
 set -euo pipefail
 need=()
@@ -31,14 +32,18 @@ have zsh || need+=(zsh)
 have fish || need+=(fish)
 /usr/bin/python3 -c 'import msal' >/dev/null 2>&1 || need+=(python3-msal)
 /usr/bin/python3 -c 'import azure.identity' >/dev/null 2>&1 || need+=(python3-azure)
-if [ ${#need[@]} -eq 0 ]; then exit 0; fi
-if ! have apt-get; then
-  echo "install-system-deps: please install ${need[*]} with your package manager" >&2
-  exit 1
+if [ ${#need[@]} -gt 0 ]; then
+  if ! have apt-get; then
+    echo "install-system-deps: please install ${need[*]} with your package manager" >&2
+    exit 1
+  fi
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  echo "install-system-deps: installed ${need[*]}" >&2
 fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-echo "install-system-deps: installed ${need[*]}" >&2
+# PowerShell 7.6 and Pester 5 (test/powershell), through the .NET SDK and NuGet. The .NET
+# packages of test/interop-dotnet are restored by that test itself (dotnet build).
+bash "$(dirname "$0")/install-powershell.sh"
