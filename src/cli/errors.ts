@@ -65,6 +65,7 @@ export function isCancellation(error: unknown): boolean {
  * @param usage the command's one-line usage, shown after a usage error.
  */
 export function reportError(error: unknown, usage: string, debug = false): number {
+  if (isBrokenPipe(error)) return ExitCode.brokenPipe; // nobody is reading: nothing to say
   if (isCommandLineError(error)) {
     say(
       `partner-token: ${error.message}\n\n${usage}\nRun with --help for every option.` +
@@ -110,8 +111,15 @@ export function reportError(error: unknown, usage: string, debug = false): numbe
  * Last resort for errors thrown outside a command's own handling: print redacted, exit 1.
  * Node's default would print the stack with whatever the error message held.
  */
+/** A write to stdout after its reader went away (`partner-token customers tokens | head -1`). */
+function isBrokenPipe(error: unknown): boolean {
+  const e = error as { code?: unknown } | null;
+  return e !== null && typeof e === "object" && e.code === "EPIPE";
+}
+
 export function installCrashGuard(): void {
   const crash = (error: unknown): void => {
+    if (isBrokenPipe(error)) process.exit(ExitCode.brokenPipe);
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
     say(`partner-token: unexpected error: ${text}`);
     process.exit(ExitCode.error);

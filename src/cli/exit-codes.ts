@@ -7,5 +7,7 @@ export const ExitCode = {
   expiring: 3,
   signInNeeded: 4,
   cancelled: 130,
+  /** The reader of stdout went away (`… | head`): stopped quietly, as a shell's SIGPIPE would. */
+  brokenPipe: 141,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

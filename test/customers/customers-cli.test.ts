@@ -136,6 +136,33 @@ test("customers tokens to stdout: only JSON lines, a customer named twice asked 
   assert.equal(r.code, out.every((o) => o.status === "ok") ? 0 : 1);
 });
 
+test("customers tokens | head -1: a reader that goes away ends the job quietly (exit 141, no crash)", async () => {
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !/^(AZURE_|PARTNER_TOKEN_)/.test(k)) childEnv[k] = v;
+  Object.assign(childEnv, env);
+  const child = spawn(process.execPath, [MAIN, "customers", "tokens", "--scopes", GRAPH], {
+    env: childEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  let first = "";
+  await new Promise<void>((resolve) =>
+    child.stdout.setEncoding("utf8").on("data", function onData(d: string) {
+      first += d;
+      if (!first.includes("\n")) return;
+      child.stdout.off("data", onData);
+      child.stdout.destroy(); // as `head -1` does after its line
+      resolve();
+    }),
+  );
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  assert.ok(JSON.parse(first.split("\n")[0]!).tenantId, "a JSON line came first");
+  assert.equal(code, 141, stderr);
+  assert.doesNotMatch(stderr, /unexpected error|EPIPE|at .*\.ts:/);
+});
+
 /**
  * Runs the CLI with stderr on a pseudo-terminal (python3's pty module) and stdout on a pipe.
  */
