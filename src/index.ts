@@ -117,6 +117,40 @@ export {
 export { LocalThrottle, type Throttle } from "./customers/throttle.ts";
 export { RedisThrottle } from "./customers/redis-throttle.ts";
 export { customerHint } from "./customers/hints.ts";
+export {
+  checkCustomers,
+  missingGrants,
+  type CheckCustomersOptions,
+  type CustomerCheck,
+  type RelationshipView,
+  type Problem,
+  type ProblemCode,
+} from "./customers/check.ts";
+export {
+  consentCustomers,
+  defaultGrants,
+  parseGrant,
+  DEFAULT_CONSENT_GRANTS,
+  type ConsentCustomersOptions,
+  type CustomerConsent,
+} from "./customers/consent.ts";
+export {
+  GraphClient,
+  GraphError,
+  GRAPH_RESOURCE,
+  type GraphClientOptions,
+  type GraphRequest,
+} from "./graph/client.ts";
+export {
+  GRAPH_APP_ID,
+  ROLE_NAMES,
+  roleName,
+  type DelegatedAdminRelationship,
+  type AccessAssignment,
+  type ServicePrincipal,
+  type PermissionGrant,
+  type ResourceGrant,
+} from "./graph/directory.ts";
 export { openSystemBrowser } from "./client/browser.ts";
 export { LOOPBACK_FIRST_PORT, LOOPBACK_LAST_PORT } from "./client/loopback.ts";
 export type {

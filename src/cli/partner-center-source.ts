@@ -19,6 +19,10 @@ export interface PartnerSource {
   partnerCenterScope: string;
   /** The app tokens are asked for (the throttle is per app). */
   applicationId: string;
+  /** Where Microsoft Graph is in this environment (the emulator's origin for the emulator). */
+  graphEndpoint: string;
+  /** The resource of Graph tokens (`https://graph.microsoft.com` in the global cloud and the emulator). */
+  graphResource: string;
   close(): Promise<void>;
 }
 
@@ -54,6 +58,7 @@ export async function openPartnerSource(
       caFile: env.caFile,
       partnerCenterScope: `${partnerCenterResource(env)}/user_impersonation`,
       applicationId: getString(args, "application-id") ?? process.env.AZURE_CLIENT_ID ?? "",
+      ...(await graphOf(env)),
       close: async () => source.close?.(),
     };
   }
@@ -72,12 +77,31 @@ export async function openPartnerSource(
       caFile: env.caFile,
       partnerCenterScope: `${partnerCenterResource(env)}/user_impersonation`,
       applicationId: session.info.applicationId,
+      ...(await graphOf(env)),
       close: async () => fleet?.close?.(),
     };
   } catch (error) {
     await fleet?.close?.();
     throw error;
   }
+}
+
+/**
+ * Graph in an environment: a national cloud's own; for the emulator or a custom authority host,
+ * the origin Partner Center is served at (the emulator serves Graph there too), with tokens for
+ * `https://graph.microsoft.com`.
+ */
+async function graphOf(env: {
+  name: string;
+  partnerCenterEndpoint: string;
+}): Promise<{ graphEndpoint: string; graphResource: string }> {
+  const { environments } = await import("../client/environments.ts");
+  const known = environments.find((e) => e.name === env.name)?.graphEndpoint;
+  if (known) return { graphEndpoint: known, graphResource: known };
+  return {
+    graphEndpoint: new URL(env.partnerCenterEndpoint).origin,
+    graphResource: "https://graph.microsoft.com",
+  };
 }
 
 /** A Partner Center client over the source, in its environment. */

@@ -4,6 +4,7 @@
  * the refresh token as needed. One session per profile, kept encrypted in the cache folder.
  */
 import { PartnerTokenError, SignInRequiredError, UsageError } from "../client/errors.ts";
+import { tryDecodeClaims } from "../client/decode.ts";
 import { resolveEnvironment } from "../client/environments.ts";
 import type { AuthResult, ClientOptions, NewPartnerAccessTokenParams } from "../client/types.ts";
 import {
@@ -25,7 +26,7 @@ import {
   type SessionEnvironment,
   type SessionKind,
 } from "./profile-file.ts";
-import type { RefreshTokenStore, TokenCache } from "./types.ts";
+import type { CachedToken, RefreshTokenStore, TokenCache } from "./types.ts";
 
 /** `Connect-PartnerCenter`'s default application: the Azure CLI's public client. */
 export const DEFAULT_APPLICATION_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
@@ -340,6 +341,13 @@ export interface SessionStatus {
   } | null;
   tokens: Array<{ scopes: string[]; tenant: string; expiresOn: string; valid: boolean }>;
   signInRequired: { code: string; message: string; at: string } | null;
+  /**
+   * Whether the sign-in behind the session's refresh token was multi-factor (`mfa` in the `amr`
+   * of its newest cached access token, which Entra carries over from that sign-in); null when no
+   * cached token says (renew one with any 'token' command). Partner Center refuses App + User
+   * calls without it.
+   */
+  mfa: boolean | null;
   /** Why the state is what it is, for a person. */
   reason: string;
 }
@@ -367,6 +375,7 @@ export async function sessionStatus(
     refreshToken: null,
     tokens: [],
     signInRequired: null,
+    mfa: null,
     reason: `no session for profile '${file.profile}': sign in with partner-token connect`,
   };
   if (!record) return empty;
@@ -447,6 +456,17 @@ export async function sessionStatus(
     signInRequired: record.signInRequired
       ? { ...record.signInRequired, at: iso(record.signInRequired.at) }
       : null,
+    mfa: record.kind === "user" ? mfaOf(Object.values(record.tokens)) : null,
     reason,
   };
+}
+
+/** `mfa` in the `amr` of the newest cached access token that has an `amr`; null when none has. */
+function mfaOf(tokens: CachedToken[]): boolean | null {
+  const newest = [...tokens].sort((a, b) => b.obtainedAt - a.obtainedAt);
+  for (const t of newest) {
+    const amr = tryDecodeClaims(t.result.accessToken)?.["amr"];
+    if (Array.isArray(amr)) return amr.includes("mfa");
+  }
+  return null;
 }

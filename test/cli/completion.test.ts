@@ -101,7 +101,12 @@ describe("bash", () => {
   });
 
   test("subcommands, then each one's own flags", async () => {
-    assert.deepEqual(await complete("partner-token", "customers", ""), ["list", "tokens"]);
+    assert.deepEqual(await complete("partner-token", "customers", ""), [
+      "list",
+      "tokens",
+      "check",
+      "consent",
+    ]);
     assert.deepEqual(await complete("partner-token", "partner-center", ""), ["token"]);
     const tokens = await complete("partner-token", "customers", "tokens", "--");
     const list = await complete("partner-token", "customers", "list", "--");
@@ -219,7 +224,7 @@ describe("zsh and fish, in the real shells", () => {
       assert.deepEqual(await zsh("new", "-environment", "AzureU"), ["AzureUSGovernment"]);
       assert.deepEqual(await zsh("new", "-o", "t"), ["table", "tsv"]);
       assert.deepEqual(await zsh("new", "--ca-file", "x"), ["<files>"]);
-      assert.deepEqual(await zsh("customers", ""), ["list", "tokens"]);
+      assert.deepEqual(await zsh("customers", ""), ["list", "tokens", "check", "consent"]);
       assert.deepEqual(await zsh("customers", "tokens", "--conc"), ["--concurrency"]);
     },
   );
@@ -248,7 +253,12 @@ describe("zsh and fish, in the real shells", () => {
       assert.deepEqual(await fish("partner-token new -App"), ["-ApplicationId"]);
       assert.deepEqual(await fish("partner-token new --environment AzureU"), ["AzureUSGovernment"]);
       assert.deepEqual(await fish("partner-token new -o t"), ["table", "tsv"]);
-      assert.deepEqual(await fish("partner-token customers "), ["list", "tokens"]);
+      assert.deepEqual(await fish("partner-token customers "), [
+        "check",
+        "consent",
+        "list",
+        "tokens",
+      ]);
       assert.deepEqual(await fish("partner-token customers tokens --conc"), ["--concurrency"]);
     },
   );

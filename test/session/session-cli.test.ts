@@ -84,9 +84,15 @@ describe("sessions on the command line", () => {
     assert.ok(status.json.refreshToken.daysLeft > 89);
     assert.ok(status.json.tokens.some((t: any) => t.tenant === customer));
     assert.doesNotMatch(status.stdout, /eyJ|1\.AQ/, "status shows nothing secret");
+    const amr = JSON.parse(
+      Buffer.from(forced.json.accessToken.split(".")[1], "base64url").toString(),
+    ).amr as string[];
+    assert.ok(Array.isArray(amr), "the emulator's user tokens carry amr");
+    assert.equal(status.json.mfa, amr.includes("mfa"), "status says whether the sign-in was MFA");
 
     const table = await runCli(["status", "-o", "table"], { env });
     assert.match(table.stdout, /Days left\s+\d/);
+    assert.match(table.stdout, new RegExp(`MFA sign-in\\s+${amr.includes("mfa") ? "yes" : "no"}`));
 
     const gone = await runCli(["disconnect"], { env });
     assert.equal(gone.code, 0);

@@ -23,6 +23,7 @@ import { say } from "../redact.ts";
 import { profileFlags, warnDaysFlag } from "../session-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
 import { UsageError } from "../usage-error.ts";
+import * as access from "./customers-access.ts";
 
 const debugFlag: FlagSpec = {
   name: "debug",
@@ -94,7 +95,9 @@ export const flags: FlagSpec[] = [
 
 const usage = `Usage: partner-token customers list [-o json|table|tsv] [--profile P]
        partner-token customers tokens --scopes S… [--customer ID…] [--customers-file FILE]
-                                      [--concurrency N] [--out FILE [--resume]] [--profile P]`;
+                                      [--concurrency N] [--out FILE [--resume]] [--profile P]
+       partner-token customers check [--customer ID…] [--scopes S] [--warn-days N] [-o json|table] [--out FILE]
+       partner-token customers consent [--customer ID… | --from FILE] [--grant RESOURCE=SCOPE,…] [--out FILE]`;
 
 const help =
   (): string => `partner-token customers — the partner's customers, and a token in each one's tenant
@@ -104,6 +107,8 @@ Examples:
   partner-token customers tokens --scopes https://graph.microsoft.com/.default --out tokens.jsonl
   partner-token customers tokens --scopes https://graph.microsoft.com/.default --out tokens.jsonl --resume
   partner-token customers tokens --scopes https://outlook.office365.com/.default --customer $TENANT_A $TENANT_B
+  partner-token customers check --out check.jsonl
+  partner-token customers consent --from check.jsonl
 
 ${usage}
 
@@ -132,13 +137,28 @@ customers tokens
 Options of customers tokens:
 ${formatFlags(flags)}
 
+${access.checkHelp}
+
+Options of customers check:
+${formatFlags(access.checkFlags)}
+
+${access.consentHelp}
+
+Options of customers consent:
+${formatFlags(access.consentFlags)}
+
 Exit codes: 0 every tenant ok, 1 at least one tenant failed (see the lines with "status":"error";
 run again with --resume) or another error, 2 usage, 4 sign-in needed (no session, refresh token
 expired or revoked), 130 cancelled (the lines so far are kept in --out FILE).
 `;
 
 /** Each subcommand's flags, as `partner-token completion` offers them. */
-export const subcommands = { list: listFlags, tokens: flags };
+export const subcommands = {
+  list: listFlags,
+  tokens: flags,
+  check: access.checkFlags,
+  consent: access.consentFlags,
+};
 
 export const run = (argv: string[]): Promise<number> =>
   runSubcommand(
@@ -147,11 +167,19 @@ export const run = (argv: string[]): Promise<number> =>
       usage,
       help,
       unknown: (name) =>
-        `unknown customers command '${name}': use 'customers list' or 'customers tokens'.`,
+        `unknown customers command '${name}': use 'customers list', 'tokens', 'check' or 'consent'.`,
     },
     {
       list: (rest) => runCommand(rest, { flags: listFlags, usage, help }, list),
       tokens: (rest) => runCommand(rest, { flags, usage, help, output: false }, tokens),
+      check: (rest) =>
+        runCommand(rest, { flags: access.checkFlags, usage, help, output: false }, access.check),
+      consent: (rest) =>
+        runCommand(
+          rest,
+          { flags: access.consentFlags, usage, help, output: false },
+          access.consent,
+        ),
     },
   );
 

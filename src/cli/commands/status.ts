@@ -73,6 +73,11 @@ function table(s: Status): string {
     ["Environment", s.environment ? `${s.environment.name} (${s.environment.authorityHost})` : "-"],
     ["Application", s.applicationId ?? "-"],
   ];
+  if (s.kind === "user")
+    rows.push([
+      "MFA sign-in",
+      s.mfa === null ? "unknown (no cached token says)" : s.mfa ? "yes" : "no",
+    ]);
   if (s.refreshToken)
     rows.push(
       ["Refresh token", s.refreshToken.location],
