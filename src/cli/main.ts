@@ -38,6 +38,7 @@ const commands: CommandTable = {
   serve: () => import("./commands/serve.ts"),
   "partner-center": () => import("./commands/partner-center.ts"),
   customers: () => import("./commands/customers.ts"),
+  app: () => import("./commands/app.ts"),
 };
 
 const usage = `partner-token — Microsoft Entra ID access and refresh tokens for Partner Center, Graph and any API
@@ -70,6 +71,7 @@ Commands:
   serve           the same local managed-identity endpoint, long-running
   partner-center  Partner Center's token exchange (partner-center token: POST /generatetoken)
   customers       the partner's customers (list), and a token in every customer tenant (tokens)
+  app             the partner's app: made from nothing (create), its secret rotated (rotate-secret)
   environments    list the clouds (AzureCloud, AzureChinaCloud, …) and their endpoints
   decode          show the header and claims of a token
   emulator        run the local Entra ID + Partner Center emulator
