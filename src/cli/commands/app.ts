@@ -97,7 +97,7 @@ const usage = "Usage: partner-token app create|rotate-secret [options]";
 const help = (): string => `partner-token app — the partner's Secure Application Model app
 
 Examples:
-  partner-token connect --use-device-authentication        # as a partner admin, once
+  # once, as a partner admin: partner-token connect --use-device-authentication
   partner-token app create --name "Contoso partner-token" \\
       --secret-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-secret \\
       --refresh-token-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-rt
@@ -136,6 +136,12 @@ ${formatFlags(rotateFlags)}
 Exit codes: 0 ok, 1 error (Graph refused, the store refused, the rotation undone), 2 usage,
 4 sign-in needed, 130 cancelled.
 `;
+
+/** Every flag of the subcommands, once (the completion model reads it). */
+export const flags: FlagSpec[] = [
+  ...createFlags,
+  ...rotateFlags.filter((f) => !createFlags.some((c) => c.name === f.name)),
+];
 
 /** Each subcommand's flags, as `partner-token completion` offers them. */
 export const subcommands = { create: createFlags, "rotate-secret": rotateFlags };
