@@ -165,6 +165,7 @@ export async function openStoreTokenSource(
         flag: "--credential",
         what: "client secret",
         defaultEnv: "AZURE_CLIENT_SECRET",
+        ...(getString(args, "ca-file") ? { caFile: getString(args, "ca-file")! } : {}),
       })
     : undefined;
   const passwordSource = getSource(args, "certificate-password");
