@@ -201,7 +201,10 @@ export function defaultRelationship(
   kind: "active" | "expired" | "expiring" = "active",
   expiringInDays = 10,
 ): Relationship {
-  const id = `${stableId(`${partnerId}/${customer.id}/gdap`)}-${stableId(`${customer.id}/gdap`)}`;
+  // Graph's ids are two GUIDs joined by '-'; the second is the customer's tenant id here, and
+  // the assignment's id is derived without another hash (tens of thousands are made at start).
+  const first = stableId(`${partnerId}/${customer.id}/gdap`);
+  const id = `${first}-${customer.id}`;
   const activated = startMs - 30 * DAY_MS;
   const end =
     kind === "expired"
@@ -226,7 +229,7 @@ export function defaultRelationship(
     lastModifiedDateTime: kind === "expired" ? end : activated,
     assignments: [
       {
-        id: stableId(`${id}/assignment/${groupId}`),
+        id: `${first.slice(0, 24)}${customer.id.slice(24)}`,
         groupId,
         roles,
         status: "active",
@@ -280,7 +283,11 @@ export function seededRelationship(
     customerName: customer.displayName,
     status: r.status,
     duration: r.duration,
-    autoExtendDays: r.autoExtendDuration === "P180D" ? AUTO_EXTEND_DAYS : 0,
+    autoExtendDays:
+      (r.autoExtendDuration ?? (r.roles.includes(ROLE.globalAdministrator) ? "PT0S" : "P180D")) ===
+      "P180D"
+        ? AUTO_EXTEND_DAYS
+        : 0,
     roles: r.roles,
     createdDateTime: (activated ?? startMs) - DAY_MS,
     activatedDateTime: activated,

@@ -173,7 +173,8 @@ const delegatedAdminRelationshipSchema = z
     displayName: z.string().min(1).max(50).default("Default GDAP"),
     status: relationshipStatus.default("active"),
     duration: isoDuration.default("P730D"),
-    autoExtendDuration: z.enum(["PT0S", "P180D"]).default("P180D"),
+    /** Default P180D, or PT0S with Global Administrator among the roles (Microsoft's rule). */
+    autoExtendDuration: z.enum(["PT0S", "P180D"]).optional(),
     /** Days from the emulator's start to the end (default: the duration after activation). */
     endsInDays: z.number().min(-3650).max(3650).optional(),
     /** Days before the emulator's start when the relationship was activated (default 30). */
@@ -192,7 +193,17 @@ const delegatedAdminRelationshipSchema = z
       )
       .default([]),
   })
-  .strict();
+  .strict()
+  .refine(
+    (r) =>
+      !(
+        r.autoExtendDuration === "P180D" && r.roles.includes("62e90394-69f5-4237-9190-012177145e10")
+      ),
+    {
+      message: "a relationship with Global Administrator cannot auto-extend; use PT0S",
+      path: ["autoExtendDuration"],
+    },
+  );
 
 const vaultPermission = z.enum(["get", "list", "set", "delete", "recover", "purge"]);
 

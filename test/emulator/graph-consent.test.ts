@@ -245,6 +245,23 @@ describe("Graph: service principals and grants in a customer tenant", () => {
     assert.equal(grant.status, 201, grant.text);
     const ok = await viaPublic();
     assert.equal(ok.status, 200, ok.text);
+    // Deleting the service principal takes its grant with it.
+    const removed = await graph(h, token, `/v1.0/servicePrincipals/${created.json.id}`, {
+      method: "DELETE",
+    });
+    assert.equal(removed.status, 204, removed.text);
+    assert.equal(aadsts((await viaPublic()).json), 65001);
+    const left = await graph(
+      h,
+      token,
+      `/v1.0/oauth2PermissionGrants?$filter=clientId eq '${created.json.id}'`,
+    );
+    assert.deepEqual(left.json.value, []);
+    graphError(
+      await graph(h, token, `/v1.0/servicePrincipals/${graphSp.id}`, { method: "DELETE" }),
+      400,
+      "Request_BadRequest",
+    );
   });
 
   test("a Graph write needs a role that may consent: Global Reader alone gets 403", async () => {

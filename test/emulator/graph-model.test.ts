@@ -182,6 +182,23 @@ test("the control API moves the user out of the GDAP group, and changes a relati
   h.emu.setRelationship({ customer: normal, endsInDays: -1, autoExtend: false });
   assert.equal(await outcome(normal), "AADSTS50020");
   assert.throws(() => h.emu.setRelationship({ customer: normal, group: "No such group" }), /group/);
+  // Over HTTP, a bad change is a 400 naming the field.
+  const both = await h.fetch("/_emulator/relationships", {
+    json: { customer: normal, id: "x", status: "active" },
+  });
+  assert.equal(both.status, 400);
+  assert.match(both.json.message, /exactly one of id and customer/);
+  const badStatus = await h.fetch("/_emulator/relationships", {
+    json: { customer: normal, status: "sleeping" },
+  });
+  assert.equal(badStatus.status, 400);
+  assert.match(badStatus.json.message, /^status: /);
+  const member = await h.fetch("/_emulator/groups/members", {
+    json: { group: "AdminAgents", user: h.info.user.username, member: true },
+  });
+  assert.equal(member.status, 200, member.text);
+  const listed = await h.fetch("/_emulator/customers");
+  assert.equal(listed.json.customers.length, 12);
   assert.throws(
     () => h.emu.setGroupMember({ group: "AdminAgents", user: "nobody@x", member: true }),
     /user/,
@@ -254,6 +271,23 @@ test("the seed's GDAP keys are validated, naming the key", () => {
     }),
     (e: unknown) =>
       e instanceof SeedError && /delegatedAdminRelationships\[0\]\.roles\[0\]/.test(e.message),
+  );
+  assert.throws(
+    bad({
+      delegatedAdminRelationships: [
+        {
+          partner: PARTNER,
+          customer: "fabrikam.onmicrosoft.com",
+          roles: ["62e90394-69f5-4237-9190-012177145e10"],
+          autoExtendDuration: "P180D",
+        },
+      ],
+    }),
+    (e: unknown) =>
+      e instanceof SeedError &&
+      /delegatedAdminRelationships\[0\]\.autoExtendDuration: a relationship with Global Administrator cannot auto-extend/.test(
+        e.message,
+      ),
   );
   assert.throws(
     bad({ groups: [{ id: "x", tenant: PARTNER, displayName: "G" }] }),

@@ -92,6 +92,16 @@ describe("Graph: the token", () => {
     graphError(await graph(h, app, REL), 403, "Authorization_RequestDenied");
   });
 
+  test("an injected 429 or 503 on a Graph path answers in Graph's shape with Retry-After", async () => {
+    h.emu.injectFault({ path: "/v1.0/tenantRelationships", status: 429, retryAfter: 2 });
+    h.emu.injectFault({ path: "/v1.0/servicePrincipals", status: 503 });
+    const throttled = await graph(h, token, REL);
+    graphError(throttled, 429, "TooManyRequests");
+    assert.equal(throttled.headers["retry-after"], "2");
+    graphError(await graph(h, token, "/v1.0/servicePrincipals"), 503, "ServiceUnavailable");
+    assert.equal((await graph(h, token, REL)).status, 200);
+  });
+
   test("an unknown path or method answers in Graph's shape", async () => {
     graphError(await graph(h, token, "/v1.0/nosuchthing"), 400, "BadRequest");
     graphError(await graph(h, token, "/v1.0/organization", { method: "DELETE" }), 405);
@@ -177,6 +187,9 @@ describe("Graph: GDAP relationships", () => {
       400,
       "Request_UnsupportedQuery",
     );
+    const counted = await graph(h, token, `${REL}?$top=1&$count=true`);
+    assert.equal(counted.json["@odata.count"], 251);
+    graphError(await graph(h, token, `${REL}?$count=maybe`), 400, "Request_BadRequest");
     const big = await graph(h, token, `${REL}?$top=300`);
     assert.equal(big.json.value.length, 251);
     assert.equal(big.json["@odata.nextLink"], undefined);

@@ -10,6 +10,7 @@ import {
   DAY_MS,
   MAX_ASSIGNMENTS,
   MAX_GROUP_MEMBERS,
+  ROLE,
   stableId,
   type Relationship,
 } from "../gdap.ts";
@@ -123,6 +124,10 @@ export function directoryControlOps(emu: Emulator) {
           throw new DirectoryControlError(`group: no group '${c.group}' in the partner's tenant`);
         if (c.roles?.some((role) => !r.roles.includes(role)))
           throw new DirectoryControlError("roles: each must be one of the relationship's roles");
+        if (c.autoExtend && r.roles.includes(ROLE.globalAdministrator))
+          throw new DirectoryControlError(
+            "autoExtend: a relationship with Global Administrator cannot auto-extend",
+          );
       }
       for (const r of targets) {
         if (c.status !== undefined) r.status = c.status;

@@ -225,6 +225,10 @@ export function sendCollection<T>(emu: Emulator, ctx: Ctx, c: Collection<T>): vo
   const body: Record<string, unknown> = {
     "@odata.context": `${base(emu, ctx)}/$metadata#${c.context}`,
   };
+  const count = q.get("$count");
+  if (count !== null && count !== "true" && count !== "false")
+    throw graphErrors.badRequest("Invalid $count: use true or false.", "Request_BadRequest");
+  if (count === "true") body["@odata.count"] = items.length;
   if (skip + top < items.length) {
     const next = new URL(`${base(emu, ctx)}${ctx.url.pathname.replace(/^\/(?:v1\.0|beta)/, "")}`);
     for (const [k, v] of q) if (k !== "$skiptoken") next.searchParams.append(k, v);

@@ -272,6 +272,28 @@ export function addServicePrincipal(
   return sp;
 }
 
+/** DELETE /servicePrincipals/{id}: the app's service principal, its grants and role assignments. */
+export function deleteServicePrincipal(
+  emu: Emulator,
+  ctx: Ctx,
+  caller: GraphCaller,
+  key: string,
+): void {
+  requirePermission(caller, WRITE_APPS);
+  requireDirectoryRole(emu, caller, CONSENT_ROLES);
+  const sp = spOf(emu, caller, key);
+  if (sp.resource)
+    throw graphErrors.badRequest(
+      `The service principal of '${sp.displayName}' belongs to Microsoft's service and cannot be deleted here.`,
+      "Request_BadRequest",
+    );
+  const p = emu.directory.consent.mutable(caller.tenant);
+  p.servicePrincipals = p.servicePrincipals.filter((s) => s.id !== sp.id);
+  p.grants = p.grants.filter((g) => g.clientId !== sp.id);
+  p.appRoleAssignments = p.appRoleAssignments.filter((a) => a.principalId !== sp.id);
+  sendGraph(emu, ctx, 204);
+}
+
 /** GET /servicePrincipals/{id}/oauth2PermissionGrants */
 export function servicePrincipalGrants(
   emu: Emulator,

@@ -58,6 +58,7 @@ const routes: GraphRoute[] = [
   r("POST", "servicePrincipals", principals.createServicePrincipal),
   r("GET", "servicePrincipals\\((appId='[^']*')\\)", principals.getServicePrincipal),
   r("GET", `servicePrincipals/${SEG}`, principals.getServicePrincipal),
+  r("DELETE", `servicePrincipals/${SEG}`, principals.deleteServicePrincipal),
   r("GET", `servicePrincipals/${SEG}/oauth2PermissionGrants`, principals.servicePrincipalGrants),
   r("GET", `servicePrincipals/${SEG}/appRoleAssignments`, principals.servicePrincipalAppRoles),
   r("GET", "oauth2PermissionGrants", principals.listGrants),
