@@ -33,3 +33,4 @@ export {
   type PasswordCredential,
   type KeyCredential,
 } from "./graph-app.ts";
+export { appCredentials, type AppCredentials, type CredentialInfo } from "./credentials.ts";

@@ -252,6 +252,28 @@ describe("partner-token app", () => {
     assert.equal(list.code, 2);
   });
 
+  it("app credentials: the secrets with their expiry, the one in use marked; exit 3 within --warn-days", async () => {
+    const secret = await secretNow("sam-secret");
+    const r = await app("credentials", "--application-id", appId, "--secret-store", secretUri);
+    assert.equal(r.code, 0, r.stderr);
+    const used = r.json.credentials.filter((c: { inUse: boolean }) => c.inUse);
+    assert.equal(used.length, 1);
+    assert.equal(used[0].hint, secret.slice(0, 3));
+    assert.ok(used[0].daysLeft >= 178 && used[0].daysLeft <= 180, String(used[0].daysLeft));
+    assert.equal(r.json.expiring, false);
+    const soon = await app(
+      "credentials",
+      "--application-id",
+      appId,
+      "--secret-store",
+      secretUri,
+      "--warn-days",
+      "200",
+    );
+    assert.equal(soon.code, 3, soon.stderr);
+    assert.match(soon.stderr, /expires in 1\d\d days: run 'partner-token app rotate-secret'/);
+  });
+
   it("no secret or refresh token on any output", async () => {
     const secret = await secretNow("sam-secret");
     const rt = await secretNow("sam-rt");

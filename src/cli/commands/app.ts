@@ -92,7 +92,24 @@ export const rotateFlags: FlagSpec[] = [
   ...common,
 ];
 
-const usage = "Usage: partner-token app create|rotate-secret [options]";
+export const credentialsFlags: FlagSpec[] = [
+  { name: "application-id", kind: "string", valueName: "id", help: "the app's client id" },
+  {
+    name: "secret-store",
+    kind: "string",
+    valueName: "uri",
+    help: "the store the jobs read the secret from: tells which secret is in use (never printed)",
+  },
+  {
+    name: "warn-days",
+    kind: "string",
+    valueName: "days",
+    help: "exit 3 when the secret in use (or, without --secret-store, any) expires within this many days (default 30)",
+  },
+  ...common,
+];
+
+const usage = "Usage: partner-token app create|rotate-secret|credentials [options]";
 
 const help = (): string => `partner-token app — the partner's Secure Application Model app
 
@@ -103,6 +120,7 @@ Examples:
       --refresh-token-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-rt
   partner-token app rotate-secret --application-id APP_ID \\
       --secret-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-secret
+  partner-token app credentials --application-id APP_ID --warn-days 30 -o table
 
 ${usage}
 
@@ -122,6 +140,10 @@ app rotate-secret
              --grace-seconds) removes the secret the store held before, unless --keep-old. If
              writing or proving fails, the new secret is removed and the store given the old
              one back: exit 1 with the reason, the old secret still working.
+app credentials
+             the app's secrets and certificates with their expiry (days left), through Graph;
+             the one in use marked when --secret-store says which. Exit 3 when it (or, without
+             --secret-store, any) expires within --warn-days (default 30).
 
 The signed-in session (--profile) must be a partner admin's (Global Administrator, Application
 Administrator or Cloud Application Administrator) with Graph's Application.ReadWrite.All and
@@ -133,18 +155,28 @@ ${formatFlags(createFlags)}
 Options of app rotate-secret:
 ${formatFlags(rotateFlags)}
 
+Options of app credentials:
+${formatFlags(credentialsFlags)}
+
 Exit codes: 0 ok, 1 error (Graph refused, the store refused, the rotation undone), 2 usage,
-4 sign-in needed, 130 cancelled.
+3 a credential expires within --warn-days (app credentials), 4 sign-in needed, 130 cancelled.
 `;
 
 /** Every flag of the subcommands, once (the completion model reads it). */
 export const flags: FlagSpec[] = [
   ...createFlags,
-  ...rotateFlags.filter((f) => !createFlags.some((c) => c.name === f.name)),
+  ...[...rotateFlags, ...credentialsFlags].filter(
+    (f, i, all) =>
+      !createFlags.some((c) => c.name === f.name) && all.findIndex((x) => x.name === f.name) === i,
+  ),
 ];
 
 /** Each subcommand's flags, as `partner-token completion` offers them. */
-export const subcommands = { create: createFlags, "rotate-secret": rotateFlags };
+export const subcommands = {
+  create: createFlags,
+  "rotate-secret": rotateFlags,
+  credentials: credentialsFlags,
+};
 
 function positiveDays(args: ParsedArgs, name: string, fallback: number): number {
   const text = getString(args, name);
@@ -395,6 +427,44 @@ async function rotate(
   }
 }
 
+async function credentials(
+  args: ParsedArgs,
+  clientOptions: ClientOptions,
+): Promise<{ result: Record<string, unknown>; expiring: boolean }> {
+  const applicationId = getString(args, "application-id");
+  if (!applicationId || !/^[0-9a-fA-F-]{36}$/.test(applicationId))
+    throw new UsageError("app credentials needs --application-id: the app's client id (a GUID).");
+  const warnText = getString(args, "warn-days");
+  const warnDays = warnText === undefined ? 30 : Number(warnText);
+  if (warnText !== undefined && (!/^\d+$/.test(warnText) || warnDays > 3650))
+    throw new UsageError(`--warn-days: whole days from 0 to 3650, not '${warnText}'.`);
+  const secretUri = getString(args, "secret-store");
+  const { graph, partner } = await adminGraph(args, clientOptions);
+  try {
+    let secret: string | undefined;
+    if (secretUri) {
+      const { openStoreFromArgs } = await import("../store-flags.ts");
+      const store = await openStoreFromArgs(args, secretUri);
+      secret = (await store.read())?.token;
+      if (secret === undefined)
+        throw new UsageError(`--secret-store: ${store.description} holds no secret.`);
+    }
+    const { appCredentials } = await import("../../app-setup/credentials.ts");
+    const c = await appCredentials(graph, applicationId, {
+      warnDays,
+      ...(secret !== undefined ? { secret } : {}),
+    });
+    for (const x of c.credentials)
+      if (x.expiring && (x.inUse || !secretUri))
+        progress(
+          `The ${x.kind} ${x.keyId} (${x.hint ?? ""}) expires in ${x.daysLeft} days: run 'partner-token app rotate-secret'.`,
+        );
+    return { result: { ...c }, expiring: c.expiring };
+  } finally {
+    await partner.close();
+  }
+}
+
 export const run = (argv: string[]): Promise<number> =>
   runSubcommand(
     argv,
@@ -402,7 +472,7 @@ export const run = (argv: string[]): Promise<number> =>
       usage,
       help,
       unknown: (name) =>
-        `unknown app command '${name}': the commands are 'app create' and 'app rotate-secret'.`,
+        `unknown app command '${name}': the commands are 'app create', 'app rotate-secret' and 'app credentials'.`,
     },
     {
       create: (rest) =>
@@ -421,6 +491,16 @@ export const run = (argv: string[]): Promise<number> =>
           async ({ args, format, query, clientOptions }) => {
             await writeResult(await rotate(args, clientOptions), format, query);
             return ExitCode.ok;
+          },
+        ),
+      credentials: (rest) =>
+        runCommand(
+          rest,
+          { flags: credentialsFlags, usage, help },
+          async ({ args, format, query, clientOptions }) => {
+            const { result, expiring } = await credentials(args, clientOptions);
+            await writeResult(result, format, query);
+            return expiring ? ExitCode.expiring : ExitCode.ok;
           },
         ),
     },
