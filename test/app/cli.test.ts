@@ -135,6 +135,39 @@ describe("partner-token app", () => {
     assert.notEqual(await secretNow("sam-rt"), rt, "the job wrote the rotated refresh token back");
   });
 
+  it("customers consent with the new app, then a token in the customer tenant from the vault", async () => {
+    const customer = emu.info.customers[0]!.id;
+    const source = [
+      "--refresh-token-store",
+      rtUri,
+      "--application-id",
+      appId,
+      "--credential",
+      secretUri,
+      ...emuFlags(emu),
+    ];
+    const before = await runCli(["token", ...source, "--tenant", customer, "--scopes", GRAPH], {
+      env,
+      timeoutMs: 120_000,
+    });
+    outputs.push(before.stdout, before.stderr);
+    assert.notEqual(before.code, 0, "no consent in the customer yet");
+    assert.match(before.stderr, /AADSTS65001/);
+    const consent = await runCli(["customers", "consent", "--customer", customer, ...source], {
+      env,
+      timeoutMs: 120_000,
+    });
+    outputs.push(consent.stdout, consent.stderr);
+    assert.equal(consent.code, 0, consent.stderr + consent.stdout);
+    const job = await runCli(["token", ...source, "--tenant", customer, "--scopes", GRAPH], {
+      env,
+      timeoutMs: 120_000,
+    });
+    outputs.push(job.stdout, job.stderr);
+    assert.equal(job.code, 0, job.stderr);
+    assert.ok(job.json.accessToken);
+  });
+
   it("app create run twice: the second run changes nothing", async () => {
     const before = await secretNow("sam-secret");
     const r = await app(
