@@ -217,3 +217,84 @@ describe("app setup", () => {
     assert.equal(after.passwordCredentials!.length, 1);
   });
 });
+
+describe("app setup against Entra's replication delay (settings.replicationDelayMs)", () => {
+  let slow: RunningEmulator;
+  let slowBase: EmulatorBase;
+  let slowGraph: GraphClient;
+  before(async () => {
+    ({ emu: slow, base: slowBase } = await startEmulatorWithBase({
+      settings: { replicationDelayMs: 1500 },
+    }));
+    const { createHttp } = await import("../../src/client/http.ts");
+    const http = createHttp({ caFile: slowBase.caFile });
+    slowGraph = new GraphClient({
+      source: {
+        getToken: async () => {
+          const res = await http.fetch(
+            `${slow.url}/${slow.info.partnerTenant.id}/oauth2/v2.0/token`,
+            {
+              method: "POST",
+              headers: { "content-type": "application/x-www-form-urlencoded" },
+              body: new URLSearchParams({
+                client_id: "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+                grant_type: "password",
+                username: slow.info.user.username,
+                password: slow.info.user.password,
+                scope: `${GRAPH}/.default`,
+              }).toString(),
+            },
+          );
+          return {
+            accessToken: ((await res.json()) as { access_token: string }).access_token,
+          } as AuthResult;
+        },
+      },
+      endpoint: slow.url,
+      resource: GRAPH,
+      caFile: slowBase.caFile,
+    });
+  });
+  after(() => slow.close());
+
+  test("ensureApp waits for the new app before its service principal; rotateSecret waits for the new secret", async () => {
+    const lines: string[] = [];
+    const log = (l: string) => lines.push(l);
+    const app = await ensureApp({
+      graph: slowGraph,
+      displayName: `Replicated ${Date.now()}`,
+      log,
+      replication: { delayMs: 300, tries: 20 },
+    });
+    assert.ok(
+      lines.some((l) => /Waiting for Entra ID to replicate the new application/.test(l)),
+      lines.join("\n"),
+    );
+    const dir = await mkdtemp(join(tmpdir(), "app-replicated-"));
+    const store = await openRefreshTokenStore(`file:${join(dir, "secret")}`);
+    const proveSlow = async (secret: string) => {
+      await acquireTokenByClientCredentials({
+        ...slowBase,
+        clientId: app.applicationId,
+        clientSecret: secret,
+        tenant: slow.info.partnerTenant.id,
+        scopes: [`${GRAPH}/.default`],
+      });
+    };
+    lines.length = 0;
+    const result = await rotateSecret({
+      graph: slowGraph,
+      applicationId: app.applicationId,
+      store,
+      prove: proveSlow,
+      graceMs: 0,
+      log,
+      replication: { delayMs: 300, tries: 20 },
+    });
+    assert.ok(
+      lines.some((l) => /Waiting for Entra ID to replicate the new secret/.test(l)),
+      lines.join("\n"),
+    );
+    assert.equal((await store.read())!.token.slice(0, 3), result.hint);
+  });
+});
