@@ -35,6 +35,8 @@ export interface RotateSecretOptions {
   /** Retries of the proof while Entra replicates the new secret. */
   replication?: { tries?: number; delayMs?: number };
   log?: (line: string) => void;
+  /** Told the new secret's text as soon as it exists, to scrub it from any output (never logged). */
+  onSecret?: (secret: string) => void;
   now?: () => number;
 }
 
@@ -82,6 +84,7 @@ export async function rotateSecret(o: RotateSecretOptions): Promise<RotateSecret
     displayName: `partner-token ${new Date(now()).toISOString().slice(0, 10)}`,
     endDateTime: new Date(now() + lifetime).toISOString(),
   });
+  o.onSecret?.(added.secretText);
   log(`Added secret ${added.keyId} (${added.hint ?? ""}…) to ${app.displayName}.`);
   let written = false;
   try {

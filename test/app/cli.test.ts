@@ -196,10 +196,13 @@ describe("partner-token app", () => {
       secretUri,
       "--grace-seconds",
       "0",
+      "--debug",
     );
+    assert.match(r.stderr, /addPassword/, "the exchange is shown with --debug");
     assert.equal(r.code, 0, r.stderr);
     const fresh = await secretNow("sam-secret");
     assert.notEqual(fresh, old);
+    assert.ok(!r.stderr.includes(fresh) && !r.stdout.includes(fresh), "--debug never shows it");
     assert.equal(r.json.hint, fresh.slice(0, 3));
     assert.equal(r.json.removed.length, 1);
     assert.equal((await withSecret(fresh)).code, 0);
@@ -309,6 +312,10 @@ describe("partner-token app", () => {
 
   it("no secret or refresh token on any output", async () => {
     const secret = await secretNow("sam-secret");
+    assert.ok(
+      outputs.some((o) => o.includes("secretText")),
+      "a --debug exchange was seen",
+    );
     const rt = await secretNow("sam-rt");
     for (const text of outputs) {
       assert.ok(!text.includes(secret));

@@ -16,7 +16,7 @@ import {
 import { runCommand, runSubcommand } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
-import { progress } from "../redact.ts";
+import { addSecret, progress } from "../redact.ts";
 import { profileFlags } from "../session-flags.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -310,12 +310,15 @@ async function create(
       const known = (made.application.passwordCredentials ?? []).some(
         (c) => held && c.hint === held.token.slice(0, 3),
       );
-      if (held && known) secret = held.token;
-      else {
+      if (held && known) {
+        secret = held.token;
+        addSecret(secret);
+      } else {
         const added = await setup.addPassword(graph, made.objectId, {
           displayName: `partner-token ${new Date().toISOString().slice(0, 10)}`,
           endDateTime: new Date(Date.now() + lifetimeDays * 86_400_000).toISOString(),
         });
+        addSecret(added.secretText);
         try {
           await store.write(added.secretText);
           await setup.waitForReplication(
@@ -420,6 +423,7 @@ async function rotate(
       lifetimeDays,
       graceMs: grace * 1000,
       log: progress,
+      onSecret: addSecret,
     });
     return { ...result };
   } finally {
