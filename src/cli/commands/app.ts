@@ -55,7 +55,7 @@ export const createFlags: FlagSpec[] = [
     name: "permission",
     kind: "list",
     valueName: "resource=name,…",
-    help: "more delegated permissions: RESOURCE_APP_ID=Name,Name (repeatable)",
+    help: "more delegated permissions: RESOURCE=Name,Name, RESOURCE an application id, graph or partnercenter (repeatable)",
   },
   secretStoreFlag,
   lifetimeFlag,
@@ -256,6 +256,43 @@ async function homeTenantOf(graph: AppGraph): Promise<string> {
   return id;
 }
 
+const RESOURCE_ALIASES: Record<string, string> = {
+  graph: "00000003-0000-0000-c000-000000000000",
+  partnercenter: "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd",
+};
+
+/**
+ * `--permission` values, split at commas by the parser: `RESOURCE=Name` starts a resource (an
+ * application id, or `graph`/`partnercenter`), a bare `Name` adds to the one before.
+ */
+export function parsePermissions(items: string[]): { resourceAppId: string; scopes: string[] }[] {
+  const out: { resourceAppId: string; scopes: string[] }[] = [];
+  for (const raw of items) {
+    const item = raw.trim();
+    if (item === "") continue;
+    const eq = item.indexOf("=");
+    if (eq < 0) {
+      const last = out[out.length - 1];
+      if (!last)
+        throw new UsageError(
+          `--permission: write RESOURCE=Name,Name (RESOURCE an application id, graph or partnercenter), not '${item}'.`,
+        );
+      last.scopes.push(item);
+      continue;
+    }
+    const resource = item.slice(0, eq).trim();
+    const id = RESOURCE_ALIASES[resource.toLowerCase()] ?? resource;
+    if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(id))
+      throw new UsageError(
+        `--permission: '${resource}' is not an application id (a GUID), graph or partnercenter.`,
+      );
+    const name = item.slice(eq + 1).trim();
+    if (name === "") throw new UsageError(`--permission: no permission name after '${resource}='.`);
+    out.push({ resourceAppId: id.toLowerCase(), scopes: [name] });
+  }
+  return out;
+}
+
 async function create(
   args: ParsedArgs,
   clientOptions: ClientOptions,
@@ -274,17 +311,7 @@ async function create(
       "--refresh-token-store needs --secret-store: the App + User sign-in uses the app's secret.",
     );
   const setup = await import("../../app-setup/index.ts");
-  const extra = (getList(args, "permission") ?? []).map((p) => {
-    const m = /^([0-9a-fA-F-]{36})=(.+)$/.exec(p.trim());
-    if (!m) throw new UsageError(`--permission: write RESOURCE_APP_ID=Name,Name, not '${p}'.`);
-    return {
-      resourceAppId: m[1]!,
-      scopes: m[2]!
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean),
-    };
-  });
+  const extra = parsePermissions(getList(args, "permission") ?? []);
   const permissions = [...setup.DEFAULT_PERMISSIONS];
   for (const e of extra) {
     const same = permissions.findIndex(
