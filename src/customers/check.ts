@@ -481,30 +481,38 @@ export async function* mapConcurrent<T, R>(
   limit: number,
   fn: (item: T) => Promise<R>,
 ): AsyncGenerator<R, void, undefined> {
+  type Settled =
+    { kind: "result"; id: number; result: R } | { kind: "input"; next: IteratorResult<T> };
   const iterator = input[Symbol.asyncIterator]();
-  const running = new Map<number, Promise<{ id: number; result: R }>>();
+  const running = new Map<number, Promise<Settled>>();
+  // At most one pull from the input at a time; while it waits, finished work is still handed on.
+  let pulling: Promise<Settled> | undefined;
   let nextId = 0;
   let done = false;
   try {
     for (;;) {
-      while (!done && running.size < limit) {
-        const next = await iterator.next();
-        if (next.done) {
-          done = true;
-          break;
+      if (!done && !pulling && running.size < limit)
+        pulling = iterator.next().then((next) => ({ kind: "input", next }) as Settled);
+      if (!pulling && running.size === 0) return;
+      const settled = await Promise.race([...running.values(), ...(pulling ? [pulling] : [])]);
+      if (settled.kind === "input") {
+        pulling = undefined;
+        if (settled.next.done) done = true;
+        else {
+          const id = nextId++;
+          running.set(
+            id,
+            fn(settled.next.value).then((result) => ({ kind: "result", id, result }) as Settled),
+          );
         }
-        const id = nextId++;
-        running.set(
-          id,
-          fn(next.value).then((result) => ({ id, result })),
-        );
+        continue;
       }
-      if (running.size === 0) return;
-      const { id, result } = await Promise.race(running.values());
-      running.delete(id);
-      yield result;
+      running.delete(settled.id);
+      yield settled.result;
     }
   } finally {
+    // A pull still waiting may fail once the input is stopped: nobody is left to hear it.
+    pulling?.catch(() => undefined);
     await iterator.return?.();
     await Promise.allSettled(running.values());
   }

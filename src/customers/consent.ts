@@ -5,6 +5,7 @@
  * freshly redeemed token in that tenant. Running it twice changes nothing the second time.
  */
 import { CancelledError, PartnerTokenError, UsageError } from "../client/errors.ts";
+import { sleep } from "../client/http.ts";
 import type { GraphClient } from "../graph/client.ts";
 import { consentedGrants, GRAPH_APP_ID, type ResourceGrant } from "../graph/directory.ts";
 import { PartnerCenterError, type PartnerCenterClient } from "../partner-center/client.ts";
@@ -20,6 +21,14 @@ import { customerHint } from "./hints.ts";
 export const DEFAULT_CONSENT_GRANTS: readonly ResourceGrant[] = Object.freeze([
   { resourceAppId: GRAPH_APP_ID, scopes: ["Directory.Read.All", "User.Read"] },
 ]);
+
+/**
+ * What the partner's own consent holds that means nothing in a customer's tenant, and is left out
+ * of the default grants: Graph's GDAP scopes (they read the partner's relationships) and Partner
+ * Center's API (a partner's, not a customer's).
+ */
+const PARTNER_ONLY_SCOPES = /^DelegatedAdminRelationship\./i;
+const PARTNER_ONLY_RESOURCES = new Set(["fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"]);
 
 export interface ConsentCustomersOptions {
   partnerCenter: PartnerCenterClient;
@@ -50,7 +59,10 @@ export interface CustomerConsent {
   /** A token in the tenant was redeemed after the consent (proof it works). */
   verified: boolean;
   error?: {
-    /** `consent-forbidden`, `consent-resource-missing`, `consent-refused`, `verify-failed`, … */
+    /**
+     * `consent-forbidden`, `consent-mfa-required`, `consent-resource-missing`, `consent-throttled`,
+     * `consent-refused`, `verify-failed`, or the library's code of a failure before Partner Center.
+     */
     code: string;
     message: string;
     fix: string;
@@ -61,8 +73,9 @@ export interface CustomerConsent {
 
 /**
  * The grants the app holds in the partner's own tenant (its `AllPrincipals` delegated grants, read
- * through Graph), which is what the partner consented it for; {@link DEFAULT_CONSENT_GRANTS} when
- * it holds none there or they cannot be read.
+ * through Graph), which is what the partner consented it for, less what only a partner tenant
+ * uses (Graph's `DelegatedAdminRelationship.*`, Partner Center's API);
+ * {@link DEFAULT_CONSENT_GRANTS} when nothing is left or they cannot be read.
  *
  * @example
  * ```ts
@@ -75,7 +88,10 @@ export async function defaultGrants(
 ): Promise<{ grants: ResourceGrant[]; from: "partner-tenant" | "defaults" }> {
   try {
     const { grants } = await consentedGrants(graph, applicationId);
-    const useful = grants.filter((g) => g.scopes.length > 0);
+    const useful = grants
+      .filter((g) => !PARTNER_ONLY_RESOURCES.has(g.resourceAppId.toLowerCase()))
+      .map((g) => ({ ...g, scopes: g.scopes.filter((s) => !PARTNER_ONLY_SCOPES.test(s)) }))
+      .filter((g) => g.scopes.length > 0);
     if (useful.length > 0) return { grants: useful, from: "partner-tenant" };
   } catch (error) {
     if (error instanceof CancelledError) throw error;
@@ -191,12 +207,7 @@ async function consentOne(
       };
   }
   try {
-    await source.getToken({
-      scopes: verifyScopes,
-      tenant: ref.tenantId,
-      forceRefresh: true,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    await verifyToken(source, ref.tenantId, verifyScopes, options.signal);
     return { ...base, status: "ok", action, verified: true };
   } catch (error) {
     if (error instanceof CancelledError || options.signal?.aborted) throw new CancelledError();
@@ -214,6 +225,35 @@ async function consentOne(
         ...(e.status !== undefined ? { status: e.status } : {}),
       },
     };
+  }
+}
+
+/**
+ * A freshly redeemed token in the tenant. A source built for bulk work hands Entra's throttling
+ * back at once; here it is waited out (its Retry-After, at most 10 s, a few times).
+ */
+async function verifyToken(
+  source: TokenSource,
+  tenant: string,
+  scopes: string[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await source.getToken({
+        scopes,
+        tenant,
+        forceRefresh: true,
+        ...(signal ? { signal } : {}),
+      });
+      return;
+    } catch (error) {
+      const e = error as PartnerTokenError;
+      if (attempt >= 3 || (e.status !== 429 && e.status !== 503)) throw error;
+      const header = e.response?.headers?.get("retry-after");
+      const seconds = header && /^\d+$/.test(header.trim()) ? Number(header.trim()) : 1;
+      await sleep(Math.min(10, seconds) * 1000, signal);
+    }
   }
 }
 
@@ -235,6 +275,16 @@ function consentError(error: unknown, tenantId: string): NonNullable<CustomerCon
       code: e.code ?? "ERR_UNEXPECTED",
       message,
       fix: e.aadsts !== undefined ? customerHint(e.aadsts, e.hint) : (e.hint ?? "See the message."),
+      ...fields,
+    };
+  if (
+    error.status === 401 &&
+    (String(error.partnerCenterCode) === "900421" || /multi-factor|\bmfa\b/i.test(message))
+  )
+    return {
+      code: "consent-mfa-required",
+      message,
+      fix: "Partner Center requires an MFA sign-in for App + User calls: sign in again interactively with MFA (partner-token connect), then run again.",
       ...fields,
     };
   if (error.status === 403)

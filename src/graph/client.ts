@@ -3,7 +3,8 @@
  * library's HTTP layer (`client/http.ts`: `client-request-id`, the extra CA, retries of 408, 429
  * and 5xx honouring a bounded `Retry-After`, redacted debug). Every call gets its token from a
  * {@link TokenSource} — in the partner's tenant (relationships, groups, the app) or in a
- * customer's (service principals, grants). Answers are bounded in size, OData pages followed
+ * customer's (service principals, grants). Answers are bounded in size and time by that layer,
+ * OData pages followed
  * through their absolute `@odata.nextLink` only on the same origin, and refusals become a
  * {@link GraphError} keeping Graph's `code` and `request-id`.
  */
@@ -13,8 +14,6 @@ import type { TokenSource } from "../session/types.ts";
 
 /** The resource of Microsoft Graph in the global cloud (and the emulator's audience for it). */
 export const GRAPH_RESOURCE = "https://graph.microsoft.com";
-/** The largest answer read from Graph; a bigger one is refused rather than held in memory. */
-export const MAX_GRAPH_BODY_BYTES = 4 * 1024 * 1024;
 /** Pages followed by one listing at most: a server that never stops paging cannot hold us. */
 export const MAX_GRAPH_PAGES = 1000;
 
@@ -32,6 +31,10 @@ export interface GraphClientOptions {
   signal?: AbortSignal;
   /** Retries after the first attempt of a call (408, 429, 5xx, network). Default 3. */
   retries?: number;
+  /** Deadline of one call with its retries (the HTTP layer's default, 60 s, when not given). */
+  timeoutMs?: number;
+  /** The largest answer read (the HTTP layer's default, 4 MiB, when not given); more is `ERR_RESPONSE_TOO_LARGE`. */
+  maxResponseBytes?: number;
 }
 
 export interface GraphRequest {
@@ -148,6 +151,8 @@ export class GraphClient {
       ...(o.debug ? { debug: o.debug } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.retries !== undefined ? { retries: o.retries } : {}),
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+      ...(o.maxResponseBytes !== undefined ? { maxResponseBytes: o.maxResponseBytes } : {}),
     });
     const url = this.#url(request.path);
     const headers: Record<string, string> = { accept: "application/json", ...request.headers };
@@ -175,7 +180,8 @@ export class GraphClient {
         await response.body?.cancel();
         continue;
       }
-      const text = await readBounded(response, where);
+      // The HTTP layer stops reading at maxResponseBytes (ERR_RESPONSE_TOO_LARGE).
+      const text = await response.text();
       let parsed: unknown;
       try {
         parsed = text === "" ? undefined : JSON.parse(text);
@@ -287,36 +293,4 @@ function graphErrorFrom(response: Response, body: unknown, where: string): Graph
     ...found,
     response,
   });
-}
-
-/** The body as text, refusing (and cancelling) one longer than {@link MAX_GRAPH_BODY_BYTES}. */
-async function readBounded(response: Response, where: string): Promise<string> {
-  const declared = Number(response.headers.get("content-length") ?? "0");
-  const tooBig = () =>
-    new GraphError(
-      `Graph's answer to ${where} is larger than ${MAX_GRAPH_BODY_BYTES} bytes; it was not read.`,
-      {
-        status: response.status,
-        ...ids(response, undefined),
-      },
-    );
-  if (declared > MAX_GRAPH_BODY_BYTES) {
-    await response.body?.cancel();
-    throw tooBig();
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_GRAPH_BODY_BYTES) {
-      await reader.cancel();
-      throw tooBig();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }

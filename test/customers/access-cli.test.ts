@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { consentFailuresIn } from "../../src/cli/commands/customers-access.ts";
+import { consentFailuresIn } from "../../src/cli/customers-access.ts";
 import { runCli, tempDir } from "../cli/helpers.ts";
 
 const tokensLines = [
@@ -81,6 +81,11 @@ test("usage errors name the flag, exit 2", async () => {
     [["customers", "check", "-o", "tsv"], /--output of customers check takes json or table/],
     [["customers", "check", "--warn-days", "-1"], /--warn-days/],
     [["customers", "check", "--out", join(dir, "no", "such", "f.jsonl")], /--out: no folder/],
+    [["customers", "check", "--timeout", "abc"], /--timeout takes a number of seconds/],
+    [
+      ["customers", "consent", "--customer", "a", "--timeout", "0"],
+      /--timeout takes a number of seconds/,
+    ],
     [["customers", "audit"], /unknown customers command 'audit'.*'check' or 'consent'/],
   ];
   for (const [args, message] of cases) {

@@ -228,6 +228,20 @@ test("Graph 429 is retried; Graph 5xx that persists is that customer's graph-fai
   }
 });
 
+test("Partner Center's MFA rule: consent without an MFA sign-in is consent-mfa-required", async () => {
+  emu.setPartnerCenter({ requireMfa: true });
+  try {
+    const r = await cli(["customers", "consent", "--customer", of("withoutConsent")[1]!]);
+    assert.equal(r.code, 1, r.stderr);
+    const line = JSON.parse(r.stdout);
+    assert.equal(line.error.code, "consent-mfa-required");
+    assert.equal(line.error.status, 401);
+    assert.match(line.error.fix, /partner-token connect/);
+  } finally {
+    emu.setPartnerCenter({ requireMfa: false });
+  }
+});
+
 test("table output; the relationship passing its end date on the clock moves warning → error", async () => {
   const expiring = of("expiringRelationship");
   const table = await cli(["customers", "check", "--customer", ...expiring, "-o", "table"]);

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { checkCustomers, type CustomerCheck } from "../../src/customers/check.ts";
+import { checkCustomers, mapConcurrent, type CustomerCheck } from "../../src/customers/check.ts";
 import { GraphClient } from "../../src/graph/client.ts";
 import {
   APP,
@@ -212,5 +212,37 @@ describe("checkCustomers", () => {
     } finally {
       g.dir.refuse.delete("c-ok");
     }
+  });
+});
+
+describe("mapConcurrent", () => {
+  it("hands on finished work while the input is still waiting, at most `limit` at once", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const events: string[] = [];
+    async function* slowInput() {
+      for (const n of [1, 2, 3, 4]) {
+        await new Promise((r) => setTimeout(r, n === 4 ? 300 : 0));
+        events.push(`in ${n}`);
+        yield n;
+      }
+    }
+    const out: number[] = [];
+    for await (const r of mapConcurrent(slowInput(), 2, async (n) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight--;
+      return n * 10;
+    })) {
+      out.push(r);
+      events.push(`out ${r}`);
+    }
+    assert.deepEqual(
+      out.sort((a, b) => a - b),
+      [10, 20, 30, 40],
+    );
+    assert.ok(most <= 2, `at most 2 at once, saw ${most}`);
+    assert.ok(events.indexOf("out 30") < events.indexOf("in 4"), events.join(", "));
   });
 });

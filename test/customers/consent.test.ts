@@ -104,6 +104,26 @@ describe("consentCustomers", () => {
     assert.match(noAccess.error!.fix, /GDAP/);
   });
 
+  it("a throttled proving token is waited out; Partner Center's 429 that persists is consent-throttled", async () => {
+    g.dir.refuse.set("c-c", 65001);
+    g.dir.throttleOnce = new Set(["c-c"]);
+    let r = await run(["c-c"]);
+    assert.equal(r.get("c-c")!.status, "ok", JSON.stringify(r.get("c-c")));
+    assert.equal(r.get("c-c")!.verified, true);
+    assert.equal(g.dir.throttleOnce.size, 0, "the 429 was met");
+    g.dir.refuse.set("c-d", 65001);
+    g.dir.faults = [{ match: /applicationconsents$/, status: 429, retryAfter: "1", times: 10 }];
+    try {
+      r = await run(["c-d"]);
+    } finally {
+      g.dir.faults = [];
+    }
+    assert.equal(r.get("c-d")!.status, "error");
+    assert.equal(r.get("c-d")!.error?.code, "consent-throttled");
+    assert.equal(r.get("c-d")!.error?.status, 429);
+    assert.equal(g.dir.consent.has("c-d"), false, "nothing half-done");
+  });
+
   it("default grants: the app's own consent in the partner tenant, else the stated defaults", async () => {
     const graph = new GraphClient({ source: g.source, endpoint: g.origin });
     // The partner tenant's token carries tenant "" in this directory: no consent there.
@@ -111,7 +131,12 @@ describe("consentCustomers", () => {
       grants: DEFAULT_CONSENT_GRANTS.map((x) => ({ ...x })),
       from: "defaults",
     });
-    g.dir.consent.set("", ["Directory.Read.All", "Mail.Read"]);
+    // The partner-only GDAP scope of the partner's own consent is left out.
+    g.dir.consent.set("", [
+      "Directory.Read.All",
+      "DelegatedAdminRelationship.Read.All",
+      "Mail.Read",
+    ]);
     assert.deepEqual(await defaultGrants(graph, APP), {
       grants: [{ resourceAppId: GRAPH_APP, scopes: ["Directory.Read.All", "Mail.Read"] }],
       from: "partner-tenant",

@@ -36,6 +36,8 @@ export interface FakeDirectory {
   faults: { match: RegExp; status: number; retryAfter?: string; times: number }[];
   /** Tenants where Partner Center's application consent answers 403 (no GDAP role for it). */
   consentForbidden?: Set<string>;
+  /** Tenants whose next token request is throttled (429) once. */
+  throttleOnce?: Set<string>;
   /** The bodies Partner Center's application consent received. */
   consentBodies?: { tenant: string; body: any }[];
 }
@@ -201,6 +203,12 @@ export async function startFakeGraph(dir: FakeDirectory): Promise<FakeGraph> {
     async getToken(options: GetTokenOptions): Promise<AuthResult> {
       asked.push(options);
       const tenant = options.tenant ?? "";
+      if (dir.throttleOnce?.delete(tenant))
+        throw new ServerError("ERR_SERVER", "AADSTS50196: throttled.", {
+          status: 429,
+          aadsts: 50196,
+          response: new Response(null, { status: 429, headers: { "retry-after": "1" } }),
+        });
       const refusal = dir.refuse.get(tenant);
       if (refusal !== undefined)
         throw new ServerError("ERR_SERVER", `AADSTS${refusal}: refused for ${tenant}.`, {

@@ -178,7 +178,7 @@ for (const version of [NODE_22, process.versions.node]) {
       assert.equal(v.stderr, "");
       const help = await run(bin, ["--help"], env);
       assert.equal(help.code, 0);
-      assert.match(help.stderr, /Usage: partner-token <command>/);
+      assert.match(help.stdout, /Usage: partner-token <command>/);
       assert.doesNotMatch(help.stderr, /Warning/);
       const newHelp = await run(bin, ["new", "--help"], env);
       assert.equal(newHelp.code, 0, newHelp.stderr);

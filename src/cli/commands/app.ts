@@ -13,22 +13,31 @@ import {
   type FlagSpec,
   type ParsedArgs,
 } from "../args.ts";
-import { runCommand, runSubcommand } from "../command.ts";
+import {
+  debugFlag,
+  helpFlag,
+  timeoutFlag,
+  type CommandContext,
+  type CommandGroup,
+  type CommandSpec,
+} from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import { addSecret, progress } from "../redact.ts";
 import { profileFlags } from "../session-flags.ts";
-import { UsageError } from "../usage-error.ts";
+import { caFileFlag, withHelp } from "../sign-in-flags.ts";
+import { usageError } from "../usage-error.ts";
 
 const common: FlagSpec[] = [
   ...profileFlags,
+  withHelp(
+    caFileFlag,
+    "extra certificate authority to trust for a keyvault: store [env PARTNER_TOKEN_CA_FILE]",
+  ),
   ...outputFlags,
-  {
-    name: "debug",
-    kind: "boolean",
-    help: "show the HTTP exchange on stderr, secrets and tokens redacted",
-  },
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+  debugFlag,
+  timeoutFlag,
+  helpFlag,
 ];
 
 const secretStoreFlag: FlagSpec = {
@@ -183,7 +192,7 @@ function positiveDays(args: ParsedArgs, name: string, fallback: number): number 
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !(n > 0) || n > 3650)
-    throw new UsageError(`--${name}: a number of days from 1 to 3650, not '${text}'.`);
+    throw usageError(`--${name}: a number of days from 1 to 3650, not '${text}'.`);
   return n;
 }
 
@@ -205,7 +214,7 @@ async function adminGraph(args: ParsedArgs, clientOptions: ClientOptions) {
   });
   const info = (partner.source as { info?: { environment?: Environment; tenantId?: string } }).info;
   if (!info?.environment)
-    throw new UsageError("app needs a partner admin's session: run 'partner-token connect' first.");
+    throw usageError("app needs a partner admin's session: run 'partner-token connect' first.");
   return { graph, partner, environment: info.environment, tenant: info.tenantId };
 }
 
@@ -251,8 +260,7 @@ async function homeTenantOf(graph: AppGraph): Promise<string> {
     path: "/v1.0/organization?$select=id",
   });
   const id = org?.value?.[0]?.id;
-  if (typeof id !== "string")
-    throw new UsageError("Graph did not say which tenant the session is in.");
+  if (typeof id !== "string") throw usageError("Graph did not say which tenant the session is in.");
   return id;
 }
 
@@ -274,7 +282,7 @@ export function parsePermissions(items: string[]): { resourceAppId: string; scop
     if (eq < 0) {
       const last = out[out.length - 1];
       if (!last)
-        throw new UsageError(
+        throw usageError(
           `--permission: write RESOURCE=Name,Name (RESOURCE an application id, graph or partnercenter), not '${item}'.`,
         );
       last.scopes.push(item);
@@ -283,11 +291,11 @@ export function parsePermissions(items: string[]): { resourceAppId: string; scop
     const resource = item.slice(0, eq).trim();
     const id = RESOURCE_ALIASES[resource.toLowerCase()] ?? resource;
     if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(id))
-      throw new UsageError(
+      throw usageError(
         `--permission: '${resource}' is not an application id (a GUID), graph or partnercenter.`,
       );
     const name = item.slice(eq + 1).trim();
-    if (name === "") throw new UsageError(`--permission: no permission name after '${resource}='.`);
+    if (name === "") throw usageError(`--permission: no permission name after '${resource}='.`);
     out.push({ resourceAppId: id.toLowerCase(), scopes: [name] });
   }
   return out;
@@ -299,7 +307,7 @@ async function create(
 ): Promise<Record<string, unknown>> {
   const name = getString(args, "name");
   if (!name || name.trim() === "")
-    throw new UsageError("app create needs --name: the app's display name.");
+    throw usageError("app create needs --name: the app's display name.");
   const lifetimeDays = positiveDays(args, "secret-lifetime", 180);
   const secretUri = getString(args, "secret-store");
   const rtUri = getString(args, "refresh-token-store");
@@ -307,7 +315,7 @@ async function create(
   if (secretUri) parseStoreUri(secretUri, "--secret-store");
   if (rtUri) parseStoreUri(rtUri, "--refresh-token-store");
   if (rtUri && !secretUri)
-    throw new UsageError(
+    throw usageError(
       "--refresh-token-store needs --secret-store: the App + User sign-in uses the app's secret.",
     );
   const setup = await import("../../app-setup/index.ts");
@@ -394,7 +402,7 @@ async function create(
           setup.isCredentialLag,
           { log: progress, what: "the new app" },
         );
-        if (!result.refreshToken) throw new UsageError("the sign-in gave no refresh token.");
+        if (!result.refreshToken) throw usageError("the sign-in gave no refresh token.");
         await store.write(result.refreshToken);
         changes.push(`refresh token in ${store.description}`);
       }
@@ -424,17 +432,17 @@ async function rotate(
 ): Promise<Record<string, unknown>> {
   const applicationId = getString(args, "application-id");
   if (!applicationId || !/^[0-9a-fA-F-]{36}$/.test(applicationId))
-    throw new UsageError("app rotate-secret needs --application-id: the app's client id (a GUID).");
+    throw usageError("app rotate-secret needs --application-id: the app's client id (a GUID).");
   const secretUri = getString(args, "secret-store");
   if (!secretUri)
-    throw new UsageError("app rotate-secret needs --secret-store: where the jobs read the secret.");
+    throw usageError("app rotate-secret needs --secret-store: where the jobs read the secret.");
   const { parseStoreUri } = await import("../../stores/index.ts");
   parseStoreUri(secretUri, "--secret-store");
   const lifetimeDays = positiveDays(args, "secret-lifetime", 180);
   const graceText = getString(args, "grace-seconds");
   const grace = graceText === undefined ? 60 : Number(graceText);
   if (graceText !== undefined && (!/^\d+$/.test(graceText) || grace > 3600))
-    throw new UsageError(`--grace-seconds: whole seconds from 0 to 3600, not '${graceText}'.`);
+    throw usageError(`--grace-seconds: whole seconds from 0 to 3600, not '${graceText}'.`);
   const { graph, partner, environment } = await adminGraph(args, clientOptions);
   try {
     const { openStoreFromArgs } = await import("../store-flags.ts");
@@ -464,11 +472,11 @@ async function credentials(
 ): Promise<{ result: Record<string, unknown>; expiring: boolean }> {
   const applicationId = getString(args, "application-id");
   if (!applicationId || !/^[0-9a-fA-F-]{36}$/.test(applicationId))
-    throw new UsageError("app credentials needs --application-id: the app's client id (a GUID).");
+    throw usageError("app credentials needs --application-id: the app's client id (a GUID).");
   const warnText = getString(args, "warn-days");
   const warnDays = warnText === undefined ? 30 : Number(warnText);
   if (warnText !== undefined && (!/^\d+$/.test(warnText) || warnDays > 3650))
-    throw new UsageError(`--warn-days: whole days from 0 to 3650, not '${warnText}'.`);
+    throw usageError(`--warn-days: whole days from 0 to 3650, not '${warnText}'.`);
   const secretUri = getString(args, "secret-store");
   const { graph, partner } = await adminGraph(args, clientOptions);
   try {
@@ -478,7 +486,7 @@ async function credentials(
       const store = await openStoreFromArgs(args, secretUri);
       secret = (await store.read())?.token;
       if (secret === undefined)
-        throw new UsageError(`--secret-store: ${store.description} holds no secret.`);
+        throw usageError(`--secret-store: ${store.description} holds no secret.`);
     }
     const { appCredentials } = await import("../../app-setup/credentials.ts");
     const c = await appCredentials(graph, applicationId, {
@@ -496,43 +504,38 @@ async function credentials(
   }
 }
 
-export const run = (argv: string[]): Promise<number> =>
-  runSubcommand(
-    argv,
-    {
-      usage,
-      help,
-      unknown: (name) =>
-        `unknown app command '${name}': the commands are 'app create', 'app rotate-secret' and 'app credentials'.`,
+const createSpec: CommandSpec = { flags: createFlags, usage, help };
+const rotateSpec: CommandSpec = { flags: rotateFlags, usage, help };
+const credentialsSpec: CommandSpec = { flags: credentialsFlags, usage, help };
+
+export const spec: CommandGroup["spec"] = {
+  flags: [helpFlag],
+  usage,
+  help,
+  unknown: (name) =>
+    `unknown app command '${name}': the commands are 'app create', 'app rotate-secret' and 'app credentials'.`,
+  subcommands: {
+    create: {
+      spec: createSpec,
+      body: async ({ args, format, query, clientOptions }: CommandContext) => {
+        await writeResult(await create(args, clientOptions), format, query);
+        return ExitCode.ok;
+      },
     },
-    {
-      create: (rest) =>
-        runCommand(
-          rest,
-          { flags: createFlags, usage, help },
-          async ({ args, format, query, clientOptions }) => {
-            await writeResult(await create(args, clientOptions), format, query);
-            return ExitCode.ok;
-          },
-        ),
-      "rotate-secret": (rest) =>
-        runCommand(
-          rest,
-          { flags: rotateFlags, usage, help },
-          async ({ args, format, query, clientOptions }) => {
-            await writeResult(await rotate(args, clientOptions), format, query);
-            return ExitCode.ok;
-          },
-        ),
-      credentials: (rest) =>
-        runCommand(
-          rest,
-          { flags: credentialsFlags, usage, help },
-          async ({ args, format, query, clientOptions }) => {
-            const { result, expiring } = await credentials(args, clientOptions);
-            await writeResult(result, format, query);
-            return expiring ? ExitCode.expiring : ExitCode.ok;
-          },
-        ),
+    "rotate-secret": {
+      spec: rotateSpec,
+      body: async ({ args, format, query, clientOptions }: CommandContext) => {
+        await writeResult(await rotate(args, clientOptions), format, query);
+        return ExitCode.ok;
+      },
     },
-  );
+    credentials: {
+      spec: credentialsSpec,
+      body: async ({ args, format, query, clientOptions }: CommandContext) => {
+        const { result, expiring } = await credentials(args, clientOptions);
+        await writeResult(result, format, query);
+        return expiring ? ExitCode.expiring : ExitCode.ok;
+      },
+    },
+  },
+};

@@ -6,29 +6,20 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { CustomerCheck } from "../../customers/check.ts";
-import type { CustomerConsent } from "../../customers/consent.ts";
-import type { CustomerRef } from "../../customers/customer-tokens.ts";
-import type { ResourceGrant } from "../../graph/directory.ts";
-import { getList, getString, type FlagSpec, type ParsedArgs } from "../args.ts";
-import type { CommandContext } from "../command.ts";
-import { ExitCode } from "../exit-codes.ts";
-import type { PartnerSource } from "../partner-center-source.ts";
-import { say } from "../redact.ts";
-import { profileFlags } from "../session-flags.ts";
-import { storeSourceFlags } from "../store-flags.ts";
-import { UsageError } from "../usage-error.ts";
+import type { CustomerCheck } from "../customers/check.ts";
+import type { CustomerConsent } from "../customers/consent.ts";
+import type { CustomerRef } from "../customers/customer-tokens.ts";
+import type { ResourceGrant } from "../graph/directory.ts";
+import { getList, getString, type FlagSpec, type ParsedArgs } from "./args.ts";
+import { debugFlag, helpFlag, timeoutFlag, type CommandContext } from "./command.ts";
+import { ExitCode } from "./exit-codes.ts";
+import type { PartnerSource } from "./partner-center-source.ts";
+import { say } from "./redact.ts";
+import { profileFlags } from "./session-flags.ts";
+import { storeSourceFlags } from "./store-flags.ts";
+import { usageError } from "./usage-error.ts";
 
-const common: FlagSpec[] = [
-  ...profileFlags,
-  ...storeSourceFlags,
-  {
-    name: "debug",
-    kind: "boolean",
-    help: "show the HTTP exchange on stderr, secrets and tokens redacted",
-  },
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
-];
+const common: FlagSpec[] = [...profileFlags, ...storeSourceFlags, timeoutFlag, debugFlag, helpFlag];
 
 const customerFlag: FlagSpec = {
   name: "customer",
@@ -140,32 +131,32 @@ function wholeNumber(args: ParsedArgs, name: string, min: number, max: number): 
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || value < min || value > max)
-    throw new UsageError(`--${name} takes a whole number from ${min} to ${max}, not '${text}'.`);
+    throw usageError(`--${name} takes a whole number from ${min} to ${max}, not '${text}'.`);
   return value;
 }
 
 function outOf(args: ParsedArgs): string | undefined {
   const out = getString(args, "out");
-  if (out !== undefined && out.trim() === "") throw new UsageError("--out needs a file name.");
+  if (out !== undefined && out.trim() === "") throw usageError("--out needs a file name.");
   if (out !== undefined && !existsSync(dirname(out)))
-    throw new UsageError(`--out: no folder for '${out}'; create it first.`);
+    throw usageError(`--out: no folder for '${out}'; create it first.`);
   return out;
 }
 
 async function grantsOf(args: ParsedArgs): Promise<ResourceGrant[] | undefined> {
   const given = getList(args, "grant");
   if (given === undefined) return undefined;
-  const { parseGrant } = await import("../../customers/consent.ts");
+  const { parseGrant } = await import("../customers/consent.ts");
   try {
     return given.map(parseGrant);
   } catch (error) {
-    throw new UsageError(`--grant: ${(error as Error).message}`);
+    throw usageError(`--grant: ${(error as Error).message}`);
   }
 }
 
 /** Graph's origin and token resource for the source's environment (the emulator's origin there). */
 async function graphOf(partner: PartnerSource, ctx: CommandContext) {
-  const { GraphClient } = await import("../../graph/client.ts");
+  const { GraphClient } = await import("../graph/client.ts");
   return new GraphClient({
     source: partner.source,
     endpoint: partner.graphEndpoint,
@@ -173,6 +164,9 @@ async function graphOf(partner: PartnerSource, ctx: CommandContext) {
     ...(partner.caFile ? { caFile: partner.caFile } : {}),
     signal: ctx.signal,
     ...(ctx.clientOptions.debug ? { debug: ctx.clientOptions.debug } : {}),
+    ...(ctx.clientOptions.timeoutMs !== undefined
+      ? { timeoutMs: ctx.clientOptions.timeoutMs }
+      : {}),
   });
 }
 
@@ -186,7 +180,7 @@ async function lineWriter(out: string | undefined) {
         ),
       close: async () => {},
     };
-  const { ResultsFile } = await import("../../customers/results-file.ts");
+  const { ResultsFile } = await import("../customers/results-file.ts");
   const file = await ResultsFile.open(out, { resume: false });
   return { write: (line: string) => file.append(line), close: () => file.close() };
 }
@@ -208,9 +202,9 @@ async function progressBar(label: string) {
 
 async function openSource(args: ParsedArgs, ctx: CommandContext): Promise<PartnerSource> {
   const [{ openPartnerSource }, { MemoryTokenCache }, { bulkClientOptions }] = await Promise.all([
-    import("../partner-center-source.ts"),
-    import("../../session/memory-cache.ts"),
-    import("../../customers/customer-tokens.ts"),
+    import("./partner-center-source.ts"),
+    import("../session/memory-cache.ts"),
+    import("../customers/customer-tokens.ts"),
   ]);
   return openPartnerSource(
     args,
@@ -224,33 +218,35 @@ export async function check(ctx: CommandContext): Promise<number> {
   const { args } = ctx;
   const format = (getString(args, "output") ?? "json").toLowerCase();
   if (format !== "json" && format !== "table")
-    throw new UsageError(`--output of customers check takes json or table, not '${format}'.`);
+    throw usageError(`--output of customers check takes json or table, not '${format}'.`);
   const warnDays = wholeNumber(args, "warn-days", 0, 3650);
   const concurrency = wholeNumber(args, "concurrency", 1, 1000);
   const out = outOf(args);
   const given = getList(args, "customer");
-  if (given !== undefined && given.length === 0)
-    throw new UsageError("--customer named no customer.");
+  if (given !== undefined && given.length === 0) throw usageError("--customer named no customer.");
   const required = await grantsOf(args);
   const partner = await openSource(args, ctx);
   const lines = await lineWriter(format === "json" ? out : undefined);
   const bar = await progressBar("customers checked");
   try {
     const [{ checkCustomers }, { defaultGrants }, { LocalThrottle }] = await Promise.all([
-      import("../../customers/check.ts"),
-      import("../../customers/consent.ts"),
-      import("../../customers/throttle.ts"),
+      import("../customers/check.ts"),
+      import("../customers/consent.ts"),
+      import("../customers/throttle.ts"),
     ]);
     const graph = await graphOf(partner, ctx);
     if (!partner.applicationId)
-      throw new UsageError("The session names no app; give --application-id.");
+      throw usageError("The session names no app; give --application-id.");
     const requiredGrants = required ?? (await defaultGrants(graph, partner.applicationId)).grants;
     let partnerCenter;
     if (!given) {
-      const { partnerCenterClient } = await import("../partner-center-source.ts");
+      const { partnerCenterClient } = await import("./partner-center-source.ts");
       partnerCenter = await partnerCenterClient(partner, {
         signal: ctx.signal,
         ...(ctx.clientOptions.debug ? { debug: ctx.clientOptions.debug } : {}),
+        ...(ctx.clientOptions.timeoutMs !== undefined
+          ? { timeoutMs: ctx.clientOptions.timeoutMs }
+          : {}),
       });
     }
     const scopes = getList(args, "scopes");
@@ -283,7 +279,7 @@ export async function check(ctx: CommandContext): Promise<number> {
     bar?.stop();
     await lines.close();
     if (format === "table") {
-      const { writeResult } = await import("../output.ts");
+      const { writeResult } = await import("./output.ts");
       await writeResult(
         rows.map((c) => ({
           tenantId: c.tenantId,
@@ -322,7 +318,7 @@ export async function consentFailuresIn(path: string): Promise<CustomerRef[]> {
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    throw new UsageError(`--from: cannot read '${path}': ${(error as Error).message}.`);
+    throw usageError(`--from: cannot read '${path}': ${(error as Error).message}.`);
   }
   const latest = new Map<string, Record<string, any>>();
   let n = 0;
@@ -333,13 +329,13 @@ export async function consentFailuresIn(path: string): Promise<CustomerRef[]> {
     try {
       parsed = JSON.parse(line);
     } catch {
-      throw new UsageError(
+      throw usageError(
         `--from: line ${n} of '${path}' is not JSON; give the JSON lines of 'customers tokens' or 'customers check'.`,
       );
     }
     const o = parsed as Record<string, any>;
     if (!o || typeof o.tenantId !== "string" || o.tenantId.trim() === "")
-      throw new UsageError(`--from: line ${n} of '${path}' has no tenantId.`);
+      throw usageError(`--from: line ${n} of '${path}' has no tenantId.`);
     latest.set(o.tenantId.trim().toLowerCase(), o);
   }
   const out: CustomerRef[] = [];
@@ -368,13 +364,12 @@ export async function consent(ctx: CommandContext): Promise<number> {
   const given = getList(args, "customer");
   const from = getString(args, "from");
   if (given !== undefined && from !== undefined)
-    throw new UsageError("Give --customer or --from, not both.");
+    throw usageError("Give --customer or --from, not both.");
   if (given === undefined && from === undefined)
-    throw new UsageError(
+    throw usageError(
       "Name the customers: --customer ID… or --from FILE (the JSON lines of 'customers tokens' or 'customers check').",
     );
-  if (given !== undefined && given.length === 0)
-    throw new UsageError("--customer named no customer.");
+  if (given !== undefined && given.length === 0) throw usageError("--customer named no customer.");
   const concurrency = wholeNumber(args, "concurrency", 1, 50);
   const out = outOf(args);
   const grants = await grantsOf(args);
@@ -389,14 +384,17 @@ export async function consent(ctx: CommandContext): Promise<number> {
   const bar = await progressBar("customers consented");
   try {
     if (!partner.applicationId)
-      throw new UsageError("The session names no app; give --application-id.");
+      throw usageError("The session names no app; give --application-id.");
     const [{ consentCustomers, defaultGrants }, { partnerCenterClient }] = await Promise.all([
-      import("../../customers/consent.ts"),
-      import("../partner-center-source.ts"),
+      import("../customers/consent.ts"),
+      import("./partner-center-source.ts"),
     ]);
     const options = {
       signal: ctx.signal,
       ...(ctx.clientOptions.debug ? { debug: ctx.clientOptions.debug } : {}),
+      ...(ctx.clientOptions.timeoutMs !== undefined
+        ? { timeoutMs: ctx.clientOptions.timeoutMs }
+        : {}),
     };
     let chosen = grants;
     if (!chosen) {
