@@ -97,6 +97,20 @@ describe("architecture: who may import whom", () => {
     );
   });
 
+  test("app-setup/ imports only client/, graph/, session/ and stores/ (never cli/ or the emulator)", () => {
+    assert.deepEqual(
+      violations(
+        (file) => under(file, "src/app-setup"),
+        (target) =>
+          under(target, "src") &&
+          !["src/app-setup", "src/client", "src/graph", "src/session", "src/stores"].some((d) =>
+            under(target, d),
+          ),
+      ),
+      [],
+    );
+  });
+
   test("no command imports another command", () => {
     assert.deepEqual(
       violations(

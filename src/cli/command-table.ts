@@ -64,6 +64,11 @@ export const commands: CommandTable = {
       "the partner's customers (list), a token in each one's tenant (tokens), access diagnosed (check) and repaired (consent)",
     load: () => import("./commands/customers.ts"),
   },
+  app: {
+    summary:
+      "the partner's app: made from nothing (create), its secret rotated (rotate-secret), expiry (credentials)",
+    load: () => import("./commands/app.ts"),
+  },
 };
 
 /** The order of the usage text's command list: the everyday ones first. */
@@ -77,6 +82,7 @@ const USAGE_ORDER = [
   "serve",
   "partner-center",
   "customers",
+  "app",
   "environments",
   "decode",
   "emulator",

@@ -8,6 +8,7 @@
  * | `@path`     | a file (`@~/…` is under the home folder)         |
  * | `env:NAME`  | an environment variable                          |
  * | `prompt`    | a hidden prompt on the terminal                  |
+ * | `file:PATH`, `keyring:NAME`, `keyvault:URL` | a store, as refresh-token stores are named |
  *
  * Leaving the value out uses the flag's default variable (e.g. `AZURE_CLIENT_SECRET`) when set,
  * else prompts on a terminal. One trailing line break is removed from stdin and files.
@@ -18,7 +19,11 @@ import { addSecret } from "./redact.ts";
 import { CancelledError } from "../client/errors.ts";
 import { usageError } from "./usage-error.ts";
 
-export const SOURCE_SPELLINGS = "- (stdin), @path (a file), env:NAME (a variable), prompt";
+export const SOURCE_SPELLINGS =
+  "- (stdin), @path (a file), env:NAME (a variable), prompt, or a store: file:PATH, keyring:NAME, keyvault:https://VAULT.vault.azure.net/secrets/NAME";
+
+/** The stores a secret may be read from (as `--refresh-token-store` names them): read at each run. */
+const STORE_SOURCE = /^(file|keyring|keyvault):/i;
 
 let stdinUsed: string | undefined;
 
@@ -29,11 +34,19 @@ export interface ReadSecretOptions {
   what: string;
   /** The variable read when the source is left out. */
   defaultEnv?: string;
+  /** An extra CA for a `keyvault:` source (the emulator, a private endpoint). */
+  caFile?: string;
 }
 
 /** Tells a source from a literal secret, without reading anything. */
 export function isSource(value: string): boolean {
-  return value === "-" || value === "prompt" || value.startsWith("@") || value.startsWith("env:");
+  return (
+    value === "-" ||
+    value === "prompt" ||
+    value.startsWith("@") ||
+    value.startsWith("env:") ||
+    STORE_SOURCE.test(value)
+  );
 }
 
 /**
@@ -89,6 +102,22 @@ async function readRaw(source: string | undefined, o: ReadSecretOptions): Promis
     const value = process.env[name];
     if (!value) throw usageError(`${o.flag}: the environment variable ${name} is not set.`);
     return value;
+  }
+  if (STORE_SOURCE.test(source)) {
+    // A store (Key Vault, the keyring, a private file): a rotated secret is picked up on the next run.
+    const { openRefreshTokenStore } = await import("../stores/index.ts");
+    const caFile = o.caFile ?? process.env.PARTNER_TOKEN_CA_FILE;
+    const store = await openRefreshTokenStore(source, {
+      flag: o.flag,
+      ...(caFile ? { caFile } : {}),
+    });
+    try {
+      const held = await store.read();
+      if (!held) throw usageError(`${o.flag}: ${store.description} holds no ${o.what}.`);
+      return held.token;
+    } finally {
+      await store.close?.();
+    }
   }
   // Deliberately not echoed: it is (probably) the secret itself.
   throw usageError(

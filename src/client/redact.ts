@@ -19,6 +19,8 @@ export const secretNames: readonly string[] = [
   "assertion",
   "client_info",
   "session_state",
+  // Graph's addPassword answer: `"secretText": "…"` (matched in any case).
+  "secrettext",
 ];
 
 const secretNameSet = new Set(secretNames);

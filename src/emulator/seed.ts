@@ -27,6 +27,11 @@ const settingsSchema = z
     partnerCenterRequireMfa: z.boolean().default(false),
     /** Added to every answer (not the control API's), to model the network. */
     latencyMs: z.number().int().min(0).max(60_000).default(0),
+    /**
+     * Entra's replication: an app or credential made through Graph reaches the token endpoint
+     * only this long after Graph answered, so that clients prove they wait it out.
+     */
+    replicationDelayMs: z.number().int().min(0).max(600_000).default(0),
     /** Entra's throttling: above this rate per client app, the token endpoint answers 429. */
     throttle: z
       .object({ tokenRequestsPerSecond: z.number().int().min(1).max(1_000_000) })

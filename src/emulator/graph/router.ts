@@ -7,6 +7,7 @@
 import type { Emulator } from "../emulator.ts";
 import type { Ctx } from "../http.ts";
 import { graphCaller, type GraphCaller } from "./auth.ts";
+import * as apps from "./applications.ts";
 import * as objects from "./directory-objects.ts";
 import * as principals from "./principals.ts";
 import * as gdap from "./relationships.ts";
@@ -29,6 +30,7 @@ const r = (method: GraphRoute["method"], path: string, handler: GraphHandler): G
   handler,
 });
 
+const APP = "applications\\((appId='[^']*')\\)";
 const routes: GraphRoute[] = [
   r("GET", "organization", objects.organization),
   r("GET", "me", (e, c, who) => objects.user(e, c, who)),
@@ -43,6 +45,15 @@ const routes: GraphRoute[] = [
   r("GET", `${REL}/${SEG}/accessAssignments/${SEG}`, gdap.getAssignment),
   r("GET", "tenantRelationships/delegatedAdminCustomers", gdap.listCustomers),
   r("GET", `tenantRelationships/delegatedAdminCustomers/${SEG}`, gdap.getCustomer),
+  r("GET", "applications", apps.listApplications),
+  r("POST", "applications", apps.createApplication),
+  ...[APP, `applications/${SEG}`].flatMap((a) => [
+    r("GET", a, apps.getApplication),
+    r("PATCH", a, apps.updateApplication),
+    r("DELETE", a, apps.deleteApplication),
+    r("POST", `${a}/addPassword`, apps.addPassword),
+    r("POST", `${a}/removePassword`, apps.removePassword),
+  ]),
   r("GET", "servicePrincipals", principals.listServicePrincipals),
   r("POST", "servicePrincipals", principals.createServicePrincipal),
   r("GET", "servicePrincipals\\((appId='[^']*')\\)", principals.getServicePrincipal),

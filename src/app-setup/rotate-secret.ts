@@ -1,0 +1,181 @@
+/**
+ * Rotating the app's client secret with no job ever seeing a refused one: add a new secret, write
+ * it where the jobs read it, prove it with a token, and only then (after a grace period for the
+ * jobs that read the old one a moment ago) remove the old one. If writing or proving fails, the
+ * new secret is removed and the store given its old value back: everything as it was.
+ */
+import { PartnerTokenError } from "../client/errors.ts";
+import type { RefreshTokenStore } from "../session/types.ts";
+import {
+  addPassword,
+  getApplication,
+  isCredentialLag,
+  removePassword,
+  waitForReplication,
+  type AppGraph,
+  type PasswordCredential,
+} from "./graph-app.ts";
+
+const DAY_MS = 86_400_000;
+
+export interface RotateSecretOptions {
+  graph: AppGraph;
+  /** The app's client id. */
+  applicationId: string;
+  /** Where the jobs read the secret (`--credential keyvault:…`): the new one is written there. */
+  store: RefreshTokenStore;
+  /** Gets a token with the secret; throws when it is refused. */
+  prove: (secret: string) => Promise<void>;
+  /** Keep the old secret (default: remove it once the new one is proven). */
+  keepOld?: boolean;
+  /** The new secret's lifetime in days (default 180). */
+  lifetimeDays?: number;
+  /** How long jobs may still use the old secret after the new one is in the store (default 60 s). */
+  graceMs?: number;
+  /** Retries of the proof while Entra replicates the new secret. */
+  replication?: { tries?: number; delayMs?: number };
+  log?: (line: string) => void;
+  /** Told the new secret's text as soon as it exists, to scrub it from any output (never logged). */
+  onSecret?: (secret: string) => void;
+  now?: () => number;
+}
+
+export interface RotateSecretResult {
+  applicationId: string;
+  objectId: string;
+  /** The new secret's id, hint and expiry (never its text). */
+  keyId: string;
+  hint: string | null;
+  endDateTime: string | null;
+  secretStore: string;
+  /** Key ids of the secrets removed. */
+  removed: string[];
+  /** Why an old secret was left in place, when one was. */
+  kept?: string;
+}
+
+/** The rotation failed; the app and the store are as they were (or `message` says what is not). */
+export class RotationError extends PartnerTokenError {}
+
+/**
+ * Rotates the secret.
+ *
+ * @example
+ * ```ts
+ * const store = await openRefreshTokenStore("keyvault:https://contoso-kv.vault.azure.net/secrets/app-secret");
+ * await rotateSecret({ graph, applicationId, store, prove: (s) => tokenWith(s) });
+ * ```
+ */
+export async function rotateSecret(o: RotateSecretOptions): Promise<RotateSecretResult> {
+  const now = o.now ?? Date.now;
+  const log = o.log ?? (() => {});
+  const app = await getApplication(o.graph, o.applicationId);
+  if (!app)
+    throw new RotationError(
+      "ERR_APP_NOT_FOUND",
+      `No application with id ${o.applicationId} in the signed-in tenant.`,
+      {
+        hint: "Sign in to the app's home tenant as an Application Administrator (or Global Administrator).",
+      },
+    );
+  const previous = await o.store.read();
+  const lifetime = (o.lifetimeDays ?? 180) * DAY_MS;
+  const added = await addPassword(o.graph, app.id, {
+    displayName: `partner-token ${new Date(now()).toISOString().slice(0, 10)}`,
+    endDateTime: new Date(now() + lifetime).toISOString(),
+  });
+  o.onSecret?.(added.secretText);
+  log(`Added secret ${added.keyId} (${added.hint ?? ""}…) to ${app.displayName}.`);
+  let written = false;
+  try {
+    await o.store.write(added.secretText);
+    written = true;
+    log(`Wrote it to ${o.store.description}.`);
+    await waitForReplication(() => o.prove(added.secretText), isCredentialLag, {
+      ...o.replication,
+      log,
+      what: "the new secret",
+    });
+    log("Proved it: a token was issued with the new secret.");
+  } catch (error) {
+    const undone: string[] = [];
+    try {
+      await removePassword(o.graph, app.id, added.keyId);
+      undone.push("the new secret was removed from the app");
+    } catch (e) {
+      undone.push(
+        `the new secret ${added.keyId} could NOT be removed (${(e as Error).message}); remove it in the portal`,
+      );
+    }
+    if (written && previous) {
+      try {
+        await o.store.write(previous.token);
+        undone.push(`${o.store.description} holds the old secret again`);
+      } catch (e) {
+        undone.push(
+          `${o.store.description} could NOT be given the old secret back (${(e as Error).message})`,
+        );
+      }
+    }
+    const step = written ? "proving the new secret" : `writing it to ${o.store.description}`;
+    throw new RotationError(
+      "ERR_ROTATION_FAILED",
+      `The secret was not rotated: ${step} failed: ${(error as Error).message} — ${undone.join("; ")}. The old secret still works.`,
+      { cause: error },
+    );
+  }
+
+  const result: RotateSecretResult = {
+    applicationId: app.appId,
+    objectId: app.id,
+    keyId: added.keyId,
+    hint: added.hint,
+    endDateTime: added.endDateTime,
+    secretStore: o.store.description,
+    removed: [],
+  };
+  if (o.keepOld) {
+    result.kept = "--keep-old";
+    return result;
+  }
+  const old = oldCredentials(app.passwordCredentials ?? [], previous?.token, added.keyId);
+  if ("why" in old) {
+    result.kept = old.why;
+    log(`Left the other secrets in place: ${old.why}`);
+    return result;
+  }
+  const grace = o.graceMs ?? 60_000;
+  if (grace > 0) {
+    log(
+      `Waiting ${Math.round(grace / 1000)} s before removing the old secret (jobs that read it just now)…`,
+    );
+    await new Promise((r) => setTimeout(r, grace));
+  }
+  for (const c of old.remove) {
+    await removePassword(o.graph, app.id, c.keyId);
+    result.removed.push(c.keyId);
+    log(`Removed the old secret ${c.keyId} (${c.hint ?? ""}…).`);
+  }
+  return result;
+}
+
+/**
+ * The old secret: the credential whose hint (its first three characters) is the stored secret's.
+ * None, or more than one with that hint, is left alone (which one is in use cannot be told).
+ */
+function oldCredentials(
+  credentials: PasswordCredential[],
+  previous: string | undefined,
+  newKeyId: string,
+): { remove: PasswordCredential[] } | { why: string } {
+  if (!previous) return { why: "the store held no secret before, so none is known to be old" };
+  const hint = previous.slice(0, 3);
+  const matching = credentials.filter((c) => c.keyId !== newKeyId && c.hint === hint);
+  if (matching.length === 0)
+    return { why: "no secret of the app matches the one the store held (already removed?)" };
+  if (matching.length > 1)
+    return {
+      why: `${matching.length} secrets of the app start like the one the store held; remove the old one by hand`,
+    };
+  return { remove: matching };
+}

@@ -1,0 +1,541 @@
+/**
+ * `partner-token app create|rotate-secret`: the partner's Secure Application Model app made (or
+ * brought in line) through Graph by a signed-in partner admin, its secret kept in a store and
+ * rotated with no job seeing a refused secret. The work is `src/app-setup/`'s.
+ */
+import type { AppGraph } from "../../app-setup/graph-app.ts";
+import type { ClientOptions } from "../../client/types.ts";
+import {
+  formatFlags,
+  getBoolean,
+  getList,
+  getString,
+  type FlagSpec,
+  type ParsedArgs,
+} from "../args.ts";
+import {
+  debugFlag,
+  helpFlag,
+  timeoutFlag,
+  type CommandContext,
+  type CommandGroup,
+  type CommandSpec,
+} from "../command.ts";
+import { ExitCode } from "../exit-codes.ts";
+import { outputFlags, writeResult } from "../output.ts";
+import { addSecret, progress } from "../redact.ts";
+import { profileFlags } from "../session-flags.ts";
+import { caFileFlag, withHelp } from "../sign-in-flags.ts";
+import { usageError } from "../usage-error.ts";
+
+const common: FlagSpec[] = [
+  ...profileFlags,
+  withHelp(
+    caFileFlag,
+    "extra certificate authority to trust for a keyvault: store [env PARTNER_TOKEN_CA_FILE]",
+  ),
+  ...outputFlags,
+  debugFlag,
+  timeoutFlag,
+  helpFlag,
+];
+
+const secretStoreFlag: FlagSpec = {
+  name: "secret-store",
+  kind: "string",
+  valueName: "uri",
+  help: "where the client secret is written: file:PATH, keyring:NAME or keyvault:https://VAULT.vault.azure.net/secrets/NAME",
+};
+const lifetimeFlag: FlagSpec = {
+  name: "secret-lifetime",
+  kind: "string",
+  valueName: "days",
+  help: "days until the new secret expires (default 180)",
+};
+
+export const createFlags: FlagSpec[] = [
+  {
+    name: "name",
+    kind: "string",
+    valueName: "display-name",
+    help: "the app's display name (found by it, else made)",
+  },
+  {
+    name: "permission",
+    kind: "list",
+    valueName: "resource=name,…",
+    help: "more delegated permissions: RESOURCE=Name,Name, RESOURCE an application id, graph or partnercenter (repeatable)",
+  },
+  secretStoreFlag,
+  lifetimeFlag,
+  {
+    name: "refresh-token-store",
+    kind: "string",
+    valueName: "uri",
+    help: "after the app is made, sign in with it (App + User) and write the refresh token here",
+  },
+  {
+    name: "use-device-authentication",
+    aliases: ["device-code", "UseDeviceAuthentication"],
+    kind: "boolean",
+    help: "the App + User sign-in with a device code instead of the browser",
+  },
+  ...common,
+];
+
+export const rotateFlags: FlagSpec[] = [
+  { name: "application-id", kind: "string", valueName: "id", help: "the app's client id" },
+  secretStoreFlag,
+  lifetimeFlag,
+  {
+    name: "keep-old",
+    kind: "boolean",
+    help: "keep the old secret (default: removed once the new one is proven)",
+  },
+  {
+    name: "grace-seconds",
+    kind: "string",
+    valueName: "s",
+    help: "how long jobs may still use the old secret after the new one is stored (default 60)",
+  },
+  ...common,
+];
+
+export const credentialsFlags: FlagSpec[] = [
+  { name: "application-id", kind: "string", valueName: "id", help: "the app's client id" },
+  {
+    name: "secret-store",
+    kind: "string",
+    valueName: "uri",
+    help: "the store the jobs read the secret from: tells which secret is in use (never printed)",
+  },
+  {
+    name: "warn-days",
+    kind: "string",
+    valueName: "days",
+    help: "exit 3 when the secret in use (or, without --secret-store, any) expires within this many days (default 30)",
+  },
+  ...common,
+];
+
+const usage = "Usage: partner-token app create|rotate-secret|credentials [options]";
+
+const help = (): string => `partner-token app — the partner's Secure Application Model app
+
+Examples:
+  # once, as a partner admin: partner-token connect --use-device-authentication
+  partner-token app create --name "Contoso partner-token" \\
+      --secret-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-secret \\
+      --refresh-token-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-rt
+  partner-token app rotate-secret --application-id APP_ID \\
+      --secret-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-secret
+  partner-token app credentials --application-id APP_ID --warn-days 30 -o table
+
+${usage}
+
+app create   makes (or, when an app of that --name exists, brings in line) a multi-tenant app
+             with the redirect URI http://localhost (every loopback port), the delegated
+             permissions partner-token needs (Partner Center user_impersonation; Graph
+             Directory.Read.All, DelegatedAdminRelationship.Read.All, Application.ReadWrite.All,
+             DelegatedPermissionGrant.ReadWrite.All) plus --permission, its service principal,
+             and admin consent in the partner tenant. With --secret-store, a client secret
+             (unless the store already holds one of the app's secrets), proven with a token.
+             With --refresh-token-store, the App + User sign-in with the app (unless the store
+             holds a refresh token already). Run twice, the second run changes nothing.
+             Prints applicationId, objectId, servicePrincipalId, redirectUris, permissions,
+             secretStore, refreshTokenStore and changed — never the secret.
+app rotate-secret
+             adds a secret, writes it to --secret-store, proves it with a token, then (after
+             --grace-seconds) removes the secret the store held before, unless --keep-old. If
+             writing or proving fails, the new secret is removed and the store given the old
+             one back: exit 1 with the reason, the old secret still working.
+app credentials
+             the app's secrets and certificates with their expiry (days left), through Graph;
+             the one in use marked when --secret-store says which. Exit 3 when it (or, without
+             --secret-store, any) expires within --warn-days (default 30).
+
+The signed-in session (--profile) must be a partner admin's (Global Administrator, Application
+Administrator or Cloud Application Administrator) with Graph's Application.ReadWrite.All and
+DelegatedPermissionGrant.ReadWrite.All (the default app, Azure CLI's, has them).
+
+Options of app create:
+${formatFlags(createFlags)}
+
+Options of app rotate-secret:
+${formatFlags(rotateFlags)}
+
+Options of app credentials:
+${formatFlags(credentialsFlags)}
+
+Exit codes: 0 ok, 1 error (Graph refused, the store refused, the rotation undone), 2 usage,
+3 a credential expires within --warn-days (app credentials), 4 sign-in needed, 130 cancelled.
+`;
+
+/** Every flag of the subcommands, once (the completion model reads it). */
+export const flags: FlagSpec[] = [
+  ...createFlags,
+  ...[...rotateFlags, ...credentialsFlags].filter(
+    (f, i, all) =>
+      !createFlags.some((c) => c.name === f.name) && all.findIndex((x) => x.name === f.name) === i,
+  ),
+];
+
+/** Each subcommand's flags, as `partner-token completion` offers them. */
+export const subcommands = {
+  create: createFlags,
+  "rotate-secret": rotateFlags,
+  credentials: credentialsFlags,
+};
+
+function positiveDays(args: ParsedArgs, name: string, fallback: number): number {
+  const text = getString(args, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(n > 0) || n > 3650)
+    throw usageError(`--${name}: a number of days from 1 to 3650, not '${text}'.`);
+  return n;
+}
+
+/** The admin's Graph client over the profile's session, and the session's environment. */
+async function adminGraph(args: ParsedArgs, clientOptions: ClientOptions) {
+  const { openPartnerSource } = await import("../partner-center-source.ts");
+  // --refresh-token-store is where the new app's refresh token goes, not the admin's source.
+  const sessionArgs: ParsedArgs = { ...args, values: new Map(args.values) };
+  sessionArgs.values.delete("refresh-token-store");
+  const partner = await openPartnerSource(sessionArgs, clientOptions);
+  const { GraphClient } = await import("../../graph/client.ts");
+  const graph = new GraphClient({
+    source: partner.source,
+    endpoint: partner.graphEndpoint,
+    resource: partner.graphResource,
+    ...(partner.caFile ? { caFile: partner.caFile } : {}),
+    ...(clientOptions.signal ? { signal: clientOptions.signal } : {}),
+    ...(clientOptions.debug ? { debug: clientOptions.debug } : {}),
+  });
+  const info = (partner.source as { info?: { environment?: Environment; tenantId?: string } }).info;
+  if (!info?.environment)
+    throw usageError("app needs a partner admin's session: run 'partner-token connect' first.");
+  return { graph, partner, environment: info.environment, tenant: info.tenantId };
+}
+
+interface Environment {
+  name: string;
+  authorityHost: string;
+  partnerCenterEndpoint: string;
+  caFile: string | null;
+}
+
+/** Where a flow signs in: the session's environment. */
+function flowBase(env: Environment) {
+  return env.name === "Custom" || env.name === "Emulator"
+    ? { authorityHost: env.authorityHost, ...(env.caFile ? { caFile: env.caFile } : {}) }
+    : { environment: env.name, ...(env.caFile ? { caFile: env.caFile } : {}) };
+}
+
+/** A token with the secret (client credentials, Graph, the app's home tenant): proof that it works. */
+function proveWith(
+  env: Environment,
+  tenant: string,
+  appId: string,
+  graphResource: string,
+  options: ClientOptions,
+) {
+  return async (secret: string) => {
+    const { acquireTokenByClientCredentials } = await import("../../client/client-credentials.ts");
+    await acquireTokenByClientCredentials(
+      {
+        ...flowBase(env),
+        clientId: appId,
+        clientSecret: secret,
+        tenant,
+        scopes: [`${graphResource}/.default`],
+      },
+      options,
+    );
+  };
+}
+
+async function homeTenantOf(graph: AppGraph): Promise<string> {
+  const org = await graph.request<{ value?: { id?: string }[] }>({
+    path: "/v1.0/organization?$select=id",
+  });
+  const id = org?.value?.[0]?.id;
+  if (typeof id !== "string") throw usageError("Graph did not say which tenant the session is in.");
+  return id;
+}
+
+const RESOURCE_ALIASES: Record<string, string> = {
+  graph: "00000003-0000-0000-c000-000000000000",
+  partnercenter: "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd",
+};
+
+/**
+ * `--permission` values, split at commas by the parser: `RESOURCE=Name` starts a resource (an
+ * application id, or `graph`/`partnercenter`), a bare `Name` adds to the one before.
+ */
+export function parsePermissions(items: string[]): { resourceAppId: string; scopes: string[] }[] {
+  const out: { resourceAppId: string; scopes: string[] }[] = [];
+  for (const raw of items) {
+    const item = raw.trim();
+    if (item === "") continue;
+    const eq = item.indexOf("=");
+    if (eq < 0) {
+      const last = out[out.length - 1];
+      if (!last)
+        throw usageError(
+          `--permission: write RESOURCE=Name,Name (RESOURCE an application id, graph or partnercenter), not '${item}'.`,
+        );
+      last.scopes.push(item);
+      continue;
+    }
+    const resource = item.slice(0, eq).trim();
+    const id = RESOURCE_ALIASES[resource.toLowerCase()] ?? resource;
+    if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(id))
+      throw usageError(
+        `--permission: '${resource}' is not an application id (a GUID), graph or partnercenter.`,
+      );
+    const name = item.slice(eq + 1).trim();
+    if (name === "") throw usageError(`--permission: no permission name after '${resource}='.`);
+    out.push({ resourceAppId: id.toLowerCase(), scopes: [name] });
+  }
+  return out;
+}
+
+async function create(
+  args: ParsedArgs,
+  clientOptions: ClientOptions,
+): Promise<Record<string, unknown>> {
+  const name = getString(args, "name");
+  if (!name || name.trim() === "")
+    throw usageError("app create needs --name: the app's display name.");
+  const lifetimeDays = positiveDays(args, "secret-lifetime", 180);
+  const secretUri = getString(args, "secret-store");
+  const rtUri = getString(args, "refresh-token-store");
+  const { parseStoreUri } = await import("../../stores/index.ts");
+  if (secretUri) parseStoreUri(secretUri, "--secret-store");
+  if (rtUri) parseStoreUri(rtUri, "--refresh-token-store");
+  if (rtUri && !secretUri)
+    throw usageError(
+      "--refresh-token-store needs --secret-store: the App + User sign-in uses the app's secret.",
+    );
+  const setup = await import("../../app-setup/index.ts");
+  const extra = parsePermissions(getList(args, "permission") ?? []);
+  const permissions = [...setup.DEFAULT_PERMISSIONS];
+  for (const e of extra) {
+    const same = permissions.findIndex(
+      (p) => p.resourceAppId.toLowerCase() === e.resourceAppId.toLowerCase(),
+    );
+    if (same >= 0)
+      permissions[same] = {
+        ...permissions[same]!,
+        scopes: [...new Set([...permissions[same]!.scopes, ...e.scopes])],
+      };
+    else permissions.push(e);
+  }
+  const { graph, partner, environment } = await adminGraph(args, clientOptions);
+  try {
+    const made = await setup.ensureApp({ graph, displayName: name, permissions, log: progress });
+    const changes = [...made.changes];
+    const tenant = await homeTenantOf(graph);
+    const { openStoreFromArgs } = await import("../store-flags.ts");
+    let secret: string | undefined;
+    if (secretUri) {
+      const store = await openStoreFromArgs(args, secretUri);
+      const held = await store.read();
+      const known = (made.application.passwordCredentials ?? []).some(
+        (c) => held && c.hint === held.token.slice(0, 3),
+      );
+      if (held && known) {
+        secret = held.token;
+        addSecret(secret);
+      } else {
+        const added = await setup.addPassword(graph, made.objectId, {
+          displayName: `partner-token ${new Date().toISOString().slice(0, 10)}`,
+          endDateTime: new Date(Date.now() + lifetimeDays * 86_400_000).toISOString(),
+        });
+        addSecret(added.secretText);
+        try {
+          await store.write(added.secretText);
+          await setup.waitForReplication(
+            () =>
+              proveWith(
+                environment,
+                tenant,
+                made.applicationId,
+                partner.graphResource,
+                clientOptions,
+              )(added.secretText),
+            setup.isCredentialLag,
+            { log: progress, what: "the new secret" },
+          );
+        } catch (error) {
+          await setup.removePassword(graph, made.objectId, added.keyId).catch(() => {});
+          throw error;
+        }
+        secret = added.secretText;
+        changes.push(`client secret ${added.keyId} in ${store.description}`);
+      }
+    }
+    if (rtUri && secret) {
+      const store = await openStoreFromArgs(args, rtUri);
+      if (!(await store.read())) {
+        const { partnerCenterResource } = await import("../../session/broker.ts");
+        const device = getBoolean(args, "use-device-authentication");
+        const request = {
+          ...flowBase(environment),
+          clientId: made.applicationId,
+          clientSecret: secret,
+          scopes: [`${partnerCenterResource(environment)}/user_impersonation`, "offline_access"],
+          tenant,
+        };
+        const options = { ...clientOptions, log: progress };
+        const result = await setup.waitForReplication(
+          async () =>
+            device
+              ? (await import("../../client/device-code.ts")).acquireTokenByDeviceCode(
+                  request,
+                  options,
+                )
+              : (
+                  await import("../../client/authorization-code.ts")
+                ).acquireTokenByAuthorizationCode(request, options),
+          setup.isCredentialLag,
+          { log: progress, what: "the new app" },
+        );
+        if (!result.refreshToken) throw usageError("the sign-in gave no refresh token.");
+        await store.write(result.refreshToken);
+        changes.push(`refresh token in ${store.description}`);
+      }
+    }
+    for (const c of changes) progress(`Changed: ${c}`);
+    if (changes.length === 0) progress("Nothing to change: the app is as it should be.");
+    return {
+      applicationId: made.applicationId,
+      objectId: made.objectId,
+      servicePrincipalId: made.servicePrincipalId,
+      tenantId: tenant,
+      redirectUris: made.redirectUris,
+      permissions: made.permissions,
+      secretStore: secretUri ?? null,
+      refreshTokenStore: rtUri ?? null,
+      changed: changes.length > 0,
+      changes,
+    };
+  } finally {
+    await partner.close();
+  }
+}
+
+async function rotate(
+  args: ParsedArgs,
+  clientOptions: ClientOptions,
+): Promise<Record<string, unknown>> {
+  const applicationId = getString(args, "application-id");
+  if (!applicationId || !/^[0-9a-fA-F-]{36}$/.test(applicationId))
+    throw usageError("app rotate-secret needs --application-id: the app's client id (a GUID).");
+  const secretUri = getString(args, "secret-store");
+  if (!secretUri)
+    throw usageError("app rotate-secret needs --secret-store: where the jobs read the secret.");
+  const { parseStoreUri } = await import("../../stores/index.ts");
+  parseStoreUri(secretUri, "--secret-store");
+  const lifetimeDays = positiveDays(args, "secret-lifetime", 180);
+  const graceText = getString(args, "grace-seconds");
+  const grace = graceText === undefined ? 60 : Number(graceText);
+  if (graceText !== undefined && (!/^\d+$/.test(graceText) || grace > 3600))
+    throw usageError(`--grace-seconds: whole seconds from 0 to 3600, not '${graceText}'.`);
+  const { graph, partner, environment } = await adminGraph(args, clientOptions);
+  try {
+    const { openStoreFromArgs } = await import("../store-flags.ts");
+    const store = await openStoreFromArgs(args, secretUri);
+    const tenant = await homeTenantOf(graph);
+    const { rotateSecret } = await import("../../app-setup/rotate-secret.ts");
+    const result = await rotateSecret({
+      graph,
+      applicationId,
+      store,
+      prove: proveWith(environment, tenant, applicationId, partner.graphResource, clientOptions),
+      keepOld: getBoolean(args, "keep-old"),
+      lifetimeDays,
+      graceMs: grace * 1000,
+      log: progress,
+      onSecret: addSecret,
+    });
+    return { ...result };
+  } finally {
+    await partner.close();
+  }
+}
+
+async function credentials(
+  args: ParsedArgs,
+  clientOptions: ClientOptions,
+): Promise<{ result: Record<string, unknown>; expiring: boolean }> {
+  const applicationId = getString(args, "application-id");
+  if (!applicationId || !/^[0-9a-fA-F-]{36}$/.test(applicationId))
+    throw usageError("app credentials needs --application-id: the app's client id (a GUID).");
+  const warnText = getString(args, "warn-days");
+  const warnDays = warnText === undefined ? 30 : Number(warnText);
+  if (warnText !== undefined && (!/^\d+$/.test(warnText) || warnDays > 3650))
+    throw usageError(`--warn-days: whole days from 0 to 3650, not '${warnText}'.`);
+  const secretUri = getString(args, "secret-store");
+  const { graph, partner } = await adminGraph(args, clientOptions);
+  try {
+    let secret: string | undefined;
+    if (secretUri) {
+      const { openStoreFromArgs } = await import("../store-flags.ts");
+      const store = await openStoreFromArgs(args, secretUri);
+      secret = (await store.read())?.token;
+      if (secret === undefined)
+        throw usageError(`--secret-store: ${store.description} holds no secret.`);
+    }
+    const { appCredentials } = await import("../../app-setup/credentials.ts");
+    const c = await appCredentials(graph, applicationId, {
+      warnDays,
+      ...(secret !== undefined ? { secret } : {}),
+    });
+    for (const x of c.credentials)
+      if (x.expiring && (x.inUse || !secretUri))
+        progress(
+          `The ${x.kind} ${x.keyId} (${x.hint ?? ""}) expires in ${x.daysLeft} days: run 'partner-token app rotate-secret'.`,
+        );
+    return { result: { ...c }, expiring: c.expiring };
+  } finally {
+    await partner.close();
+  }
+}
+
+const createSpec: CommandSpec = { flags: createFlags, usage, help };
+const rotateSpec: CommandSpec = { flags: rotateFlags, usage, help };
+const credentialsSpec: CommandSpec = { flags: credentialsFlags, usage, help };
+
+export const spec: CommandGroup["spec"] = {
+  flags: [helpFlag],
+  usage,
+  help,
+  unknown: (name) =>
+    `unknown app command '${name}': the commands are 'app create', 'app rotate-secret' and 'app credentials'.`,
+  subcommands: {
+    create: {
+      spec: createSpec,
+      body: async ({ args, format, query, clientOptions }: CommandContext) => {
+        await writeResult(await create(args, clientOptions), format, query);
+        return ExitCode.ok;
+      },
+    },
+    "rotate-secret": {
+      spec: rotateSpec,
+      body: async ({ args, format, query, clientOptions }: CommandContext) => {
+        await writeResult(await rotate(args, clientOptions), format, query);
+        return ExitCode.ok;
+      },
+    },
+    credentials: {
+      spec: credentialsSpec,
+      body: async ({ args, format, query, clientOptions }: CommandContext) => {
+        const { result, expiring } = await credentials(args, clientOptions);
+        await writeResult(result, format, query);
+        return expiring ? ExitCode.expiring : ExitCode.ok;
+      },
+    },
+  },
+};
