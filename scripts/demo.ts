@@ -32,7 +32,17 @@ const GRAPH = "https://graph.microsoft.com";
 
 const dataDir = await mkdtemp(join(tmpdir(), "partner-token-demo-"));
 process.env["PARTNER_TOKEN_EMULATOR_DIR"] = dataDir;
-const seed = { ...defaultSeed, settings: { deviceCodeIntervalSeconds: 1 } };
+// Two generated customers besides the three named ones: one where the partner's app is not
+// consented yet, which step 12 finds and repairs.
+const seed = {
+  ...defaultSeed,
+  settings: { deviceCodeIntervalSeconds: 1 },
+  generatedCustomers: {
+    partner: defaultSeed.tenants[0]!.id,
+    count: 2,
+    withoutConsent: 1,
+  },
+};
 let emu;
 let where: string[];
 try {
@@ -44,6 +54,10 @@ try {
   where = ["--authority-host", emu.url, "--ca-file", emu.caFile!];
 }
 const info = emu.info;
+/** The seed's three named customers (the generated two are for step 12). */
+const named = info.customers.filter((c) =>
+  (defaultSeed.relationships ?? []).some((r) => r.customer === c.domain),
+);
 const env = {
   ...process.env,
   APP_SECRET: info.apps.confidential.clientSecret,
@@ -72,7 +86,7 @@ function claims(jwt: string): Record<string, unknown> {
 function partnerTokenRaw(
   args: string[],
   extraEnv: Record<string, string> = {},
-  options: { where?: boolean } = {},
+  options: { where?: boolean; exitCodes?: number[] } = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [main, ...args, ...(options.where ? where : [])], {
@@ -86,7 +100,8 @@ function partnerTokenRaw(
     child.on("close", (code) => {
       for (const line of err.trim().split("\n").filter(Boolean))
         console.log(`  │ ${line.length > 150 ? line.slice(0, 150) + "…" : line}`);
-      if (code !== 0) return reject(new Error(`partner-token exited with ${code}`));
+      if (!(options.exitCodes ?? [0]).includes(code ?? -1))
+        return reject(new Error(`partner-token exited with ${code}`));
       resolve(out);
     });
   });
@@ -184,7 +199,7 @@ try {
   step("4. The same refresh token in each customer tenant, kept in a file that each run rotates");
   const rtFile = join(dataDir, "refresh-token");
   await writeFile(rtFile, graph["refreshToken"] + "\n", { mode: 0o600 });
-  for (const customer of info.customers) {
+  for (const customer of named) {
     const r = await partnerToken([
       "new",
       "--refresh-token",
@@ -270,7 +285,7 @@ try {
     `  profile '${session["profile"]}' as ${session["account"]}, app ${session["applicationId"]} (the default)`,
   );
   const firstTokens: string[] = [];
-  for (const customer of info.customers) {
+  for (const customer of named) {
     const t = await partnerToken(
       ["token", "--scopes", `${GRAPH}/.default`, "--tenant", customer.id],
       {},
@@ -282,7 +297,7 @@ try {
     );
   }
   const cached = await partnerToken(
-    ["token", "--scopes", `${GRAPH}/.default`, "--tenant", info.customers[0]!.id],
+    ["token", "--scopes", `${GRAPH}/.default`, "--tenant", named[0]!.id],
     {},
     { where: false },
   );
@@ -297,7 +312,14 @@ try {
   step(
     "9. Every customer tenant at once: customers tokens (concurrent, throttle-aware, one JSON line each)",
   );
-  const lines = (await partnerTokenRaw(["customers", "tokens", "--scopes", `${GRAPH}/.default`]))
+  // Exit 1: the generated customer without consent fails, with its code and what to do.
+  const lines = (
+    await partnerTokenRaw(
+      ["customers", "tokens", "--scopes", `${GRAPH}/.default`],
+      {},
+      { exitCodes: [0, 1] },
+    )
+  )
     .trim()
     .split("\n")
     .map((line) => JSON.parse(line));
@@ -318,7 +340,7 @@ try {
     [
       "exec",
       "--tenant",
-      info.customers[0]!.domain,
+      named[0]!.domain,
       "--",
       process.execPath,
       "--input-type=module",
@@ -327,7 +349,7 @@ try {
     ],
     { AZURE_CLIENT_SECRET: "a decoy: exec removes it from the program's environment" },
   );
-  console.log(`  ${fromSdk.trim()} (${info.customers[0]!.domain} is ${info.customers[0]!.id})`);
+  console.log(`  ${fromSdk.trim()} (${named[0]!.domain} is ${named[0]!.id})`);
   await partnerToken(["disconnect"], {}, { where: false });
 
   step("11. A refresh token kept in Azure Key Vault (the emulator's vault), rotated on every use");
@@ -358,7 +380,7 @@ try {
     vaultEnv,
   );
   console.log(`  the App + User sign-in wrote its refresh token to ${vault}`);
-  for (const customer of info.customers.slice(0, 2)) {
+  for (const customer of named.slice(0, 2)) {
     const t = await partnerToken(
       [
         "token",
@@ -379,6 +401,48 @@ try {
       `  ${customer.domain.padEnd(28)} tid ${claims(t["accessToken"])["tid"]} — no session; the rotated token went back to the vault first`,
     );
   }
+
+  step(
+    "12. Every customer working: customers check finds what is missing, customers consent repairs it",
+  );
+  await partnerToken([
+    "connect",
+    "--application-id",
+    info.apps.confidential.clientId,
+    "--credential",
+    "env:APP_SECRET",
+    "--service-principal",
+    "--use-authorization-code",
+    "--tenant",
+    info.partnerTenant.id,
+    "-o",
+    "none",
+  ]);
+  const checkFile = join(dataDir, "check.jsonl");
+  const show = (text: string) => {
+    for (const line of text.trim().split("\n").filter(Boolean)) {
+      const c = JSON.parse(line);
+      const problems = (c.problems as Array<{ code: string }>).map((p) => p.code).join(", ");
+      console.log(
+        `  ${String(c.domain ?? c.tenantId).padEnd(30)} ${c.status}${problems ? `  ${problems}` : ""}`,
+      );
+    }
+  };
+  // Exit 1: a customer has an error (the consent); check writes one JSON line per customer.
+  await partnerTokenRaw(["customers", "check", "--out", checkFile], {}, { exitCodes: [0, 1, 3] });
+  show(await readFile(checkFile, "utf8"));
+  const consented = (
+    await partnerTokenRaw(["customers", "consent", "--from", checkFile], {}, { exitCodes: [0, 1] })
+  )
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+  for (const c of consented) console.log(`  consent in ${c.domain ?? c.tenantId}: ${c.status}`);
+  await partnerTokenRaw(["customers", "check", "--out", checkFile], {}, { exitCodes: [0, 1, 3] });
+  console.log("  checked again:");
+  show(await readFile(checkFile, "utf8"));
+  await partnerToken(["disconnect"], {}, { where: false });
 
   console.log("\nDone. Everything above ran offline against the emulator.");
 } finally {
