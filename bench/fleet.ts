@@ -4,9 +4,9 @@
  *   npm run bench:fleet        (WORKERS=10 CALLS=100 to change the shape)
  *
  * The emulator runs in this process and Debian's `redis-server` on a free port. WORKERS worker
- * processes each make CALLS `token` calls — each call as the command does it: the flags parsed,
- * a token source opened (a new Redis connection, or the local cache file), one `getToken`, closed —
- * with `--refresh-token-store redis://…#KEY`. Two fleets:
+ * processes each make CALLS token calls — each call as `partner-token token --refresh-token-store
+ * redis://…#KEY` makes it, through the library's `openStoreSession`: the store and the cache opened
+ * (a new Redis connection, or the local cache file), one `getToken`, closed. Two fleets:
  *
  * - **redis**: `--cache redis://…` — every worker reads the shared, encrypted cache;
  * - **local**: each worker its own local encrypted cache folder (no `--cache`).
@@ -25,24 +25,55 @@ import { fileURLToPath } from "node:url";
 const GRAPH = "https://graph.microsoft.com/.default";
 const SELF = fileURLToPath(import.meta.url);
 
-/** A worker: CALLS token calls in a row; prints one JSON line of per-call milliseconds. */
-async function worker(calls: number, argv: string[]): Promise<void> {
-  const [{ parseArgs }, { flags }, { openTokenSourceFromArgs, tokenRequestOf }] = await Promise.all(
-    [
-      import("../src/cli/args.ts"),
-      import("../src/cli/commands/token.ts"),
-      import("../src/cli/session-flags.ts"),
-    ],
-  );
+/** What a worker signs in with (passed as JSON in its environment, the secrets with it). */
+interface WorkerConfig {
+  storeUri: string;
+  /** base64 */
+  encryptionKey: string;
+  applicationId: string;
+  clientSecret: string;
+  tenant: string;
+  authorityHost: string;
+  caFile: string;
+  /** The fleet's Redis cache; without it, the worker's local encrypted cache. */
+  cacheUri?: string;
+}
+
+/**
+ * A worker: CALLS token calls in a row, each as `partner-token token --refresh-token-store …`
+ * makes it (the store and the cache opened, a session over them, one `getToken`, closed), through
+ * the library's `openStoreSession`. Prints one JSON line of per-call milliseconds.
+ */
+async function worker(calls: number, config: WorkerConfig): Promise<void> {
+  const [{ openRefreshTokenStore, openTokenCache }, { parseEncryptionKey }, { openStoreSession }] =
+    await Promise.all([
+      import("../src/stores/index.ts"),
+      import("../src/stores/encryption.ts"),
+      import("../src/session/store-session.ts"),
+    ]);
+  const encryptionKey = parseEncryptionKey(config.encryptionKey);
   const times: number[] = [];
   for (let i = 0; i < calls; i++) {
     const start = performance.now();
-    const args = parseArgs(argv, flags);
-    const source = await openTokenSourceFromArgs(args);
+    const store = await openRefreshTokenStore(config.storeUri, {
+      encryptionKey,
+      caFile: config.caFile,
+    });
+    const cache = config.cacheUri
+      ? await openTokenCache(config.cacheUri, { encryptionKey })
+      : undefined;
+    const session = await openStoreSession({
+      store,
+      ...(cache ? { cache } : {}),
+      applicationId: config.applicationId,
+      clientSecret: config.clientSecret,
+      authorityHost: config.authorityHost,
+      caFile: config.caFile,
+    });
     try {
-      await source.getToken(tokenRequestOf(args));
+      await session.getToken({ scopes: [GRAPH], tenant: config.tenant });
     } finally {
-      await source.close?.();
+      await session.close();
     }
     times.push(performance.now() - start);
   }
@@ -123,42 +154,32 @@ async function main(): Promise<void> {
     await store.write(granted.refresh_token);
     await store.close?.();
 
-    const baseArgs = [
-      "--refresh-token-store",
+    const config: WorkerConfig = {
       storeUri,
-      "--encryption-key",
-      "env:PT_KEY",
-      "--application-id",
-      clientId,
-      "--credential",
-      "env:APP_SECRET",
-      "--tenant",
-      emu.info.customers[0]!.domain,
-      "--scopes",
-      GRAPH,
-      "--authority-host",
-      emu.url,
-      "--ca-file",
-      ca,
-    ];
-    const fleet = async (label: string, extra: string[], calls: number): Promise<number[][]> => {
+      encryptionKey: key,
+      applicationId: clientId,
+      clientSecret,
+      tenant: emu.info.customers[0]!.domain,
+      authorityHost: emu.url,
+      caFile: ca,
+    };
+    const fleet = async (
+      label: string,
+      cacheUri: string | undefined,
+      calls: number,
+    ): Promise<number[][]> => {
       const runs = Array.from({ length: WORKERS }, async (_, i) => {
         const env = {
           ...process.env,
-          PT_KEY: key,
-          APP_SECRET: clientSecret,
+          PT_BENCH_WORKER: JSON.stringify({ ...config, ...(cacheUri ? { cacheUri } : {}) }),
           PARTNER_TOKEN_CACHE_DIR: join(dir, label, String(i), "cache"),
           PARTNER_TOKEN_KEY_DIR: join(dir, label, String(i), "keys"),
           PARTNER_TOKEN_KEYRING: "off",
         };
-        const child = spawn(
-          process.execPath,
-          [SELF, "worker", String(calls), ...baseArgs, ...extra],
-          {
-            env,
-            stdio: ["ignore", "pipe", "inherit"],
-          },
-        );
+        const child = spawn(process.execPath, [SELF, "worker", String(calls)], {
+          env,
+          stdio: ["ignore", "pipe", "inherit"],
+        });
         let out = "";
         child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
         const code = await new Promise((r) => child.once("exit", r));
@@ -174,14 +195,14 @@ async function main(): Promise<void> {
     };
 
     await controlCall("requests", "DELETE");
-    const redisRound1 = await fleet("redis", ["--cache", redisUrl], CALLS);
+    const redisRound1 = await fleet("redis", redisUrl, CALLS);
     const renewals1 = await refreshes();
     await dropCache(); // the shared token "expires"
     await controlCall("requests", "DELETE");
-    await fleet("redis", ["--cache", redisUrl], 5);
+    await fleet("redis", redisUrl, 5);
     const renewals2 = await refreshes();
 
-    const local = await fleet("local", [], CALLS);
+    const local = await fleet("local", undefined, CALLS);
 
     // The first call of each worker may renew or wait for the renewal: hits are the rest.
     const redisHits = redisRound1.flatMap((t) => t.slice(1));
@@ -200,5 +221,6 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === "worker") await worker(Number(process.argv[3]), process.argv.slice(4));
+if (process.argv[2] === "worker")
+  await worker(Number(process.argv[3]), JSON.parse(process.env.PT_BENCH_WORKER!) as WorkerConfig);
 else await main();

@@ -19,6 +19,9 @@ if (rest.length === 0 && (first === "--version" || first === "-v" || first === "
     if (error.code !== "EAGAIN") throw error;
     process.stdout.write(`${version}\n`); // a full non-blocking pipe: the stream waits for it
   }
+} else if (first === "token" && require("./token-cache-hit.cjs")(rest)) {
+  // A cached token that stays valid, printed without loading the bundle (bin/token-cache-hit.cjs
+  // says what it owns; anything else falls through to the full CLI below).
 } else {
   // V8 keeps the bundle's compiled code on disk (Node 22.1+), so later runs skip most of the
   // parsing and compiling; npm run bench:cli measures the difference. Node's own variables

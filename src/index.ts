@@ -49,9 +49,12 @@ export {
   ServerError,
   SignInRequiredError,
   CancelledError,
+  TimeoutError,
+  ResponseTooLargeError,
   type ServerErrorFields,
 } from "./client/errors.ts";
 export { redact, secretNames } from "./client/redact.ts";
+export { ERROR_CODES, isErrorCode, type ErrorCode } from "./error-codes.ts";
 export {
   openSession,
   connectSession,
@@ -62,7 +65,13 @@ export {
   type SessionOptions,
   type ConnectParams,
   type SessionStatus,
+  type SessionInfo,
 } from "./session/session.ts";
+export {
+  openStoreSession,
+  StoreSession,
+  type StoreSessionOptions,
+} from "./session/store-session.ts";
 export { TokenBroker, RefreshTokenWriteError, type TokenBrokerOptions } from "./session/broker.ts";
 export { MemoryTokenCache } from "./session/memory-cache.ts";
 export {

@@ -10,7 +10,7 @@
  * `--tenantid` are the same flag. No framework: the grammar is small and the parser must load
  * fast.
  */
-import { UsageError } from "./usage-error.ts";
+import { usageError } from "./usage-error.ts";
 
 /**
  * - `boolean`: a switch;
@@ -34,6 +34,11 @@ export interface FlagSpec {
   valueName?: string;
   /** Left out of `--help` (PowerShell common parameters accepted for compatibility). */
   hidden?: boolean;
+  /**
+   * The environment variable read when the flag is not given ({@link getSetting}); for a `source`
+   * flag, the variable read when the source is left out.
+   */
+  env?: string;
 }
 
 export type FlagValue = string | boolean | string[] | SourceValue;
@@ -49,6 +54,8 @@ export interface ParsedArgs {
   /** Which spelling the user wrote for each flag, for error messages. */
   spelled: Map<string, string>;
   positionals: string[];
+  /** The specs parsed against, by `name`: where {@link getSetting} finds a flag's variable. */
+  specs: ReadonlyMap<string, FlagSpec>;
 }
 
 const fold = (name: string): string => name.toLowerCase().replace(/[-_]/g, "");
@@ -72,7 +79,7 @@ function byPrefix(index: Map<string, FlagSpec>, key: string): FlagSpec | undefin
   for (const [name, spec] of index) if (name.startsWith(key)) found.add(spec);
   if (found.size > 1) {
     const names = [...found].map((s) => `--${s.name}`).join(", ");
-    throw new UsageError(`'-${key}' is ambiguous: it could be ${names}.`);
+    throw usageError(`'-${key}' is ambiguous: it could be ${names}.`);
   }
   return found.values().next().value;
 }
@@ -85,11 +92,11 @@ function parseBoolean(text: string, spelled: string): boolean {
   if (["$false", "false", "0", "no"].includes(t)) return false;
   if (t === "") {
     // In a POSIX shell, an unquoted `-Switch:$true` arrives as `-Switch:` ($true is an unset variable).
-    throw new UsageError(
+    throw usageError(
       `'${spelled}:' has no value. In bash, $true and $false expand to nothing: write '${spelled}' alone, or quote it: '${spelled}:$true'.`,
     );
   }
-  throw new UsageError(`'${spelled}' takes true or false, not '${text}'.`);
+  throw usageError(`'${spelled}' takes true or false, not '${text}'.`);
 }
 
 const splitList = (value: string): string[] => value.split(/[\s,]+/).filter((v) => v !== "");
@@ -139,7 +146,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
       const key = fold(written.slice(1));
       spec = index.get(key) ?? byPrefix(index, key);
     }
-    if (!spec) throw new UsageError(`unknown option '${written}'.`);
+    if (!spec) throw usageError(`unknown option '${written}'.`);
     spelled.set(spec.name, written);
 
     const next = argv[i + 1];
@@ -151,7 +158,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
         let value = inline;
         if (value === undefined) {
           if (next === undefined || looksLikeFlag(next))
-            throw new UsageError(`'${written}' needs a value.`);
+            throw usageError(`'${written}' needs a value.`);
           value = next;
           i++;
         }
@@ -177,20 +184,38 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
             list.push(...splitList(argv[++i]!));
             taken++;
           }
-          if (taken === 0) throw new UsageError(`'${written}' needs at least one value.`);
+          if (taken === 0) throw usageError(`'${written}' needs at least one value.`);
         }
         values.set(spec.name, list);
         break;
       }
     }
   }
-  return { values, spelled, positionals };
+  return { values, spelled, positionals, specs: new Map(specs.map((s) => [s.name, s])) };
 }
 
 /** Typed accessors over {@link ParsedArgs}. */
 export function getString(args: ParsedArgs, name: string): string | undefined {
   const v = args.values.get(name);
   return typeof v === "string" ? v : undefined;
+}
+/**
+ * A string flag's value, else its environment variable ({@link FlagSpec.env}) when set and not
+ * empty, with the name of where it came from (the flag as spelled, or the variable) for messages.
+ */
+export function getSettingFrom(
+  args: ParsedArgs,
+  name: string,
+): { value: string; from: string } | undefined {
+  const value = getString(args, name);
+  if (value !== undefined) return { value, from: args.spelled.get(name) ?? `--${name}` };
+  const variable = args.specs.get(name)?.env;
+  const fromEnv = variable === undefined ? undefined : process.env[variable];
+  return fromEnv ? { value: fromEnv, from: variable! } : undefined;
+}
+/** A string flag's value, else its environment variable ({@link FlagSpec.env}). */
+export function getSetting(args: ParsedArgs, name: string): string | undefined {
+  return getSettingFrom(args, name)?.value;
 }
 export function getBoolean(args: ParsedArgs, name: string): boolean {
   return args.values.get(name) === true;

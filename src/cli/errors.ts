@@ -8,8 +8,8 @@
  */
 import { ExitCode } from "./exit-codes.ts";
 import { say } from "./redact.ts";
-import { CancelledError } from "./secret-source.ts";
-import { UsageError } from "./usage-error.ts";
+import { CancelledError } from "../client/errors.ts";
+import { isCommandLineError } from "./usage-error.ts";
 
 interface LibraryErrorShape {
   message: string;
@@ -64,8 +64,11 @@ export function isCancellation(error: unknown): boolean {
  * @param usage the command's one-line usage, shown after a usage error.
  */
 export function reportError(error: unknown, usage: string, debug = false): number {
-  if (error instanceof UsageError) {
-    say(`partner-token: ${error.message}\n\n${usage}\nRun with --help for every option.`);
+  if (isCommandLineError(error)) {
+    say(
+      `partner-token: ${error.message}\n\n${usage}\nRun with --help for every option.` +
+        (debug && error.stack ? `\n\n${error.stack}` : ""),
+    );
     return ExitCode.usage;
   }
   if (isCancellation(error) || interrupted) {

@@ -4,7 +4,7 @@
  * result and nothing else.
  */
 import type { FlagSpec } from "./args.ts";
-import { UsageError } from "./usage-error.ts";
+import { usageError } from "./usage-error.ts";
 
 export const OUTPUT_FORMATS = ["json", "table", "tsv", "none"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -29,7 +29,7 @@ export const outputFlags: FlagSpec[] = [
 export function parseOutputFormat(value: string | undefined): OutputFormat {
   const format = (value ?? "json").toLowerCase();
   if (!(OUTPUT_FORMATS as readonly string[]).includes(format))
-    throw new UsageError(`--output takes ${OUTPUT_FORMATS.join(", ")}, not '${value}'.`);
+    throw usageError(`--output takes ${OUTPUT_FORMATS.join(", ")}, not '${value}'.`);
   return format as OutputFormat;
 }
 
@@ -40,7 +40,7 @@ export async function compileQuery(expression: string | undefined): Promise<void
   try {
     compile(expression);
   } catch (error) {
-    throw new UsageError(`--query: ${(error as Error).message}`);
+    throw usageError(`--query: ${(error as Error).message}`);
   }
 }
 

@@ -8,7 +8,7 @@ import type { PartnerCenterClient } from "../partner-center/client.ts";
 import type { TokenCache, TokenSource } from "../session/types.ts";
 import { getString, type ParsedArgs } from "./args.ts";
 import { openTokenSourceFromArgs, sessionOptionsOf } from "./session-flags.ts";
-import { openCacheFromArgs } from "./store-flags.ts";
+import { openCacheFromArgs, type OpenedTokenSource } from "./store-flags.ts";
 
 export interface PartnerSource {
   source: TokenSource;
@@ -33,47 +33,35 @@ export async function openPartnerSource(
   localCache?: () => TokenCache,
 ): Promise<PartnerSource> {
   const { partnerCenterResource } = await import("../session/broker.ts");
-  const storeUri = getString(args, "refresh-token-store");
-  if (storeUri !== undefined) {
-    const source = await openTokenSourceFromArgs(args, clientOptions);
-    // The store's source resolves its environment from the same flags; so do we.
-    const { resolveEnvironment } = await import("../client/environments.ts");
-    const environmentName = getString(args, "environment");
-    const authorityHost =
-      getString(args, "authority-host") ??
-      (environmentName === undefined ? process.env.AZURE_AUTHORITY_HOST : undefined);
-    const caFile = getString(args, "ca-file") ?? process.env.PARTNER_TOKEN_CA_FILE;
-    const env = resolveEnvironment({
-      ...(environmentName ? { environment: environmentName } : {}),
-      ...(authorityHost ? { authorityHost } : {}),
-      ...(caFile ? { caFile } : {}),
-    });
-    return {
-      source,
-      partnerCenterEndpoint: env.partnerCenterEndpoint,
-      caFile: env.caFile,
-      partnerCenterScope: `${partnerCenterResource(env)}/user_impersonation`,
-      applicationId: getString(args, "application-id") ?? process.env.AZURE_CLIENT_ID ?? "",
-      close: async () => source.close?.(),
-    };
-  }
+  const source =
+    getString(args, "refresh-token-store") !== undefined || localCache === undefined
+      ? await openTokenSourceFromArgs(args, clientOptions)
+      : await openSessionWithCache(args, clientOptions, localCache);
+  const env = source.info.environment;
+  return {
+    source,
+    partnerCenterEndpoint: env.partnerCenterEndpoint,
+    caFile: env.caFile,
+    partnerCenterScope: `${partnerCenterResource(env)}/user_impersonation`,
+    applicationId: source.info.applicationId,
+    close: () => source.close(),
+  };
+}
+
+/** The profile's session, its tokens in `--cache` Redis when given, else in `localCache()`. */
+async function openSessionWithCache(
+  args: ParsedArgs,
+  clientOptions: ClientOptions,
+  localCache: () => TokenCache,
+): Promise<OpenedTokenSource> {
   const fleet = await openCacheFromArgs(args);
   const { openSession } = await import("../session/session.ts");
   try {
-    const cache = fleet ?? localCache?.();
     const session = await openSession({
       ...sessionOptionsOf(args, clientOptions),
-      ...(cache ? { cache } : {}),
+      cache: fleet ?? localCache(),
     });
-    const env = session.info.environment;
-    return {
-      source: session,
-      partnerCenterEndpoint: env.partnerCenterEndpoint,
-      caFile: env.caFile,
-      partnerCenterScope: `${partnerCenterResource(env)}/user_impersonation`,
-      applicationId: session.info.applicationId,
-      close: async () => fleet?.close?.(),
-    };
+    return Object.assign(session, { close: async () => void (await fleet?.close?.()) });
   } catch (error) {
     await fleet?.close?.();
     throw error;

@@ -20,3 +20,16 @@ export async function saveRefreshToken(path: string, token: string | null): Prom
   await writeRefreshTokenFile(path, token);
   return "saved";
 }
+
+/**
+ * "could not save the refresh token to T: why. T was left as it was; the new one is on stdout",
+ * saying each thing once: a store's own message often already says that nothing was written.
+ */
+export function saveFailureMessage(target: string, error: unknown): string {
+  const reason = (error instanceof Error ? error.message : String(error)).trim();
+  const said = /(left as it was|nothing was written)\.?$/i.test(reason);
+  return (
+    `could not save the refresh token to ${target}: ${reason.replace(/\.+$/, "")}` +
+    `${said ? "" : `. ${target} was left as it was`}; the new refresh token is in the result on stdout.`
+  );
+}

@@ -15,13 +15,10 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { addSecret } from "./redact.ts";
-import { UsageError } from "./usage-error.ts";
+import { CancelledError } from "../client/errors.ts";
+import { usageError } from "./usage-error.ts";
 
 export const SOURCE_SPELLINGS = "- (stdin), @path (a file), env:NAME (a variable), prompt";
-
-export class CancelledError extends Error {
-  override name = "CancelledError";
-}
 
 let stdinUsed: string | undefined;
 
@@ -50,7 +47,7 @@ export async function readSecret(
   options: ReadSecretOptions,
 ): Promise<string> {
   const value = await readRaw(source, options);
-  if (value === "") throw new UsageError(`${options.flag}: the ${options.what} is empty.`);
+  if (value === "") throw usageError(`${options.flag}: the ${options.what} is empty.`);
   addSecret(value);
   return value;
 }
@@ -60,14 +57,14 @@ async function readRaw(source: string | undefined, o: ReadSecretOptions): Promis
     const fromEnv = o.defaultEnv ? process.env[o.defaultEnv] : undefined;
     if (fromEnv) return fromEnv;
     if (process.stdin.isTTY && process.stderr.isTTY) return prompt(`${o.what}: `);
-    throw new UsageError(
+    throw usageError(
       `${o.flag} needs the ${o.what} from a source: ${SOURCE_SPELLINGS}` +
         (o.defaultEnv ? `; or set ${o.defaultEnv}.` : "."),
     );
   }
   if (source === "-") {
     if (stdinUsed !== undefined)
-      throw new UsageError(
+      throw usageError(
         `${o.flag} -: standard input is already the source of ${stdinUsed}; use @path or env:NAME for one of them.`,
       );
     stdinUsed = o.flag;
@@ -75,7 +72,7 @@ async function readRaw(source: string | undefined, o: ReadSecretOptions): Promis
   }
   if (source === "prompt") {
     if (!process.stdin.isTTY)
-      throw new UsageError(`${o.flag} prompt: standard input is not a terminal.`);
+      throw usageError(`${o.flag} prompt: standard input is not a terminal.`);
     return prompt(`${o.what}: `);
   }
   if (source.startsWith("@")) {
@@ -84,17 +81,17 @@ async function readRaw(source: string | undefined, o: ReadSecretOptions): Promis
       return stripLineBreak(await readFile(path, "utf8"));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? "error";
-      throw new UsageError(`${o.flag}: cannot read '${path}' (${code}).`);
+      throw usageError(`${o.flag}: cannot read '${path}' (${code}).`);
     }
   }
   if (source.startsWith("env:")) {
     const name = source.slice(4);
     const value = process.env[name];
-    if (!value) throw new UsageError(`${o.flag}: the environment variable ${name} is not set.`);
+    if (!value) throw usageError(`${o.flag}: the environment variable ${name} is not set.`);
     return value;
   }
   // Deliberately not echoed: it is (probably) the secret itself.
-  throw new UsageError(
+  throw usageError(
     `${o.flag} takes where to read the ${o.what} from, not the ${o.what} itself: a value on the ` +
       `command line is visible to other users and kept in shell history.\n` +
       `Write one of: ${o.flag} -   (stdin)  |  ${o.flag} @path  |  ${o.flag} env:NAME  |  ${o.flag} prompt` +

@@ -6,11 +6,17 @@
  */
 import type { ClientOptions } from "../client/types.ts";
 import type { SessionOptions } from "../session/session.ts";
-import type { GetTokenOptions, TokenSource } from "../session/types.ts";
+import type { GetTokenOptions } from "../session/types.ts";
 import { getBoolean, getList, getString, type FlagSpec, type ParsedArgs } from "./args.ts";
 import { progress, say } from "./redact.ts";
-import { UsageError } from "./usage-error.ts";
-import { cacheFlags, openCacheFromArgs, openStoreFromArgs } from "./store-flags.ts";
+import { usageError } from "./usage-error.ts";
+import { scopesFlag, tenantFlag, withHelp } from "./sign-in-flags.ts";
+import {
+  cacheFlags,
+  openCacheFromArgs,
+  openStoreFromArgs,
+  type OpenedTokenSource,
+} from "./store-flags.ts";
 
 /** `--profile` and `--cache-dir`: which session; `--cache` and `--encryption-key`: a fleet's Redis. */
 export const profileFlags: FlagSpec[] = [
@@ -37,33 +43,28 @@ export const warnDaysFlag: FlagSpec = {
   help: "warn when the refresh token has fewer days left of its 90-day window (default 14)",
 };
 
+export const minValidityFlag: FlagSpec = {
+  name: "min-validity",
+  kind: "string",
+  valueName: "seconds",
+  help: "a cached token must stay valid this long, else it is renewed (default 300)",
+};
+
+export const forceRefreshFlag: FlagSpec = {
+  name: "force-refresh",
+  kind: "boolean",
+  help: "renew even when the cache holds a valid token",
+};
+
 /** The flags of a token request from a session. */
 export const tokenRequestFlags: FlagSpec[] = [
-  {
-    name: "scopes",
-    aliases: ["scope"],
-    kind: "list",
-    valueName: "scope",
-    help: "scopes of the token (default: the session's, e.g. Partner Center's user_impersonation)",
-  },
-  {
-    name: "tenant",
-    aliases: ["tenant-id", "domain", "TenantId", "Domain"],
-    kind: "string",
-    valueName: "id|domain",
-    help: "a customer's tenant (default the session's own)",
-  },
-  {
-    name: "min-validity",
-    kind: "string",
-    valueName: "seconds",
-    help: "a cached token must stay valid this long, else it is renewed (default 300)",
-  },
-  {
-    name: "force-refresh",
-    kind: "boolean",
-    help: "renew even when the cache holds a valid token",
-  },
+  withHelp(
+    scopesFlag,
+    "scopes of the token (default: the session's, e.g. Partner Center's user_impersonation)",
+  ),
+  withHelp(tenantFlag, "a customer's tenant (default the session's own)"),
+  minValidityFlag,
+  forceRefreshFlag,
   warnDaysFlag,
 ];
 
@@ -72,7 +73,7 @@ function nonNegative(args: ParsedArgs, name: string, fallback: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(value))
-    throw new UsageError(
+    throw usageError(
       `--${name} takes a number (${name === "warn-days" ? "days" : "seconds"}), not '${text}'.`,
     );
   return value;
@@ -105,7 +106,7 @@ export function tokenRequestOf(
 ): Omit<GetTokenOptions, "scopes"> & { scopes: string[] } {
   const tenant = getString(args, "tenant");
   if (tenant !== undefined && tenant.trim() === "")
-    throw new UsageError("--tenant needs a tenant id or domain.");
+    throw usageError("--tenant needs a tenant id or domain.");
   return {
     scopes: getList(args, "scopes") ?? [],
     ...(tenant !== undefined ? { tenant } : {}),
@@ -121,7 +122,7 @@ export function tokenRequestOf(
 export async function openTokenSourceFromArgs(
   args: ParsedArgs,
   clientOptions: ClientOptions = {},
-): Promise<TokenSource & { close?: () => Promise<void> }> {
+): Promise<OpenedTokenSource> {
   const storeUri = getString(args, "refresh-token-store");
   if (storeUri !== undefined) {
     const { openStoreTokenSource } = await import("./store-flags.ts");
@@ -134,7 +135,7 @@ export async function openTokenSourceFromArgs(
       ...sessionOptionsOf(args, clientOptions),
       ...(cache ? { cache } : {}),
     });
-    return Object.assign(session, { close: async () => cache?.close?.() });
+    return Object.assign(session, { close: async () => void (await cache?.close?.()) });
   } catch (error) {
     await cache?.close?.();
     throw error;

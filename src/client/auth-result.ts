@@ -4,6 +4,7 @@
  */
 import type { TokenEndpointResponse } from "oauth4webapi";
 import { tryDecodeClaims } from "./decode.ts";
+import { PartnerTokenError } from "./errors.ts";
 import type { AccountInfo, AuthResult } from "./types.ts";
 
 function text(value: unknown): string | undefined {
@@ -22,6 +23,35 @@ function parseClientInfo(value: unknown): { uid?: string; utid?: string } {
   } catch {
     return {};
   }
+}
+
+/** A token lifetime longer than this (a year) is not a lifetime but a broken or hostile server. */
+export const MAX_LIFETIME_SECONDS = 366 * 24 * 3600;
+
+/**
+ * A lifetime field of a token response (`expires_in`, `ext_expires_in`): seconds, as a number or
+ * a string of digits (some servers send strings), from 0 to {@link MAX_LIFETIME_SECONDS};
+ * undefined when absent.
+ *
+ * @throws {PartnerTokenError} `ERR_INVALID_RESPONSE` naming the field for anything else.
+ */
+function lifetimeSeconds(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const seconds =
+    typeof value === "number"
+      ? value
+      : typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)
+        ? Number(value)
+        : NaN;
+  if (Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_LIFETIME_SECONDS) return seconds;
+  const shown = (JSON.stringify(value) ?? typeof value).slice(0, 40);
+  throw new PartnerTokenError(
+    "ERR_INVALID_RESPONSE",
+    `The server's token response is invalid: ${field} is ${shown}, not a number of seconds from 0 to ${MAX_LIFETIME_SECONDS}.`,
+    {
+      hint: "The token endpoint answered a lifetime no token has; check that the authority is the right server.",
+    },
+  );
 }
 
 export interface AuthResultContext {
@@ -55,13 +85,11 @@ export function toAuthResult(
   const access = tryDecodeClaims(tokens.access_token);
   const clientInfo = parseClientInfo(body.client_info);
   const at = context.requestedAt.getTime();
-  const expiresIn = typeof tokens.expires_in === "number" ? tokens.expires_in : 3600;
-  const extExpiresIn = Number(body.ext_expires_in);
+  const expiresIn = lifetimeSeconds(tokens.expires_in, "expires_in") ?? 3600;
+  const extExpiresIn = lifetimeSeconds(body.ext_expires_in, "ext_expires_in");
   const expiresOn = new Date(at + expiresIn * 1000);
   const extendedExpiresOn =
-    Number.isFinite(extExpiresIn) && extExpiresIn > 0
-      ? new Date(at + extExpiresIn * 1000)
-      : expiresOn;
+    extExpiresIn !== undefined && extExpiresIn > 0 ? new Date(at + extExpiresIn * 1000) : expiresOn;
 
   const guidTenant = /^[0-9a-f-]{36}$/i.test(context.tenant) ? context.tenant : undefined;
   const tenantId = text(id?.tid) ?? clientInfo.utid ?? text(access?.tid) ?? guidTenant ?? null;

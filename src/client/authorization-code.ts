@@ -78,6 +78,8 @@ export async function acquireTokenByAuthorizationCode(
     if (!(await opened.catch(() => false)))
       options.log?.("No browser could be opened; open the address above yourself.");
     const callback = await callbackPromise;
+    // The person's step is over: the token request and key set get a whole deadline of their own.
+    context.http.restartDeadline();
 
     let validated: URLSearchParams;
     try {

@@ -15,6 +15,7 @@
 import { readFileSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent, request as httpsRequest } from "node:https";
+import { Readable } from "node:stream";
 import * as tls from "node:tls";
 import { PartnerTokenError } from "./errors.ts";
 
@@ -110,27 +111,30 @@ export function fetchTrustingCa(caFile: string): FetchFunction {
       const body = bodyOf(init.body);
       if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
       const options = { method: init.method ?? "GET", headers, signal: init.signal ?? undefined };
+      // The body is handed on as a stream, never buffered here: the HTTP layer (http.ts) reads it
+      // with its size limit, idle limit and deadline, as it does global fetch's.
       const onResponse = (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("error", reject);
-        res.on("end", () => {
-          const responseHeaders = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) {
-            if (value === undefined) continue;
-            for (const one of Array.isArray(value) ? value : [value])
-              responseHeaders.append(name, one);
-          }
-          const status = res.statusCode ?? 0;
-          const noBody = status === 204 || status === 304 || init.method === "HEAD";
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value === undefined) continue;
+          for (const one of Array.isArray(value) ? value : [value])
+            responseHeaders.append(name, one);
+        }
+        const status = res.statusCode ?? 0;
+        const noBody = status === 204 || status === 304 || init.method === "HEAD";
+        if (noBody) res.resume();
+        try {
           resolve(
-            new Response(noBody ? null : Buffer.concat(chunks), {
+            new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), {
               status,
               statusText: res.statusMessage ?? "",
               headers: responseHeaders,
             }),
           );
-        });
+        } catch (cause) {
+          res.destroy();
+          reject(cause);
+        }
       };
       const req =
         url.protocol === "https:"

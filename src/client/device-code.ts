@@ -1,7 +1,9 @@
 /**
  * The device code flow (RFC 8628): show the server's message (URL + code), poll the token
- * endpoint at the given interval, slow down by 5 s on `slow_down`, stop with a clear message on
- * `expired_token`, `authorization_declined` and `bad_verification_code`.
+ * endpoint at the given interval (5 s if none; kept within 1–60 s), slow down by 5 s on
+ * `slow_down`, stop at the code's expiry (`expires_in`, at most an hour) without waiting past
+ * it, and with a clear message on `expired_token`, `authorization_declined` and
+ * `bad_verification_code`.
  */
 import * as oauth from "oauth4webapi";
 import { SignInRequiredError } from "./errors.ts";
@@ -15,7 +17,14 @@ import {
 import { sleep } from "./http.ts";
 import type { AuthResult, ClientOptions, DeviceCodeRequest } from "./types.ts";
 
+/** RFC 8628 §3.5: each `slow_down` adds 5 seconds to the interval. */
 const SLOW_DOWN_SECONDS = 5;
+/** RFC 8628 §3.2: the interval when the server names none. */
+const DEFAULT_INTERVAL_SECONDS = 5;
+const MIN_INTERVAL_SECONDS = 1;
+const MAX_INTERVAL_SECONDS = 60;
+/** Entra's codes live 15 minutes; a server's "days" would keep the command polling for days. */
+const MAX_EXPIRES_IN_SECONDS = 3600;
 
 /**
  * Signs a user in with a device code: `options.log` receives the message to show (go to URL,
@@ -56,12 +65,31 @@ export async function acquireTokenByDeviceCode(
       : `To sign in, use a web browser to open the page ${device.verification_uri} and enter the code ${device.user_code} to authenticate.`;
   options.log?.(message);
 
-  let interval = device.interval ?? 5;
-  const deadline = Date.now() + device.expires_in * 1000;
+  // RFC 8628 §3.2/§3.5: 5 s when the server names no interval. A server's interval is kept
+  // within [1 s, 60 s] (a tiny one would flood it, a huge one would outlast the code), and no wait
+  // goes past the code's expiry, itself held to an hour at most.
+  let interval = Math.min(
+    MAX_INTERVAL_SECONDS,
+    Math.max(MIN_INTERVAL_SECONDS, device.interval ?? DEFAULT_INTERVAL_SECONDS),
+  );
+  const deadline = Date.now() + Math.min(device.expires_in, MAX_EXPIRES_IN_SECONDS) * 1000;
   const deviceCode = device.device_code;
+  const expired = () =>
+    new SignInRequiredError(
+      "ERR_DEVICE_CODE_EXPIRED",
+      "The device code expired before the sign-in was completed.",
+      {
+        error: "expired_token",
+        hint: "Run the command again and enter the code sooner.",
+      },
+    );
   return completeGrant(context, async () => {
     for (;;) {
-      await sleep(interval * 1000, http.signal);
+      const left = deadline - Date.now();
+      if (left <= 0) throw expired();
+      await sleep(Math.min(interval * 1000, left), http.signal);
+      // Each poll is one server exchange with a whole deadline; the wait for the person is not one.
+      http.restartDeadline();
       try {
         const response = await oauth.deviceCodeGrantRequest(
           authority.as,
@@ -76,22 +104,12 @@ export async function acquireTokenByDeviceCode(
         return await oauth.processDeviceCodeResponse(authority.as, client, response);
       } catch (err) {
         if (err instanceof oauth.ResponseBodyError) {
-          if (err.error === "authorization_pending") {
-            if (Date.now() < deadline) continue;
-          } else if (err.error === "slow_down") {
-            interval += SLOW_DOWN_SECONDS;
+          if (err.error === "authorization_pending" || err.error === "slow_down") {
+            if (err.error === "slow_down") interval += SLOW_DOWN_SECONDS;
+            if (Date.now() >= deadline) throw expired();
             continue;
-          } else throw await deviceCodeError(err, context);
-        }
-        if (err instanceof oauth.ResponseBodyError && Date.now() >= deadline) {
-          throw new SignInRequiredError(
-            "ERR_DEVICE_CODE_EXPIRED",
-            "The device code expired before the sign-in was completed.",
-            {
-              error: "expired_token",
-              hint: "Run the command again and enter the code sooner.",
-            },
-          );
+          }
+          throw await deviceCodeError(err, context);
         }
         throw err;
       }

@@ -6,6 +6,7 @@
  */
 import { hintFor } from "./error-hints.ts";
 import { redact } from "./redact.ts";
+import { retryAfterHint } from "./retry-after.ts";
 
 /** The fields of an OAuth / Entra ID error response, kept verbatim. */
 export interface ServerErrorFields {
@@ -164,6 +165,64 @@ export class CancelledError extends PartnerTokenError {
   }
 }
 
+/**
+ * A server did not answer in time: the operation's deadline (`timeoutMs`, every attempt and
+ * retry together) passed, or the server sent nothing for `idleTimeoutMs` on the last attempt.
+ * Code `ERR_TIMEOUT`, `exitCode` 1 (as a network error).
+ *
+ * @example
+ * ```ts
+ * catch (err) {
+ *   if (err instanceof TimeoutError) console.error(`${err.url} did not answer within ${err.timeoutMs} ms`);
+ * }
+ * ```
+ */
+export class TimeoutError extends PartnerTokenError {
+  /** The URL (without its query) that did not answer in time. */
+  readonly url: string;
+  /** The deadline or idle time that passed, in milliseconds. */
+  readonly timeoutMs: number;
+  constructor(message: string, fields: { url: string; timeoutMs: number; option: string }) {
+    super("ERR_TIMEOUT", message, {
+      hint: `The server is slow or not answering. Check the network and the server, or allow more time (${fields.option}).`,
+      option: fields.option,
+    });
+    this.url = fields.url;
+    this.timeoutMs = fields.timeoutMs;
+  }
+}
+
+/**
+ * A server's answer was larger than the limit (`maxResponseBytes`, a few MB: far above any real
+ * token, discovery, key set or Partner Center answer). Reading stopped at the limit, so memory
+ * stays bounded. Code `ERR_RESPONSE_TOO_LARGE`, `exitCode` 1.
+ *
+ * @example
+ * ```ts
+ * catch (err) {
+ *   if (err instanceof ResponseTooLargeError) console.error(`${err.url} sent more than ${err.limitBytes} bytes`);
+ * }
+ * ```
+ */
+export class ResponseTooLargeError extends PartnerTokenError {
+  /** The URL (without its query) whose answer was too large. */
+  readonly url: string;
+  /** The limit, in bytes. */
+  readonly limitBytes: number;
+  constructor(fields: { method: string; url: string; limitBytes: number }) {
+    super(
+      "ERR_RESPONSE_TOO_LARGE",
+      `The answer to ${fields.method} ${fields.url} is larger than the limit of ${fields.limitBytes} bytes; reading stopped there.`,
+      {
+        hint: "The server (or a proxy in between) sent far more than any real answer; check that the endpoint is the right one. The limit is maxResponseBytes.",
+        option: "maxResponseBytes",
+      },
+    );
+    this.url = fields.url;
+    this.limitBytes = fields.limitBytes;
+  }
+}
+
 /** Errors that mean "a person has to sign in again" rather than "something is misconfigured". */
 const signInErrors = new Set([
   "invalid_grant",
@@ -216,6 +275,9 @@ export function serverErrorFromBody(
     timestamp: stringField(body, "timestamp"),
     response,
   };
+  // A throttled answer says how long the server asked to wait, not "try again in a moment".
+  const throttled = retryAfterHint(response);
+  if (throttled !== undefined) fields.hint = throttled;
   const code =
     aadsts === undefined ? `ERR_OAUTH_${(error ?? "error").toUpperCase()}` : `ERR_AADSTS${aadsts}`;
   const needsSignIn =

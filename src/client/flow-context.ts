@@ -17,6 +17,7 @@ import {
 import { CLOCK_HINT } from "./error-hints.ts";
 import { createHttp, type Http } from "./http.ts";
 import { toAuthResult } from "./auth-result.ts";
+import { retryAfterHint } from "./retry-after.ts";
 import type { AuthResult, ClientOptions, FlowRequest } from "./types.ts";
 
 export interface FlowContext {
@@ -69,6 +70,11 @@ export async function openFlow(
     ...(options.debug ? { debug: options.debug } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onThrottled ? { onThrottled: options.onThrottled } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+    ...(options.maxResponseBytes !== undefined
+      ? { maxResponseBytes: options.maxResponseBytes }
+      : {}),
     secrets: [request.clientSecret, request.certificate?.password, ...secrets].filter(
       (s): s is string => s !== undefined,
     ),
@@ -135,6 +141,12 @@ export async function toLibraryError(
   context: Pick<FlowContext, "http">,
 ): Promise<Error> {
   if (err instanceof PartnerTokenError) return err;
+  // Our own error (a timeout, an answer too large, a reset connection) wrapped by oauth4webapi or
+  // jose, e.g. as "failed to parse body as JSON": the real cause is the one to report.
+  for (let cause = (err as { cause?: unknown })?.cause, depth = 0; cause && depth < 4; depth++) {
+    if (cause instanceof PartnerTokenError) return cause;
+    cause = (cause as { cause?: unknown }).cause;
+  }
   if (err instanceof oauth.ResponseBodyError) {
     const body = { ...(err.cause as Record<string, unknown>) };
     body.correlation_id ??= context.http.serverCorrelationId ?? context.http.correlationId;
@@ -166,7 +178,12 @@ export async function toLibraryError(
     );
   }
   if (err instanceof oauth.OperationProcessingError) {
-    if (err.code === oauth.RESPONSE_IS_NOT_CONFORM && err.cause instanceof Response) {
+    // An HTTP error status without an OAuth error body (none, or not JSON): say the status.
+    if (
+      err.cause instanceof Response &&
+      (err.code === oauth.RESPONSE_IS_NOT_CONFORM ||
+        (err.code === oauth.RESPONSE_IS_NOT_JSON && err.cause.status >= 400))
+    ) {
       const status = err.cause.status;
       return new ServerError(
         "ERR_HTTP_STATUS",
@@ -176,9 +193,10 @@ export async function toLibraryError(
           response: err.cause,
           correlationId: context.http.serverCorrelationId ?? context.http.correlationId,
           hint:
-            status >= 500 || status === 429
+            retryAfterHint(err.cause) ??
+            (status >= 500 || status === 429
               ? "The service is unavailable or throttling; try again later."
-              : undefined,
+              : undefined),
         },
       );
     }

@@ -1,13 +1,27 @@
 /**
  * Every HTTP request of the library goes through {@link createHttp}: it adds `client-request-id`,
- * trusts the configured CA, retries what is worth retrying (408, 429, 5xx, network errors) a few
- * times with bounded backoff honouring `Retry-After`, turns aborts into {@link CancelledError},
- * and writes the exchange to `options.debug` with every secret redacted.
+ * trusts the configured CA, refuses plain http to any host but this machine, retries what is
+ * worth retrying (408, 429, 5xx, network errors) a few times with bounded backoff honouring
+ * `Retry-After`, turns aborts into {@link CancelledError}, and writes the exchange to
+ * `options.debug` with every secret redacted.
+ *
+ * No server can hang or flood it: every answer's body is read here, before the caller sees it,
+ * with a size limit (`maxResponseBytes`: reading stops there), an idle limit (`idleTimeoutMs`:
+ * the longest silence) and one deadline for the whole operation (`timeoutMs`: every attempt,
+ * retry wait and body together), on both paths (global `fetch` and the extra-CA `node:https` one).
  */
 import { randomUUID } from "node:crypto";
 import { fetchTrustingCa, type FetchFunction } from "./ca-trust.ts";
-import { CancelledError, PartnerTokenError } from "./errors.ts";
+import { isLoopbackUrl } from "./environments.ts";
+import {
+  CancelledError,
+  PartnerTokenError,
+  ResponseTooLargeError,
+  TimeoutError,
+  UsageError,
+} from "./errors.ts";
 import { redact, redactHeaders } from "./redact.ts";
+import { retryAfterSeconds } from "./retry-after.ts";
 import type { ClientOptions } from "./types.ts";
 
 export interface HttpOptions {
@@ -20,6 +34,12 @@ export interface HttpOptions {
   retries?: number;
   /** Told of every throttled answer before it is retried; `"defer"` returns it at once. */
   onThrottled?: ClientOptions["onThrottled"];
+  /** The operation's deadline: every attempt, retry wait and body read together. Default {@link DEFAULT_TIMEOUT_MS}. */
+  timeoutMs?: number;
+  /** The longest silence of a server (before its headers, or between two parts of its body). Default {@link DEFAULT_IDLE_TIMEOUT_MS}. */
+  idleTimeoutMs?: number;
+  /** The largest answer read; more is refused with `ERR_RESPONSE_TOO_LARGE`. Default {@link DEFAULT_MAX_RESPONSE_BYTES}. */
+  maxResponseBytes?: number;
 }
 
 export interface Http {
@@ -30,12 +50,26 @@ export interface Http {
   /** The correlation id the server sent back last (`client-request-id` response header), if any. */
   readonly serverCorrelationId: string | undefined;
   signal: AbortSignal | undefined;
+  /**
+   * Starts the deadline again, for the requests that follow a person's step (the sign-in in the
+   * browser, each poll while a device code waits for approval): waiting for a person is not a
+   * server being slow.
+   */
+  restartDeadline(): void;
 }
+
+/** Default deadline of one operation (a token request with its discovery, key set and retries). */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+/** Default longest silence of a server while we wait for its answer or the rest of its body. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** Default size limit of an answer: 4 MiB, far above any token, discovery, key set or Partner Center page. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /** A server asking to wait longer than this is not retried: we fail fast and say so. */
 const MAX_RETRY_AFTER_SECONDS = 10;
-const REQUEST_TIMEOUT_MS = 30_000;
+/** setTimeout's limit. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** Sleeps `ms`, or throws {@link CancelledError} as soon as `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -53,15 +87,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** `Retry-After` in seconds (delta-seconds or an HTTP date), or undefined. */
-function retryAfterSeconds(response: Response): number | undefined {
-  const value = response.headers.get("retry-after");
-  if (value === null) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
-}
-
 function describeBody(body: RequestInit["body"]): string | undefined {
   if (body === undefined || body === null) return undefined;
   if (typeof body === "string") return body;
@@ -69,16 +94,100 @@ function describeBody(body: RequestInit["body"]): string | undefined {
   return "[binary body]";
 }
 
+function limitOption(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 1 || value > MAX_TIMER_MS)
+    throw new UsageError(
+      "ERR_INVALID_ARGUMENT",
+      `${name} must be a number from 1 to ${MAX_TIMER_MS}; got ${String(value)}.`,
+      { option: name },
+    );
+  return Math.floor(value);
+}
+
 /**
- * Creates the HTTP layer of one operation (one correlation id for all its requests).
+ * Where a request may go: https anywhere, plain http only to this machine. Decided for every
+ * request's own URL, so that an http issuer on 127.0.0.1 cannot name a token endpoint elsewhere
+ * and have a secret sent there in clear.
+ */
+function checkTarget(url: string, method: string): URL {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new PartnerTokenError(
+      "ERR_INSECURE_ENDPOINT",
+      `Refused ${method} to '${url}': not a URL.`,
+    );
+  }
+  if (target.protocol === "https:") return target;
+  if (target.protocol === "http:" && isLoopbackUrl(target)) return target;
+  throw new PartnerTokenError(
+    "ERR_INSECURE_ENDPOINT",
+    `Refused ${method} ${target.origin}${target.pathname}: ${target.protocol === "http:" ? "plain http to a host that is not this machine" : `the scheme '${target.protocol}'`} would send credentials unencrypted. Nothing was sent.`,
+    {
+      hint: "Every endpoint must be https; plain http is accepted only on localhost / 127.0.0.1 / [::1]. If the authority's discovery document names this endpoint, fix the document (or use an https issuer).",
+    },
+  );
+}
+
+/** One attempt's two clocks: the operation's deadline and the server's silence. */
+class AttemptClock {
+  readonly #controller = new AbortController();
+  readonly #deadlineTimer: NodeJS.Timeout;
+  #idleTimer: NodeJS.Timeout | undefined;
+  readonly #idleMs: number;
+  stopped: "deadline" | "idle" | undefined;
+
+  constructor(deadline: number, idleMs: number) {
+    this.#idleMs = idleMs;
+    this.#deadlineTimer = setTimeout(
+      () => this.#stop("deadline"),
+      Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())),
+    );
+    this.progress();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** The server sent something: the silence starts again. */
+  progress(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.#stop("idle"), this.#idleMs);
+  }
+
+  clear(): void {
+    clearTimeout(this.#deadlineTimer);
+    clearTimeout(this.#idleTimer);
+  }
+
+  #stop(why: "deadline" | "idle"): void {
+    this.stopped ??= why;
+    this.clear();
+    this.#controller.abort(new Error(`the ${why} timer fired`));
+  }
+}
+
+/**
+ * Creates the HTTP layer of one operation (one correlation id for all its requests, one deadline).
  *
  * @example
  * ```ts
- * const http = createHttp({ caFile: env.caFile, debug: console.error });
+ * const http = createHttp({ caFile: env.caFile, debug: console.error, timeoutMs: 30_000 });
  * const res = await http.fetch("https://login.microsoftonline.com/common/discovery/instance", { method: "GET" });
  * ```
+ * @throws {UsageError} `ERR_INVALID_ARGUMENT` for a limit that is not a number from 1 to 2147483647.
  */
 export function createHttp(options: HttpOptions = {}): Http {
+  const timeoutMs = limitOption(options.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS);
+  const idleMs = limitOption(options.idleTimeoutMs, "idleTimeoutMs", DEFAULT_IDLE_TIMEOUT_MS);
+  const maxBytes = limitOption(
+    options.maxResponseBytes,
+    "maxResponseBytes",
+    DEFAULT_MAX_RESPONSE_BYTES,
+  );
   const base: FetchFunction = options.caFile
     ? fetchTrustingCa(options.caFile)
     : (url, init) => fetch(url, init);
@@ -87,18 +196,71 @@ export function createHttp(options: HttpOptions = {}): Http {
   const secrets = (options.secrets ?? []).filter((s) => s.length > 0);
   const debug = options.debug ? (line: string) => options.debug!(redact(line, secrets)) : undefined;
   let serverCorrelationId: string | undefined;
+  let deadline = Date.now() + timeoutMs;
 
   const send = async (url: string, init: RequestInit): Promise<Response> => {
+    const method = init.method ?? "GET";
+    const target = checkTarget(url, method);
+    const where = `${target.origin}${target.pathname}`;
     const headers = new Headers(init.headers);
     headers.set("client-request-id", correlationId);
     headers.set("return-client-request-id", "true");
     headers.set("x-client-sku", "partner-token");
-    const method = init.method ?? "GET";
+    const deadlinePassed = () =>
+      new TimeoutError(
+        `${method} ${where}: no complete answer within the operation's deadline of ${timeoutMs / 1000} s (all attempts together).`,
+        { url: where, timeoutMs, option: "timeoutMs" },
+      );
+
+    /** After a failed attempt: resolves to retry, or throws the error that says what happened. */
+    const failed = async (
+      cause: unknown,
+      clock: AttemptClock,
+      attempt: number,
+      reading: boolean,
+    ): Promise<void> => {
+      if (cause instanceof PartnerTokenError) throw cause;
+      if (options.signal?.aborted) throw new CancelledError();
+      // The caller's own signal (jose's time limit for a key set): its time is up, not ours.
+      if (init.signal?.aborted)
+        throw new TimeoutError(
+          `${method} ${where}: no complete answer within the time its caller allows.`,
+          { url: where, timeoutMs, option: "timeoutMs" },
+        );
+      if (clock.stopped === "deadline") {
+        debug?.(`< ${method} ${url} stopped: the deadline of ${timeoutMs / 1000} s passed`);
+        throw deadlinePassed();
+      }
+      const when = reading ? " while reading the answer" : "";
+      const reason =
+        clock.stopped === "idle"
+          ? `the server sent nothing for ${idleMs / 1000} s${when}`
+          : `${networkReason(cause)}${when}`;
+      debug?.(`< ${method} ${url} failed: ${reason}`);
+      const wait = backoffMs(attempt);
+      if (attempt < retries && Date.now() + wait < deadline) {
+        await sleep(wait, options.signal);
+        return;
+      }
+      if (clock.stopped === "idle")
+        throw new TimeoutError(`${method} ${where} failed: ${reason}.`, {
+          url: where,
+          timeoutMs: idleMs,
+          option: "idleTimeoutMs",
+        });
+      throw new PartnerTokenError("ERR_NETWORK", `${method} ${where} failed: ${reason}.`, {
+        cause,
+        hint: "Check the network, proxy and the environment's authority host; with a private CA, pass its PEM file (caFile).",
+        option: "caFile",
+      });
+    };
+
     for (let attempt = 0; ; attempt++) {
       if (options.signal?.aborted) throw new CancelledError();
-      const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+      if (Date.now() >= deadline) throw deadlinePassed();
+      const clock = new AttemptClock(deadline, idleMs);
       const signal = AbortSignal.any([
-        timeout,
+        clock.signal,
         ...(options.signal ? [options.signal] : []),
         ...(init.signal ? [init.signal] : []),
       ]);
@@ -111,53 +273,66 @@ export function createHttp(options: HttpOptions = {}): Http {
       const started = Date.now();
       let response: Response;
       try {
-        response = await base(url, { ...init, method, headers, signal });
+        // No redirects: a token request is never redirected, and a redirect would take its
+        // credentials to a URL no one checked.
+        response = await base(url, { ...init, method, headers, signal, redirect: "manual" });
       } catch (cause) {
-        if (options.signal?.aborted) throw new CancelledError();
-        const reason = timeout.aborted
-          ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`
-          : networkReason(cause);
-        debug?.(`< ${method} ${url} failed: ${reason}`);
-        if (attempt < retries) {
-          await sleep(backoffMs(attempt), options.signal);
-          continue;
-        }
-        throw new PartnerTokenError(
-          "ERR_NETWORK",
-          `${method} ${new URL(url).origin}${new URL(url).pathname} failed: ${reason}.`,
-          {
-            cause,
-            hint: "Check the network, proxy and the environment's authority host; with a private CA, pass its PEM file (caFile).",
-            option: "caFile",
-          },
-        );
+        clock.clear();
+        await failed(cause, clock, attempt, false);
+        continue;
       }
+      clock.progress();
       serverCorrelationId = response.headers.get("client-request-id") ?? serverCorrelationId;
-      if (debug) response = await logResponse(debug, method, url, response, Date.now() - started);
+      let deferred = false;
       if (
         options.onThrottled &&
         (response.status === 429 ||
           (response.status === 503 && response.headers.has("retry-after")))
       ) {
-        const after = retryAfterSeconds(response);
-        const target = new URL(url);
-        const decision = options.onThrottled({
-          method,
-          url: `${target.origin}${target.pathname}`,
-          status: response.status,
-          retryAfterMs: after === undefined ? undefined : after * 1000,
-        });
-        if (decision === "defer") return response;
+        const after = retryAfterSeconds(response.headers);
+        deferred =
+          options.onThrottled({
+            method,
+            url: where,
+            status: response.status,
+            retryAfterMs: after === undefined ? undefined : after * 1000,
+          }) === "defer";
       }
-      if (RETRY_STATUS.has(response.status) && attempt < retries) {
-        const after = retryAfterSeconds(response);
-        if (after === undefined || after <= MAX_RETRY_AFTER_SECONDS) {
-          await response.body?.cancel();
-          await sleep(after === undefined ? backoffMs(attempt) : after * 1000, options.signal);
+      if (!deferred && RETRY_STATUS.has(response.status) && attempt < retries) {
+        const after = retryAfterSeconds(response.headers);
+        const wait = after === undefined ? backoffMs(attempt) : after * 1000;
+        // A long Retry-After is not slept on, nor a wait past the deadline: the answer goes back.
+        if (
+          (after === undefined || after <= MAX_RETRY_AFTER_SECONDS) &&
+          Date.now() + wait < deadline
+        ) {
+          clock.clear();
+          debug?.(
+            `< ${response.status} ${response.statusText} ${method} ${url} (${Date.now() - started} ms); retrying in ${Math.round(wait)} ms`,
+          );
+          void response.body?.cancel().catch(() => undefined);
+          await sleep(wait, options.signal);
           continue;
         }
       }
-      return response;
+      let bytes: Uint8Array | null;
+      try {
+        bytes = await readBody(response, {
+          method,
+          where,
+          maxBytes,
+          progress: () => clock.progress(),
+        });
+      } catch (cause) {
+        clock.clear();
+        if (cause instanceof ResponseTooLargeError)
+          debug?.(`< ${response.status} ${method} ${url}: ${cause.message}`);
+        await failed(cause, clock, attempt, true);
+        continue;
+      }
+      clock.clear();
+      if (debug) logResponse(debug, method, url, response, bytes, Date.now() - started);
+      return rebuild(response, bytes, method, where);
     }
   };
 
@@ -168,6 +343,9 @@ export function createHttp(options: HttpOptions = {}): Http {
       return serverCorrelationId;
     },
     signal: options.signal,
+    restartDeadline() {
+      deadline = Date.now() + timeoutMs;
+    },
   };
 }
 
@@ -176,31 +354,111 @@ function backoffMs(attempt: number): number {
   return Math.min(5000, 500 * 2 ** attempt) * (0.75 + Math.random() / 2);
 }
 
+const networkReasons: Record<string, string> = {
+  ECONNRESET: "the connection was reset (ECONNRESET)",
+  ECONNREFUSED: "the connection was refused (ECONNREFUSED)",
+  EPIPE: "the connection was closed while sending (EPIPE)",
+  ENOTFOUND: "the host name was not found (ENOTFOUND)",
+  EAI_AGAIN: "the host name could not be resolved now (EAI_AGAIN)",
+  ETIMEDOUT: "the connection timed out (ETIMEDOUT)",
+  UND_ERR_SOCKET: "the server closed the connection (UND_ERR_SOCKET)",
+  UND_ERR_CONNECT_TIMEOUT: "the connection timed out (UND_ERR_CONNECT_TIMEOUT)",
+};
+
+/** What went wrong on the wire, from Node's or undici's error (codes nested in `cause`). */
 function networkReason(cause: unknown): string {
-  const err = cause as {
-    code?: string;
-    message?: string;
-    cause?: { code?: string; message?: string };
-  };
-  return err.cause?.code ?? err.code ?? err.cause?.message ?? err.message ?? String(cause);
+  type Coded = { code?: unknown; message?: unknown; cause?: unknown };
+  let reason: string | undefined;
+  for (let e = cause as Coded | undefined, depth = 0; e && depth < 4; depth++) {
+    const code = typeof e.code === "string" ? e.code : undefined;
+    if (code && networkReasons[code]) return networkReasons[code];
+    reason ??= code;
+    e = e.cause as Coded | undefined;
+  }
+  const err = cause as Coded;
+  const nested = (err.cause as Coded | undefined)?.message;
+  return (
+    reason ??
+    (typeof nested === "string" ? nested : undefined) ??
+    (typeof err.message === "string" ? err.message : String(cause))
+  );
 }
 
-async function logResponse(
+/**
+ * Reads an answer's body, at most `maxBytes`: a declared length over the limit is refused before
+ * reading, and reading stops as soon as the limit is passed (memory holds at most the limit).
+ */
+async function readBody(
+  response: Response,
+  limit: { method: string; where: string; maxBytes: number; progress: () => void },
+): Promise<Uint8Array | null> {
+  if (!response.body) return null;
+  const tooLarge = () =>
+    new ResponseTooLargeError({
+      method: limit.method,
+      url: limit.where,
+      limitBytes: limit.maxBytes,
+    });
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > limit.maxBytes) {
+    void response.body.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    limit.progress();
+    total += value.byteLength;
+    if (total > limit.maxBytes) {
+      void reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The answer again, with its body read: the callers (oauth4webapi, jose, ours) read it from memory. */
+function rebuild(
+  response: Response,
+  bytes: Uint8Array | null,
+  method: string,
+  where: string,
+): Response {
+  const noBody = bytes === null || response.status === 204 || response.status === 304;
+  try {
+    return new Response(noBody ? null : (bytes as Uint8Array<ArrayBuffer>), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  } catch (cause) {
+    throw new PartnerTokenError(
+      "ERR_INVALID_RESPONSE",
+      `${method} ${where} answered with HTTP status ${response.status}, which is not a status an answer can have.`,
+      { cause },
+    );
+  }
+}
+
+/** Debug output shows at most this much of a body. */
+const DEBUG_BODY_CHARS = 64 * 1024;
+
+function logResponse(
   debug: (line: string) => void,
   method: string,
   url: string,
   response: Response,
+  bytes: Uint8Array | null,
   ms: number,
-): Promise<Response> {
-  // The body can be read once; read it here and hand on an identical copy.
-  const text = await response.text();
+): void {
+  let text = bytes === null ? "" : Buffer.from(bytes).toString("utf8");
+  if (text.length > DEBUG_BODY_CHARS)
+    text = `${text.slice(0, DEBUG_BODY_CHARS)}\n[… ${text.length - DEBUG_BODY_CHARS} more characters not shown]`;
   debug(
     `< ${response.status} ${response.statusText} ${method} ${url} (${ms} ms)\n${redactHeaders(response.headers)}${text ? `\n\n${text}` : ""}`,
   );
-  const noBody = response.status === 204 || response.status === 304;
-  return new Response(noBody ? null : text, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
 }

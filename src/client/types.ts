@@ -87,6 +87,23 @@ export interface ClientOptions {
    * later, its worker free meanwhile.
    */
   onThrottled?: (answer: ThrottledAnswer) => "retry" | "defer" | void;
+  /**
+   * The deadline of one operation in milliseconds: every request to the servers (discovery, token,
+   * key set) with all its retries, retry waits and body reads together. Time spent waiting for a
+   * person (the browser sign-in, a device code's approval) does not count: the deadline starts
+   * again after it, for each poll. Default 60 000. Over it: `TimeoutError` (`ERR_TIMEOUT`).
+   */
+  timeoutMs?: number;
+  /**
+   * The longest silence of a server, in milliseconds: before its answer's headers or between two
+   * parts of its body. The attempt is then retried within the deadline. Default 30 000.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * The largest answer read, in bytes; reading stops there with `ResponseTooLargeError`
+   * (`ERR_RESPONSE_TOO_LARGE`). Default 4 MiB (4 194 304).
+   */
+  maxResponseBytes?: number;
 }
 
 /** A throttled answer as the HTTP layer saw it (see {@link ClientOptions.onThrottled}). */

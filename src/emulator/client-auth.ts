@@ -83,6 +83,7 @@ export function authenticateClient(ctx: Ctx, c: ClientAuthContext): Authenticate
       "Client assertion failed signature validation: the assertion is not a JWT.",
       50027,
     );
+  checkAssertionTypes(jwt.header, jwt.payload);
   const alg = jwt.header["alg"];
   if (alg !== "RS256" && alg !== "PS256")
     throw errors.assertionInvalid(
@@ -116,7 +117,7 @@ export function authenticateClient(ctx: Ctx, c: ClientAuthContext): Authenticate
     )
   )
     throw errors.assertionInvalid(
-      `The audience claim value is invalid '${String(p["aud"])}'. The audience must be the token endpoint '${c.audiences[0] ?? ""}'.`,
+      `The audience claim value is invalid '${aud.join(", ")}'. The audience must be the token endpoint '${c.audiences[0] ?? ""}'.`,
       700212,
     );
   const exp = typeof p["exp"] === "number" ? p["exp"] : undefined;
@@ -131,6 +132,60 @@ export function authenticateClient(ctx: Ctx, c: ClientAuthContext): Authenticate
     throw errors.assertionTime(new Date(c.nowSeconds * 1000), at(nbf), at(exp));
   }
   return { app, method: "2" };
+}
+
+/** The JSON type of a value, as an error message names it. */
+function jsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+/** Latest time a JavaScript Date can hold, in seconds (8.64e15 ms). */
+const MAX_DATE_SECONDS = 8.64e12;
+
+/**
+ * Every header field and claim the checks below read must have its JSON type (a string where a
+ * string belongs, a number of seconds for the times), or the assertion is malformed: 401 with
+ * AADSTS50027, as for an assertion that is not a JWT at all; never a crash on an object where a
+ * string was expected.
+ */
+function checkAssertionTypes(header: Record<string, unknown>, payload: Record<string, unknown>) {
+  const malformed = (where: string, name: string, wanted: string, value: unknown) =>
+    errors.assertionInvalid(
+      `JWT token is invalid or malformed: the client assertion's ${where} '${name}' must be ${wanted}, not ${jsonType(value)}.`,
+      50027,
+    );
+  if (Array.isArray(header)) throw malformed("header", "(header)", "a JSON object", header);
+  if (Array.isArray(payload)) throw malformed("payload", "(payload)", "a JSON object", payload);
+  for (const name of ["alg", "typ", "kid", "x5t", "x5t#S256"]) {
+    const value = header[name];
+    if (value !== undefined && typeof value !== "string")
+      throw malformed("header", name, "a string", value);
+  }
+  const x5c = header["x5c"];
+  if (x5c !== undefined && (!Array.isArray(x5c) || x5c.some((c) => typeof c !== "string")))
+    throw malformed("header", "x5c", "an array of base64 strings", x5c);
+  for (const name of ["iss", "sub", "jti"]) {
+    const value = payload[name];
+    if (value !== undefined && typeof value !== "string")
+      throw malformed("claim", name, "a string", value);
+  }
+  const aud = payload["aud"];
+  if (
+    aud !== undefined &&
+    typeof aud !== "string" &&
+    (!Array.isArray(aud) || aud.some((a) => typeof a !== "string"))
+  )
+    throw malformed("claim", "aud", "a string or an array of strings", aud);
+  for (const name of ["exp", "nbf", "iat"]) {
+    const value = payload[name];
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isFinite(value))
+      throw malformed("claim", name, "a number of seconds", value);
+    if (Math.abs(value) > MAX_DATE_SECONDS)
+      throw malformed("claim", name, "a time in seconds since 1970 (in range)", value);
+  }
 }
 
 /**

@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { PartnerTokenError, ServerError } from "../client/errors.ts";
 import { createHttp } from "../client/http.ts";
+import { retryAfterHint } from "../client/retry-after.ts";
 import type { TokenSource } from "../session/types.ts";
 
 /** The scope of Partner Center's API in every cloud where it is `api.partnercenter.microsoft.com`. */
@@ -31,6 +32,15 @@ export interface PartnerCenterClientOptions {
   signal?: AbortSignal;
   /** Retries after the first attempt of a call (408, 429, 5xx, network). Default 3. */
   retries?: number;
+  /**
+   * The deadline of one call in milliseconds: its attempts, retry waits and body reads together
+   * (the token from the source has its own). Default 60 000. Over it: `ERR_TIMEOUT`.
+   */
+  timeoutMs?: number;
+  /** The longest silence of Partner Center within a call, in milliseconds. Default 30 000. */
+  idleTimeoutMs?: number;
+  /** The largest answer read, in bytes (`ERR_RESPONSE_TOO_LARGE` over it). Default 4 MiB. */
+  maxResponseBytes?: number;
 }
 
 /** What a call sent and got back. */
@@ -104,7 +114,10 @@ export class PartnerCenterError extends ServerError {
       ...(fields.description !== undefined ? { errorDescription: fields.description } : {}),
       ...(fields.correlationId !== undefined ? { correlationId: fields.correlationId } : {}),
       ...(fields.response ? { response: fields.response } : {}),
-      hint: statusHints[fields.status] ?? (fields.status >= 500 ? statusHints[500] : undefined),
+      hint:
+        retryAfterHint(fields.response) ??
+        statusHints[fields.status] ??
+        (fields.status >= 500 ? statusHints[500] : undefined),
     });
     this.partnerCenterCode = fields.partnerCenterCode;
     this.requestId = fields.requestId;
@@ -152,6 +165,9 @@ export class PartnerCenterClient {
       ...(o.debug ? { debug: o.debug } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.retries !== undefined ? { retries: o.retries } : {}),
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+      ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
+      ...(o.maxResponseBytes !== undefined ? { maxResponseBytes: o.maxResponseBytes } : {}),
     });
     const requestId = randomUUID();
     const url = `${this.endpoint}${request.path.startsWith("/") ? "" : "/"}${request.path}`;

@@ -63,6 +63,18 @@ function fileFor(options: SessionOptions): ProfileFile {
   });
 }
 
+/** Who and where a session is, nothing secret: `Session.info` and `StoreSession.info`. */
+export interface SessionInfo {
+  /** The profile (a store's session: the profile of its local token cache). */
+  profile: string;
+  kind: SessionKind;
+  applicationId: string;
+  tenant: string;
+  tenantId: string | null;
+  account: string | null;
+  environment: SessionEnvironment;
+}
+
 /** A signed-in profile: a {@link TokenBroker} with what the session knows about itself. */
 export class Session extends TokenBroker {
   readonly record: ProfileRecord;
@@ -73,7 +85,7 @@ export class Session extends TokenBroker {
   }
 
   /** Who and where, nothing secret. */
-  get info() {
+  get info(): SessionInfo {
     const r = this.record;
     return {
       profile: r.profile,

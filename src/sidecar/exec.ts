@@ -26,10 +26,10 @@ export interface ExecOptions {
  *
  * @example
  * ```ts
- * process.exitCode = await runCommand("python3", ["job.py"], { env: childEnvironment(process.env, sidecar) });
+ * process.exitCode = await runChild("python3", ["job.py"], { env: childEnvironment(process.env, sidecar) });
  * ```
  */
-export function runCommand(command: string, args: string[], options: ExecOptions): Promise<number> {
+export function runChild(command: string, args: string[], options: ExecOptions): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { env: options.env, stdio: "inherit" });
     // A signal sent to this process alone (kill PID, a service manager) must reach the command;

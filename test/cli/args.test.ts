@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseArgs, type FlagSpec } from "../../src/cli/args.ts";
-import { UsageError } from "../../src/cli/usage-error.ts";
+import { UsageError } from "../../src/client/errors.ts";
 
 const specs: FlagSpec[] = [
   { name: "application-id", aliases: ["client-id", "ClientId"], kind: "string", help: "" },

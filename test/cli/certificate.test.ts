@@ -3,9 +3,8 @@
  * certificate found by SHA-1 thumbprint in the certificate folder, or given as a PEM or PFX file.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { copyFile, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { copyFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   emuFlags,
@@ -14,6 +13,8 @@ import {
   startTestEmulator,
   tempDir,
   verifyEmulatorToken,
+  writePemWithKey,
+  writePfx,
   type Emulator,
 } from "./helpers.ts";
 
@@ -26,27 +27,9 @@ describe("new with a certificate (client assertion)", () => {
 
   before(async () => {
     emu = await startTestEmulator();
-    const { certificate } = emu.info.apps;
-    certDir = await tempDir("pt-certs-");
-    pemWithKey = join(certDir, "app.pem");
-    await writeFile(
-      pemWithKey,
-      (await readFile(certificate.certificateFile, "utf8")) +
-        (await readFile(certificate.keyFile, "utf8")),
-    );
-    pfx = join(await tempDir(), "app.pfx");
-    execFileSync("openssl", [
-      "pkcs12",
-      "-export",
-      "-in",
-      certificate.certificateFile,
-      "-inkey",
-      certificate.keyFile,
-      "-out",
-      pfx,
-      "-passout",
-      `pass:${pfxPassword}`,
-    ]);
+    pemWithKey = await writePemWithKey(emu);
+    certDir = dirname(pemWithKey);
+    pfx = await writePfx(emu, pfxPassword);
   });
   after(() => emu?.close());
 

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import type { FlagSpec } from "../../src/cli/args.ts";
+import type { CommandModule } from "../../src/cli/command.ts";
 import { runCli } from "./helpers.ts";
 
 const exec = promisify(execFile);
@@ -40,11 +40,10 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 }
 
 /** The command names listed by `partner-token --help`. */
+/** The commands of the table (the ones the usage text lists, aliases aside). */
 async function listedCommands(): Promise<string[]> {
-  const { stderr } = await runCli(["--help"]);
-  const start = stderr.indexOf("\nCommands:\n");
-  const section = stderr.slice(start, stderr.indexOf("\n\n", start + 1));
-  return [...section.matchAll(/^ {2}([a-z][a-z0-9-]*) {2,}/gm)].map((m) => m[1]!);
+  const { commands } = await import("../../src/cli/command-table.ts");
+  return Object.keys(commands).filter((name) => !commands[name]!.aliasOf);
 }
 
 const ENVIRONMENTS = [
@@ -80,14 +79,14 @@ describe("bash", () => {
 
   test("every flag each command exports completes, kebab and PowerShell spellings", async () => {
     for (const name of await listedCommands()) {
-      const module = (await import(`../../src/cli/commands/${name}.ts`)) as {
-        flags?: FlagSpec[];
-        subcommands?: Record<string, FlagSpec[]>;
-      };
-      assert.ok(module.flags, `src/cli/commands/${name}.ts exports its flags`);
-      const contexts = module.subcommands
-        ? Object.entries(module.subcommands).map(([sub, specs]) => [[name, sub], specs] as const)
-        : [[[name], module.flags] as const];
+      const module = (await import(`../../src/cli/commands/${name}.ts`)) as CommandModule;
+      assert.ok(module.spec.flags, `src/cli/commands/${name}.ts exports its spec`);
+      const contexts =
+        module.body === undefined
+          ? Object.entries(module.spec.subcommands).map(
+              ([sub, command]) => [[name, sub], command.spec.flags] as const,
+            )
+          : [[[name], module.spec.flags] as const];
       for (const [words, specs] of contexts) {
         const kebab = await complete("partner-token", ...words, "--");
         const powershell = await complete("partner-token", ...words, "-");

@@ -249,3 +249,42 @@ export async function deviceSignIn(
   if (r.code !== 0) throw new Error(`device sign-in failed (${r.code}): ${r.stderr}`);
   return r.json;
 }
+
+/** The emulator's certificate app as one PEM file, certificate then key, in a new folder. */
+export async function writePemWithKey(emu: Emulator, prefix = "pt-certs-"): Promise<string> {
+  const { certificate } = emu.info.apps;
+  const path = join(await tempDir(prefix), "app.pem");
+  await writeFile(
+    path,
+    (await readFile(certificate.certificateFile, "utf8")) +
+      (await readFile(certificate.keyFile, "utf8")),
+  );
+  return path;
+}
+
+/**
+ * The emulator's certificate app as a PFX file protected by `password`, made by `openssl pkcs12`
+ * (the password goes to it through its environment, not its arguments).
+ */
+export async function writePfx(emu: Emulator, password: string): Promise<string> {
+  const { certificate } = emu.info.apps;
+  const path = join(await tempDir("pt-pfx-"), "app.pfx");
+  const { execFileSync } = await import("node:child_process");
+  execFileSync(
+    "openssl",
+    [
+      "pkcs12",
+      "-export",
+      "-in",
+      certificate.certificateFile,
+      "-inkey",
+      certificate.keyFile,
+      "-out",
+      path,
+      "-passout",
+      "env:PT_PFX_PASSWORD",
+    ],
+    { env: { ...process.env, PT_PFX_PASSWORD: password } },
+  );
+  return path;
+}

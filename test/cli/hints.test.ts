@@ -5,9 +5,6 @@
  * or AADSTS700024 for a client assertion).
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { hintForCommandLine } from "../../src/cli/errors.ts";
 import {
@@ -17,7 +14,8 @@ import {
   runCli,
   secretFile,
   startTestEmulator,
-  tempDir,
+  writePemWithKey,
+  writePfx,
   type Emulator,
 } from "./helpers.ts";
 
@@ -26,13 +24,7 @@ describe("hints on the command line", () => {
   let pemWithKey: string;
   before(async () => {
     emu = await startTestEmulator();
-    const { certificate } = emu.info.apps;
-    pemWithKey = join(await tempDir("pt-hint-certs-"), "app.pem");
-    await writeFile(
-      pemWithKey,
-      (await readFile(certificate.certificateFile, "utf8")) +
-        (await readFile(certificate.keyFile, "utf8")),
-    );
+    pemWithKey = await writePemWithKey(emu, "pt-hint-certs-");
   });
   after(() => emu?.close());
 
@@ -51,20 +43,7 @@ describe("hints on the command line", () => {
   ];
 
   it("a PFX without its password names --certificate-password, not certificatePassword", async () => {
-    const pfx = join(await tempDir("pt-hint-pfx-"), "app.pfx");
-    const { certificate } = emu.info.apps;
-    execFileSync("openssl", [
-      "pkcs12",
-      "-export",
-      "-in",
-      certificate.certificateFile,
-      "-inkey",
-      certificate.keyFile,
-      "-out",
-      pfx,
-      "-passout",
-      "pass:a-pfx-password-000",
-    ]);
+    const pfx = await writePfx(emu, "a-pfx-password-000");
     const r = await runCli(certificateArgs(pfx));
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /Cannot open the PFX file/);

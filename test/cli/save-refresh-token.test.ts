@@ -7,6 +7,8 @@ import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { saveFailureMessage } from "../../src/cli/save-refresh-token.ts";
+import { StoreError } from "../../src/stores/errors.ts";
 import { emuFlags, GRAPH, runCli, startTestEmulator, tempDir, type Emulator } from "./helpers.ts";
 
 describe("new --save-refresh-token", () => {
@@ -122,5 +124,24 @@ describe("new --save-refresh-token", () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--save-refresh-token: no folder/);
     assert.equal(tokenCalls(), before, "no token request was made");
+  });
+});
+
+describe("the message when saving fails", () => {
+  it("says each thing once, and ends each sentence with one period", () => {
+    const refused = new StoreError(
+      "ERR_STORE_MALFORMED_VALUE",
+      "file:/t/rt",
+      "Refusing to write a value that is not a printable single-line refresh token to file:/t/rt; it was left as it was.",
+    );
+    const text = saveFailureMessage("file:/t/rt", refused);
+    assert.equal(text.match(/left as it was/g)?.length, 1, text);
+    assert.doesNotMatch(text, /\.\./);
+    assert.match(text, /new refresh token is in the result on stdout\.$/);
+    const other = saveFailureMessage("keyvault:https://v/secrets/rt", new Error("Forbidden."));
+    assert.equal(
+      other,
+      "could not save the refresh token to keyvault:https://v/secrets/rt: Forbidden. keyvault:https://v/secrets/rt was left as it was; the new refresh token is in the result on stdout.",
+    );
   });
 });

@@ -249,6 +249,24 @@ function randomObject(keys: string[]): Record<string, unknown> {
   return out;
 }
 
+const assertionHeaderFields = ["alg", "typ", "kid", "x5t", "x5t#S256", "x5c"];
+const assertionClaims = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+/** Values of the wrong JSON type for a JWT field: String() of the first two throws. */
+const wrongTypes: unknown[] = [
+  { toString: 1 },
+  { toString: null, valueOf: {} },
+  {},
+  [],
+  [{}],
+  [1, 2],
+  1e300,
+  -1e300,
+  "1700000000",
+  true,
+  null,
+  0.5,
+];
+
 /** A JWT-looking string whose header and claims hold values of every type. */
 function hostileJwt(): string {
   const thumb = Buffer.from(info.apps.certificate.thumbprint, "hex");
@@ -263,6 +281,9 @@ function hostileJwt(): string {
   const payload = randomObject(["iss", "sub", "aud", "exp", "nbf", "iat", "tid", "upn", "jti"]);
   if (chance(0.4)) payload["iss"] = payload["sub"] = info.apps.certificate.clientId;
   if (chance(0.3)) payload["exp"] = Math.floor(Date.now() / 1000) + 600;
+  // A field of the wrong JSON type, including objects that break String() and Date.
+  if (chance(0.3)) header[pick(assertionHeaderFields)] = pick(wrongTypes);
+  if (chance(0.3)) payload[pick(assertionClaims)] = pick(wrongTypes);
   const signature = Buffer.from(
     Array.from({ length: Math.floor(random() * 300) }, () => Math.floor(random() * 256)),
   ).toString("base64url");
@@ -719,6 +740,64 @@ async function realTokens(): Promise<Record<string, string>> {
     }),
   };
 }
+
+test("a client assertion with a field of the wrong JSON type is answered 400/401 in Entra's shape, never 500", async () => {
+  const clientId = info.apps.certificate.clientId;
+  const thumb = Buffer.from(info.apps.certificate.thumbprint, "hex").toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const validHeader = { alg: "RS256", typ: "JWT", x5t: thumb };
+  const validPayload = {
+    iss: clientId,
+    sub: clientId,
+    aud: `${info.url}/${info.partnerTenant.id}/oauth2/v2.0/token`,
+    exp: now + 600,
+    nbf: now - 60,
+    jti: "j",
+  };
+  const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [];
+  for (const name of assertionHeaderFields)
+    for (const value of wrongTypes)
+      cases.push([
+        `header ${name}=${JSON.stringify(value)}`,
+        { ...validHeader, [name]: value },
+        validPayload,
+      ]);
+  for (const name of assertionClaims)
+    for (const value of wrongTypes)
+      cases.push([
+        `claim ${name}=${JSON.stringify(value)}`,
+        validHeader,
+        { ...validPayload, [name]: value },
+      ]);
+  cases.push(["header as an array", [validHeader] as never, validPayload]);
+  cases.push(["payload as an array", validHeader, [validPayload] as never]);
+  const problems: string[] = [];
+  for (const [what, header, payload] of cases) {
+    const res = await send({
+      method: "POST",
+      path: `/${info.partnerTenant.id}/oauth2/v2.0/token`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        client_id: clientId,
+        grant_type: "client_credentials",
+        scope: "https://graph.microsoft.com/.default",
+        client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion: `${b64(header)}.${b64(payload)}.${Buffer.from("sig").toString("base64url")}`,
+      }).toString(),
+    });
+    if (res.status !== 400 && res.status !== 401) {
+      problems.push(`${what}: ${res.status} ${res.text.slice(0, 200)}`);
+      continue;
+    }
+    const problem = shapeProblem("entra", "/token", res);
+    if (problem) problems.push(`${what}: ${problem}`);
+    else if (!/^AADSTS\d+/.test(JSON.parse(res.text).error_description))
+      problems.push(`${what}: no AADSTS code: ${res.text.slice(0, 200)}`);
+  }
+  assert.deepEqual(problems, []);
+  assert.ok(cases.length > 100);
+  assert.doesNotMatch(stderr, /internal error/);
+});
 
 test(`fuzz: up to ${COUNT} hostile requests in ${TIME_LIMIT_MS / 1000} s, the emulator stays up and answers in shape (seed ${SEED})`, async () => {
   const tokens = await realTokens();

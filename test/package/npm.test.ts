@@ -13,7 +13,15 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { claims, clientCredentials, GRAPH, run, startEmulator, type Ran } from "./helpers.ts";
+import {
+  claims,
+  clientCredentials,
+  GRAPH,
+  run,
+  servicePrincipal,
+  startEmulator,
+  type Ran,
+} from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const NODE_22 = "22.12.0";
@@ -43,7 +51,15 @@ const npm = (nodeDir: string, args: string[], cwd: string): Promise<Ran> =>
   run(
     join(npmDir, "npm"),
     [...args, "--no-fund", "--no-audit", "--prefer-offline"],
-    { PATH: [nodeDir, npmDir, "/usr/bin", "/bin"].join(delimiter), HOME: process.env.HOME },
+    {
+      PATH: [nodeDir, npmDir, "/usr/bin", "/bin"].join(delimiter),
+      HOME: process.env.HOME,
+      // `--global --prefix P` makes npm read P/etc/npmrc instead of the machine's global config, so
+      // a certificate authority the machine adds for its registry (its `cafile`) comes this way.
+      ...(process.env.NODE_EXTRA_CA_CERTS
+        ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS }
+        : {}),
+    },
     cwd,
   );
 
@@ -110,7 +126,7 @@ describe("npm pack", () => {
     for (const path of paths)
       assert.match(
         path,
-        /^(package\.json|README\.md|LICENSE(\.md)?|bin\/partner-token\.cjs|dist\/(cli\/main|index|emulator\/index|chunks\/(cli|lib|emulator)\/[\w-]+)\.js|dist\/types\/[\w/.-]+\.d\.ts)$/,
+        /^(package\.json|README\.md|LICENSE(\.md)?|bin\/(partner-token|token-cache-hit)\.cjs|dist\/(cli\/main|index|emulator\/index|chunks\/(cli|lib|emulator)\/[\w-]+)\.js|dist\/types\/[\w/.-]+\.d\.ts)$/,
       );
     for (const entry of [
       "bin/partner-token.cjs",
@@ -162,7 +178,7 @@ for (const version of [NODE_22, process.versions.node]) {
       assert.equal(v.stderr, "");
       const help = await run(bin, ["--help"], env);
       assert.equal(help.code, 0);
-      assert.match(help.stderr, /Usage: partner-token <command>/);
+      assert.match(help.stdout, /Usage: partner-token <command>/);
       assert.doesNotMatch(help.stderr, /Warning/);
       const newHelp = await run(bin, ["new", "--help"], env);
       assert.equal(newHelp.code, 0, newHelp.stderr);
@@ -206,6 +222,28 @@ for (const version of [NODE_22, process.versions.node]) {
         assert.equal(auth.tenantId, info.partnerTenant.id);
         assert.equal(claims(auth.accessToken).aud, GRAPH.replace("/.default", ""));
         assert.doesNotMatch(result.stderr + emulator.stderr(), /Warning/);
+
+        // A session, then its cached token: the same answer through the cache-hit path
+        // (bin/token-cache-hit.cjs) and through the bundle (the PowerShell spelling is the bundle's).
+        const sessionEnv = {
+          ...env,
+          CLIENT_SECRET: info.apps.confidential.clientSecret,
+          PARTNER_TOKEN_CACHE_DIR: join(dir, `cache-${version}`),
+          PARTNER_TOKEN_KEY_DIR: join(dir, `keys-${version}`),
+          PARTNER_TOKEN_KEYRING: "off",
+        };
+        const connected = await run(
+          bin,
+          ["connect", ...servicePrincipal(info), "--scopes", GRAPH, "-o", "none"],
+          sessionEnv,
+        );
+        assert.equal(connected.code, 0, connected.stderr);
+        const fast = await run(bin, ["token", "--query", "accessToken", "-o", "tsv"], sessionEnv);
+        const full = await run(bin, ["token", "-Query", "accessToken", "-o", "tsv"], sessionEnv);
+        assert.equal(fast.code, 0, fast.stderr);
+        assert.equal(full.code, 0, full.stderr);
+        assert.equal(fast.stdout, full.stdout);
+        assert.equal(claims(fast.stdout.trim()).aud, GRAPH.replace("/.default", ""));
       } finally {
         await emulator.stop();
       }

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { ServerError, SignInRequiredError } from "../../src/client/errors.ts";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { childEnvironment } from "../../src/sidecar/environment.ts";
-import { runCommand } from "../../src/sidecar/exec.ts";
+import { runChild } from "../../src/sidecar/exec.ts";
 import {
   parseRequest,
   scopeForResource,
@@ -279,16 +279,16 @@ describe("sidecar endpoint", () => {
     }
   });
 
-  test("runCommand: the command's exit code, 128 + signal, 127 when not found", async () => {
+  test("runChild: the command's exit code, 128 + signal, 127 when not found", async () => {
     const env = childEnvironment(process.env, sidecar);
-    assert.equal(await runCommand(process.execPath, ["-e", "process.exit(7)"], { env }), 7);
+    assert.equal(await runChild(process.execPath, ["-e", "process.exit(7)"], { env }), 7);
     assert.equal(
-      await runCommand(process.execPath, ["-e", "process.kill(process.pid, 'SIGTERM')"], { env }),
+      await runChild(process.execPath, ["-e", "process.kill(process.pid, 'SIGTERM')"], { env }),
       128 + 15,
     );
     const lines: string[] = [];
     assert.equal(
-      await runCommand("partner-token-no-such-command", [], { env, log: (l) => lines.push(l) }),
+      await runChild("partner-token-no-such-command", [], { env, log: (l) => lines.push(l) }),
       127,
     );
     assert.match(lines.join("\n"), /command not found: partner-token-no-such-command/);

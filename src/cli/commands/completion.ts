@@ -4,15 +4,12 @@
  * modules). The script is generated from the command table and each command's flags, so it is
  * always as current as the binary that printed it.
  */
-import { formatFlags, getBoolean, parseArgs, type FlagSpec } from "../args.ts";
-import { reportError } from "../errors.ts";
+import { formatFlags, type FlagSpec } from "../args.ts";
+import { helpFlag, stackDebugFlag, type CommandContext, type CommandSpec } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
-import type { CommandTable } from "../main.ts";
-import { UsageError } from "../usage-error.ts";
+import { usageError } from "../usage-error.ts";
 
-export const flags: FlagSpec[] = [
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
-];
+export const flags: FlagSpec[] = [stackDebugFlag, helpFlag];
 
 const usage = "Usage: partner-token completion bash|zsh|fish|powershell";
 
@@ -45,34 +42,23 @@ ${formatFlags(flags)}
 Exit codes: 0 ok, 2 usage (unknown shell).
 `;
 
-/** Entry point of `partner-token completion`. */
-export async function run(
-  argv: string[],
-  cli: { commands: CommandTable; usage: string },
-): Promise<number> {
-  try {
-    const args = parseArgs(argv, flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(help());
-      return ExitCode.ok;
-    }
-    const { completionModel, SHELLS } = await import("../completion/model.ts");
-    const [shell, ...extra] = args.positionals;
-    if (shell === undefined) throw new UsageError(`name a shell: ${SHELLS.join(", ")}.`);
-    if (extra.length > 0) throw new UsageError("completion takes one shell name.");
-    const name = shell.toLowerCase() === "pwsh" ? "powershell" : shell.toLowerCase();
-    if (!(SHELLS as readonly string[]).includes(name))
-      throw new UsageError(`no completion for '${shell}': choose ${SHELLS.join(", ")}.`);
-    const model = await completionModel(cli.commands, cli.usage);
-    const render = {
-      bash: async () => (await import("../completion/bash.ts")).renderBash,
-      zsh: async () => (await import("../completion/zsh.ts")).renderZsh,
-      fish: async () => (await import("../completion/fish.ts")).renderFish,
-      powershell: async () => (await import("../completion/powershell.ts")).renderPowerShell,
-    }[name as (typeof SHELLS)[number]];
-    process.stdout.write((await render())(model));
-    return ExitCode.ok;
-  } catch (error) {
-    return reportError(error, usage);
-  }
+export const spec: CommandSpec = { flags, usage, help, positionals: true, output: false };
+
+export async function body({ args, table }: CommandContext): Promise<number> {
+  const { completionModel, SHELLS } = await import("../completion/model.ts");
+  const [shell, ...extra] = args.positionals;
+  if (shell === undefined) throw usageError(`name a shell: ${SHELLS.join(", ")}.`);
+  if (extra.length > 0) throw usageError("completion takes one shell name.");
+  const name = shell.toLowerCase() === "pwsh" ? "powershell" : shell.toLowerCase();
+  if (!(SHELLS as readonly string[]).includes(name))
+    throw usageError(`no completion for '${shell}': choose ${SHELLS.join(", ")}.`);
+  const model = await completionModel(table);
+  const render = {
+    bash: async () => (await import("../completion/bash.ts")).renderBash,
+    zsh: async () => (await import("../completion/zsh.ts")).renderZsh,
+    fish: async () => (await import("../completion/fish.ts")).renderFish,
+    powershell: async () => (await import("../completion/powershell.ts")).renderPowerShell,
+  }[name as (typeof SHELLS)[number]];
+  process.stdout.write((await render())(model));
+  return ExitCode.ok;
 }

@@ -6,36 +6,22 @@
  */
 import type { ConnectParams } from "../../session/session.ts";
 import { formatFlags, getBoolean, getString, type FlagSpec } from "../args.ts";
-import { runCommand } from "../command.ts";
+import { debugFlag, helpFlag, type CommandContext, type CommandSpec } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import { say } from "../redact.ts";
 import { SOURCE_SPELLINGS } from "../secret-source.ts";
 import { profileFlags, sessionOptionsOf } from "../session-flags.ts";
-import { UsageError } from "../usage-error.ts";
-import { flags as newFlags, toParams } from "./new.ts";
-
-const notForConnect = new Set([
-  "save-refresh-token",
-  "encryption-key", // in profileFlags
-  "help",
-  "output",
-  "query",
-  "debug",
-  "consent",
-  "verbose",
-]);
+import { signInFlags, toParams } from "../sign-in-flags.ts";
+import { refreshTokenStoreFlag } from "../store-flags.ts";
+import { usageError } from "../usage-error.ts";
 
 export const flags: FlagSpec[] = [
-  ...newFlags.filter((f) => !notForConnect.has(f.name)),
+  ...signInFlags([refreshTokenStoreFlag]),
   ...profileFlags,
   ...outputFlags,
-  {
-    name: "debug",
-    kind: "boolean",
-    help: "show the HTTP exchange on stderr, secrets and tokens redacted",
-  },
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+  debugFlag,
+  helpFlag,
 ];
 
 const usage =
@@ -75,31 +61,37 @@ tokens can be renewed.
 Exit codes: 0 ok, 1 error, 2 usage, 4 sign-in refused (expired, revoked, MFA), 130 cancelled.
 `;
 
-export const run = (argv: string[]): Promise<number> =>
-  runCommand(argv, { flags, usage, help }, async ({ args, format, query, clientOptions }) => {
-    const params: ConnectParams = await toParams(args);
-    const refreshTokenStore = getString(args, "refresh-token-store");
-    if (refreshTokenStore !== undefined) params.refreshTokenStore = refreshTokenStore;
-    if (params.module)
-      throw new UsageError(
-        "--module belongs to 'partner-token new'; connect signs in to Partner Center.",
-      );
-    const options = sessionOptionsOf(args, {
-      ...clientOptions,
-      ...(getBoolean(args, "no-browser")
-        ? {
-            openBrowser: async (url: string) =>
-              say(`Open this address in a browser to sign in:\n  ${url}`),
-          }
-        : {}),
-    });
-    const { connectSession } = await import("../../session/session.ts");
-    const { session } = await connectSession(params, options);
-    const info = session.info;
-    say(
-      `partner-token: connected profile '${info.profile}'${info.account ? ` as ${info.account}` : ""} ` +
-        `(tenant ${info.tenantId ?? info.tenant}, ${info.environment.name}${info.environment.name === "Custom" ? ` ${info.environment.authorityHost}` : ""}).`,
+export const spec: CommandSpec = { flags, usage, help };
+
+export async function body({
+  args,
+  format,
+  query,
+  clientOptions,
+}: CommandContext): Promise<number> {
+  const params: ConnectParams = await toParams(args);
+  const refreshTokenStore = getString(args, "refresh-token-store");
+  if (refreshTokenStore !== undefined) params.refreshTokenStore = refreshTokenStore;
+  if (params.module)
+    throw usageError(
+      "--module belongs to 'partner-token new'; connect signs in to Partner Center.",
     );
-    await writeResult(info, format, query);
-    return ExitCode.ok;
+  const options = sessionOptionsOf(args, {
+    ...clientOptions,
+    ...(getBoolean(args, "no-browser")
+      ? {
+          openBrowser: async (url: string) =>
+            say(`Open this address in a browser to sign in:\n  ${url}`),
+        }
+      : {}),
   });
+  const { connectSession } = await import("../../session/session.ts");
+  const { session } = await connectSession(params, options);
+  const info = session.info;
+  say(
+    `partner-token: connected profile '${info.profile}'${info.account ? ` as ${info.account}` : ""} ` +
+      `(tenant ${info.tenantId ?? info.tenant}, ${info.environment.name}${info.environment.name === "Custom" ? ` ${info.environment.authorityHost}` : ""}).`,
+  );
+  await writeResult(info, format, query);
+  return ExitCode.ok;
+}

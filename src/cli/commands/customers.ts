@@ -12,24 +12,19 @@ import {
   formatFlags,
   getBoolean,
   getList,
+  getSetting,
   getString,
   type FlagSpec,
   type ParsedArgs,
 } from "../args.ts";
-import { runCommand, runSubcommand, type CommandContext } from "../command.ts";
+import { debugFlag, helpFlag, type CommandContext, type CommandGroup } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import { say } from "../redact.ts";
-import { profileFlags, warnDaysFlag } from "../session-flags.ts";
+import { forceRefreshFlag, minValidityFlag, profileFlags, warnDaysFlag } from "../session-flags.ts";
+import { scopesFlag, withHelp } from "../sign-in-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
-import { UsageError } from "../usage-error.ts";
-
-const debugFlag: FlagSpec = {
-  name: "debug",
-  kind: "boolean",
-  help: "show the HTTP exchange on stderr, secrets and tokens redacted",
-};
-const helpFlag: FlagSpec = { name: "help", short: "h", kind: "boolean", help: "show this help" };
+import { usageError } from "../usage-error.ts";
 
 const listFlags: FlagSpec[] = [
   ...profileFlags,
@@ -41,13 +36,10 @@ const listFlags: FlagSpec[] = [
 
 /** The flags of `customers tokens` (a superset of `customers list`'s but for -o/--query), for completion. */
 export const flags: FlagSpec[] = [
-  {
-    name: "scopes",
-    aliases: ["scope"],
-    kind: "list",
-    valueName: "scope",
-    help: "scopes of each customer's token, e.g. https://graph.microsoft.com/.default (required)",
-  },
+  withHelp(
+    scopesFlag,
+    "scopes of each customer's token, e.g. https://graph.microsoft.com/.default (required)",
+  ),
   {
     name: "customer",
     aliases: ["customers", "customer-id"],
@@ -78,13 +70,8 @@ export const flags: FlagSpec[] = [
     kind: "boolean",
     help: "with --out: skip the tenants already 'ok' in FILE, try the others again",
   },
-  {
-    name: "min-validity",
-    kind: "string",
-    valueName: "seconds",
-    help: "a cached token must stay valid this long, else it is renewed (default 300)",
-  },
-  { name: "force-refresh", kind: "boolean", help: "renew even when the cache holds a valid token" },
+  minValidityFlag,
+  forceRefreshFlag,
   warnDaysFlag,
   ...profileFlags,
   ...storeSourceFlags,
@@ -137,23 +124,17 @@ run again with --resume) or another error, 2 usage, 4 sign-in needed (no session
 expired or revoked), 130 cancelled (the lines so far are kept in --out FILE).
 `;
 
-/** Each subcommand's flags, as `partner-token completion` offers them. */
-export const subcommands = { list: listFlags, tokens: flags };
-
-export const run = (argv: string[]): Promise<number> =>
-  runSubcommand(
-    argv,
-    {
-      usage,
-      help,
-      unknown: (name) =>
-        `unknown customers command '${name}': use 'customers list' or 'customers tokens'.`,
-    },
-    {
-      list: (rest) => runCommand(rest, { flags: listFlags, usage, help }, list),
-      tokens: (rest) => runCommand(rest, { flags, usage, help, output: false }, tokens),
-    },
-  );
+export const spec: CommandGroup["spec"] = {
+  flags: [helpFlag],
+  usage,
+  help,
+  unknown: (name) =>
+    `unknown customers command '${name}': use 'customers list' or 'customers tokens'.`,
+  subcommands: {
+    list: { spec: { flags: listFlags, usage, help }, body: list },
+    tokens: { spec: { flags, usage, help, output: false }, body: tokens },
+  },
+};
 
 async function list({ args, format, query, clientOptions }: CommandContext): Promise<number> {
   const { withPartnerCenter } = await import("../partner-center-source.ts");
@@ -171,7 +152,7 @@ function wholeNumber(args: ParsedArgs, name: string, min: number, max: number): 
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || value < min || value > max)
-    throw new UsageError(`--${name} takes a whole number from ${min} to ${max}, not '${text}'.`);
+    throw usageError(`--${name} takes a whole number from ${min} to ${max}, not '${text}'.`);
   return value;
 }
 
@@ -181,21 +162,21 @@ async function customersFromFile(path: string): Promise<CustomerRef[]> {
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    throw new UsageError(`--customers-file: cannot read '${path}': ${(error as Error).message}.`);
+    throw usageError(`--customers-file: cannot read '${path}': ${(error as Error).message}.`);
   }
   if (text.trimStart().startsWith("[")) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new UsageError(
+      throw usageError(
         `--customers-file: '${path}' starts like JSON but is not: ${(error as Error).message}.`,
       );
     }
     return (parsed as unknown[]).map((c, i) => {
       const ref = typeof c === "string" ? { tenantId: c } : (c as CustomerRef);
       if (!ref || typeof ref.tenantId !== "string" || ref.tenantId.trim() === "")
-        throw new UsageError(`--customers-file: entry ${i} of '${path}' has no tenantId.`);
+        throw usageError(`--customers-file: entry ${i} of '${path}' has no tenantId.`);
       return ref;
     });
   }
@@ -215,7 +196,7 @@ async function customersFromFile(path: string): Promise<CustomerRef[]> {
 async function tokens({ args, signal, clientOptions }: CommandContext): Promise<number> {
   const scopes = getList(args, "scopes");
   if (!scopes || scopes.length === 0)
-    throw new UsageError(
+    throw usageError(
       "--scopes is required: the scopes of each customer's token, e.g. https://graph.microsoft.com/.default.",
     );
   const concurrency = wholeNumber(args, "concurrency", 1, 1000);
@@ -223,10 +204,10 @@ async function tokens({ args, signal, clientOptions }: CommandContext): Promise<
   const out = getString(args, "out");
   const resume = getBoolean(args, "resume");
   if (resume && out === undefined)
-    throw new UsageError("--resume needs --out FILE: the file of the run to resume.");
-  if (out !== undefined && out.trim() === "") throw new UsageError("--out needs a file name.");
+    throw usageError("--resume needs --out FILE: the file of the run to resume.");
+  if (out !== undefined && out.trim() === "") throw usageError("--out needs a file name.");
   if (out !== undefined && !existsSync(dirname(out)))
-    throw new UsageError(`--out: no folder for '${out}'; create it first.`);
+    throw usageError(`--out: no folder for '${out}'; create it first.`);
   const given: CustomerRef[] = [
     ...(getList(args, "customer") ?? []).map((tenantId) => ({ tenantId })),
     ...(getString(args, "customers-file") !== undefined
@@ -237,7 +218,7 @@ async function tokens({ args, signal, clientOptions }: CommandContext): Promise<
     given.length === 0 &&
     (getList(args, "customer") !== undefined || getString(args, "customers-file") !== undefined)
   )
-    throw new UsageError("--customer / --customers-file named no customer.");
+    throw usageError("--customer / --customers-file named no customer.");
 
   const debugLine = clientOptions.debug;
   const [{ openPartnerSource, partnerCenterClient }, { MemoryTokenCache }, job, { LocalThrottle }] =
@@ -282,7 +263,7 @@ async function tokens({ args, signal, clientOptions }: CommandContext): Promise<
       file = await results.ResultsFile.open(out, { resume });
     }
 
-    const cacheUri = getString(args, "cache") ?? (process.env.PARTNER_TOKEN_CACHE || undefined);
+    const cacheUri = getSetting(args, "cache");
     if (cacheUri !== undefined) {
       const { RedisThrottle } = await import("../../customers/redis-throttle.ts");
       throttle = await RedisThrottle.open(cacheUri, {

@@ -3,17 +3,14 @@
  * from a source like every other secret. The signature is not checked: this is for reading
  * what a token says (audience, scopes, tenant, expiry), not for trusting it.
  */
-import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
-import { installCrashGuard, reportError } from "../errors.ts";
+import { formatFlags, type FlagSpec } from "../args.ts";
+import { helpFlag, stackDebugFlag, type CommandContext, type CommandSpec } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
+import { outputFlags, writeResult } from "../output.ts";
 import { readSecret, SOURCE_SPELLINGS } from "../secret-source.ts";
-import { UsageError } from "../usage-error.ts";
+import { usageError } from "../usage-error.ts";
 
-export const flags: FlagSpec[] = [
-  ...outputFlags,
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
-];
+export const flags: FlagSpec[] = [...outputFlags, stackDebugFlag, helpFlag];
 
 const usage =
   "Usage: partner-token decode [- | @path | env:NAME | prompt] [-o FORMAT] [--query EXPR]";
@@ -40,26 +37,14 @@ Output: {"header": {…}, "claims": {…}} as JSON on stdout.
 Exit codes: 0 ok, 1 not a JWT, 2 usage.
 `;
 
-/** Entry point of `partner-token decode`. */
-export async function run(argv: string[]): Promise<number> {
-  installCrashGuard();
-  try {
-    const args = parseArgs(argv, flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(help());
-      return ExitCode.ok;
-    }
-    if (args.positionals.length > 1) throw new UsageError("decode takes one token source.");
-    const format = parseOutputFormat(getString(args, "output"));
-    const query = getString(args, "query");
-    await compileQuery(query);
-    const source = args.positionals[0] ?? (process.stdin.isTTY ? "prompt" : "-");
-    const token = (await readSecret(source, { flag: "decode", what: "token" })).trim();
-    await writeResult(await decode(token), format, query);
-    return ExitCode.ok;
-  } catch (error) {
-    return reportError(error, usage);
-  }
+export const spec: CommandSpec = { flags, usage, help, positionals: true };
+
+export async function body({ args, format, query }: CommandContext): Promise<number> {
+  if (args.positionals.length > 1) throw usageError("decode takes one token source.");
+  const source = args.positionals[0] ?? (process.stdin.isTTY ? "prompt" : "-");
+  const token = (await readSecret(source, { flag: "decode", what: "token" })).trim();
+  await writeResult(await decode(token), format, query);
+  return ExitCode.ok;
 }
 
 async function decode(token: string): Promise<{ header: unknown; claims: unknown }> {

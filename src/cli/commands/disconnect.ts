@@ -1,14 +1,11 @@
 /** `partner-token disconnect`: removes the profile's session — its tokens and its key. */
 import { formatFlags, type FlagSpec } from "../args.ts";
-import { runCommand } from "../command.ts";
+import { helpFlag, stackDebugFlag, type CommandContext, type CommandSpec } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
 import { profileFlags, sessionOptionsOf } from "../session-flags.ts";
 
-export const flags: FlagSpec[] = [
-  ...profileFlags,
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
-];
+export const flags: FlagSpec[] = [...profileFlags, stackDebugFlag, helpFlag];
 
 const usage = "Usage: partner-token disconnect [--profile P] [--cache-dir DIR]";
 
@@ -28,16 +25,17 @@ Options:
 ${formatFlags(flags)}
 `;
 
-export const run = (argv: string[]): Promise<number> =>
-  runCommand(argv, { flags, usage, help, output: false }, async ({ args }) => {
-    const options = sessionOptionsOf(args);
-    const { disconnectSession, profileName } = await import("../../session/session.ts");
-    const existed = await disconnectSession(options);
-    const name = profileName(options.profile);
-    say(
-      existed
-        ? `partner-token: disconnected profile '${name}'.`
-        : `partner-token: profile '${name}' had no session.`,
-    );
-    return ExitCode.ok;
-  });
+export const spec: CommandSpec = { flags, usage, help, output: false };
+
+export async function body({ args }: CommandContext): Promise<number> {
+  const options = sessionOptionsOf(args);
+  const { disconnectSession, profileName } = await import("../../session/session.ts");
+  const existed = await disconnectSession(options);
+  const name = profileName(options.profile);
+  say(
+    existed
+      ? `partner-token: disconnected profile '${name}'.`
+      : `partner-token: profile '${name}' had no session.`,
+  );
+  return ExitCode.ok;
+}

@@ -3,16 +3,13 @@
  * local emulator, with their sign-in host and API endpoints; one of them when NAME is given
  * (any case, legacy names accepted).
  */
-import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
-import { reportError } from "../errors.ts";
+import { formatFlags, type FlagSpec } from "../args.ts";
+import { helpFlag, stackDebugFlag, type CommandContext, type CommandSpec } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
-import { UsageError } from "../usage-error.ts";
+import { outputFlags, writeResult } from "../output.ts";
+import { usageError } from "../usage-error.ts";
 
-export const flags: FlagSpec[] = [
-  ...outputFlags,
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
-];
+export const flags: FlagSpec[] = [...outputFlags, stackDebugFlag, helpFlag];
 
 const usage = "Usage: partner-token environments [NAME] [-o json|table|tsv|none] [--query EXPR]";
 
@@ -36,27 +33,16 @@ ${formatFlags(flags)}
 Exit codes: 0 ok, 2 usage (unknown name).
 `;
 
-/** Entry point of `partner-token environments`. */
-export async function run(argv: string[]): Promise<number> {
-  try {
-    const args = parseArgs(argv, flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(help());
-      return ExitCode.ok;
-    }
-    if (args.positionals.length > 1) throw new UsageError("environments takes at most one name.");
-    const format = parseOutputFormat(getString(args, "output"));
-    const query = getString(args, "query");
-    await compileQuery(query);
-    const { environments, resolveEnvironment } = await import("../../client/environments.ts");
-    const name = args.positionals[0];
-    const result =
-      name === undefined
-        ? [...environments, resolveEnvironment("Emulator")]
-        : resolveEnvironment(name);
-    await writeResult(result, format, query);
-    return ExitCode.ok;
-  } catch (error) {
-    return reportError(error, usage);
-  }
+export const spec: CommandSpec = { flags, usage, help, positionals: true };
+
+export async function body({ args, format, query }: CommandContext): Promise<number> {
+  if (args.positionals.length > 1) throw usageError("environments takes at most one name.");
+  const { environments, resolveEnvironment } = await import("../../client/environments.ts");
+  const name = args.positionals[0];
+  const result =
+    name === undefined
+      ? [...environments, resolveEnvironment("Emulator")]
+      : resolveEnvironment(name);
+  await writeResult(result, format, query);
+  return ExitCode.ok;
 }

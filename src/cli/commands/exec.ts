@@ -4,22 +4,21 @@
  * session's tokens — in a customer's tenant with `--tenant`. The endpoint lives as long as the
  * command; the exit code is the command's.
  */
-import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
-import { installCrashGuard, reportError } from "../errors.ts";
+import { formatFlags, getBoolean, getString, type FlagSpec } from "../args.ts";
+import { debugFlag, helpFlag, type CommandContext, type CommandSpec } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
-import { openTokenSourceFromArgs, profileFlags, tokenRequestFlags } from "../session-flags.ts";
+import { openTokenSourceFromArgs, profileFlags } from "../session-flags.ts";
+import { tenantFlag, withHelp } from "../sign-in-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
 import { TENANT } from "../../sidecar/server.ts";
-import { UsageError } from "../usage-error.ts";
-
-const tenantFlag = tokenRequestFlags.find((f) => f.name === "tenant")!;
+import { usageError } from "../usage-error.ts";
 
 export const flags: FlagSpec[] = [
-  {
-    ...tenantFlag,
-    help: "the customer tenant the command's tokens are for (default the session's own)",
-  },
+  withHelp(
+    tenantFlag,
+    "the customer tenant the command's tokens are for (default the session's own)",
+  ),
   ...profileFlags,
   // Not --show-new-refresh-token: stdout belongs to the command (exec) or the ready line (serve).
   ...storeSourceFlags.filter((f) => f.name !== "show-new-refresh-token"),
@@ -28,12 +27,11 @@ export const flags: FlagSpec[] = [
     kind: "boolean",
     help: "log each token request on stderr (resource, tenant, status; never a token)",
   },
-  {
-    name: "debug",
-    kind: "boolean",
-    help: "show the HTTP exchange with Entra ID on stderr, secrets and tokens redacted",
-  },
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+  withHelp(
+    debugFlag,
+    "show the HTTP exchange with Entra ID on stderr, secrets and tokens redacted",
+  ),
+  helpFlag,
 ];
 
 const usage = "Usage: partner-token exec [--tenant T] [--profile P] [options] -- COMMAND [ARGS…]";
@@ -68,56 +66,55 @@ executable); before COMMAND runs: 1 error, 2 usage, 4 sign-in needed (no session
 `;
 };
 
-/** Entry point of `partner-token exec`. */
-export async function run(argv: string[]): Promise<number> {
-  installCrashGuard();
+export const spec: CommandSpec = {
+  flags,
+  usage,
+  help,
+  positionals: true,
+  output: false,
   // Flags before `--` are ours; everything after is the command, untouched.
-  const split = argv.indexOf("--");
-  const own = split < 0 ? argv : argv.slice(0, split);
-  const command = split < 0 ? [] : argv.slice(split + 1);
-  try {
-    const args = parseArgs(own, flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(await help());
-      return ExitCode.ok;
-    }
-    if (args.positionals.length > 0 || command.length === 0)
-      throw new UsageError(
-        args.positionals.length > 0
-          ? `put the command after '--': partner-token exec … -- ${args.positionals.join(" ")}`
-          : "exec needs a command after '--'.",
-      );
-    const tenant = getString(args, "tenant");
-    if (tenant !== undefined && !TENANT.test(tenant.trim()))
-      throw new UsageError(`--tenant takes a tenant id or domain name, not '${tenant}'.`);
+  rest: true,
+  // Signals go to the command, whose exit code is ours.
+  interrupt: "none",
+};
 
-    const debug = getBoolean(args, "debug");
-    const source = await openTokenSourceFromArgs(
-      args,
-      debug ? { debug: (line: string) => say(line) } : {},
+export async function body({
+  args,
+  rest: command,
+  clientOptions,
+}: CommandContext): Promise<number> {
+  if (args.positionals.length > 0 || command.length === 0)
+    throw usageError(
+      args.positionals.length > 0
+        ? `put the command after '--': partner-token exec … -- ${args.positionals.join(" ")}`
+        : "exec needs a command after '--'.",
     );
-    const [{ startSidecar }, { childEnvironment }, { runCommand }] = await Promise.all([
+  const tenant = getString(args, "tenant");
+  if (tenant !== undefined && !TENANT.test(tenant.trim()))
+    throw usageError(`--tenant takes a tenant id or domain name, not '${tenant}'.`);
+
+  const source = await openTokenSourceFromArgs(args, clientOptions);
+  try {
+    const [{ startSidecar }, { childEnvironment }, { runChild }] = await Promise.all([
       import("../../sidecar/server.ts"),
       import("../../sidecar/environment.ts"),
       import("../../sidecar/exec.ts"),
     ]);
-    const clientId = (source as { info?: { clientId?: unknown } }).info?.clientId;
     const sidecar = await startSidecar({
       source,
       ...(tenant !== undefined ? { tenant: tenant.trim() } : {}),
-      ...(typeof clientId === "string" ? { clientId } : {}),
+      clientId: source.info.applicationId,
       ...(getBoolean(args, "log-requests") ? { log: say } : {}),
     });
     try {
-      return await runCommand(command[0]!, command.slice(1), {
+      return await runChild(command[0]!, command.slice(1), {
         env: childEnvironment(process.env, sidecar),
         log: say,
       });
     } finally {
       await sidecar.close();
-      await source.close?.();
     }
-  } catch (error) {
-    return reportError(error, usage);
+  } finally {
+    await source.close();
   }
 }

@@ -6,167 +6,30 @@
  */
 import type { ClientOptions, NewPartnerAccessTokenParams } from "../../client/types.ts";
 import type { RefreshTokenStore } from "../../session/types.ts";
-import {
-  formatFlags,
-  getBoolean,
-  getList,
-  getSource,
-  getString,
-  parseArgs,
-  type FlagSpec,
-  type ParsedArgs,
-} from "../args.ts";
-import { abortOnInterrupt, installCrashGuard, reportError } from "../errors.ts";
+import { formatFlags, getBoolean, getString, type FlagSpec, type ParsedArgs } from "../args.ts";
+import { debugFlag, helpFlag, type CommandContext, type CommandSpec } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
-import { compileQuery, outputFlags, parseOutputFormat, writeResult } from "../output.ts";
+import { outputFlags, writeResult, type OutputFormat } from "../output.ts";
 import { progress, say } from "../redact.ts";
-import { readSecret, SOURCE_SPELLINGS } from "../secret-source.ts";
-import { cacheFlags, refreshTokenStoreFlag } from "../store-flags.ts";
-import { UsageError } from "../usage-error.ts";
+import { SOURCE_SPELLINGS } from "../secret-source.ts";
+import { signInFlags, toParams } from "../sign-in-flags.ts";
+import { encryptionKeyFlag, refreshTokenStoreFlag } from "../store-flags.ts";
+import { usageError } from "../usage-error.ts";
 
 export const flags: FlagSpec[] = [
-  {
-    name: "application-id",
-    aliases: ["client-id", "ApplicationId", "ClientId"],
-    kind: "string",
-    valueName: "id",
-    help: "application (client) id [env AZURE_CLIENT_ID]",
-  },
-  {
-    name: "scopes",
-    aliases: ["scope"],
-    kind: "list",
-    valueName: "scope",
-    help: "scopes to ask for: repeated, or several after the flag (spaces or commas)",
-  },
-  {
-    name: "resource",
-    kind: "string",
-    valueName: "uri",
-    help: "module 1.5.x -Resource: asks for the scope <uri>/.default",
-  },
-  {
-    name: "tenant",
-    aliases: ["tenant-id", "domain", "TenantId", "Domain"],
-    kind: "string",
-    valueName: "id|domain",
-    help: "tenant id or domain (default organizations) [env AZURE_TENANT_ID]",
-  },
-  {
-    name: "environment",
-    aliases: ["environment-name", "EnvironmentName"],
-    kind: "string",
-    valueName: "name",
-    help: "AzureCloud (default), AzureChinaCloud, AzureGermanCloud, AzurePPE, AzureUSGovernment, legacy names, Emulator",
-  },
-  {
-    name: "service-principal",
-    kind: "boolean",
-    help: "sign in as the application (client credentials), or with --use-authorization-code as App + User",
-  },
-  {
-    name: "credential",
-    aliases: ["client-secret"],
-    kind: "source",
-    help: "the client secret (the -Credential password) from a source [default env AZURE_CLIENT_SECRET]",
-  },
-  {
-    name: "credential-user",
-    kind: "string",
-    valueName: "id",
-    help: "the -Credential user name (an application id); default --application-id",
-  },
-  {
-    name: "certificate-thumbprint",
-    kind: "string",
-    valueName: "sha1",
-    help: "SHA-1 thumbprint of a certificate in the certificate folder",
-  },
-  {
-    name: "certificate-path",
-    aliases: ["certificate-file"],
-    kind: "string",
-    valueName: "file",
-    help: "certificate file, PEM with its key or PFX [env AZURE_CLIENT_CERTIFICATE_PATH]",
-  },
-  {
-    name: "certificate-password",
-    kind: "source",
-    help: "PFX password from a source [default env AZURE_CLIENT_CERTIFICATE_PASSWORD]",
-  },
-  {
-    name: "use-authorization-code",
-    aliases: ["auth-code", "UseAuthorizationCode", "AuthCode"],
-    kind: "boolean",
-    help: "sign in through the browser (authorization code, loopback http://localhost:8400/…)",
-  },
-  {
-    name: "use-device-authentication",
-    aliases: ["device-code", "device-auth", "device", "UseDeviceAuthentication", "DeviceCode"],
-    kind: "boolean",
-    help: "sign in with a device code (shown on stderr)",
-  },
-  {
-    name: "module",
-    aliases: ["module-name", "ModuleName"],
-    kind: "string",
-    valueName: "name",
-    help: "ExchangeOnline: the Exchange Online PowerShell app and scope",
-  },
-  {
-    name: "refresh-token",
-    kind: "source",
-    help: "a refresh token from a source",
-  },
-  {
-    name: "save-refresh-token",
-    kind: "string",
-    valueName: "file",
-    help: "write the rotated refresh token to FILE (atomically, mode 0600) after a successful sign-in (= --refresh-token-store file:FILE)",
-  },
-  refreshTokenStoreFlag,
-  cacheFlags.find((f) => f.name === "encryption-key")!,
-  {
-    name: "access-token",
-    kind: "source",
-    help: "an access token from a source (decoded, no network call)",
-  },
-  {
-    name: "authority-host",
-    kind: "string",
-    valueName: "url",
-    help: "a custom environment's login host, e.g. the emulator's URL [env AZURE_AUTHORITY_HOST]",
-  },
-  {
-    name: "partner-center-endpoint",
-    kind: "string",
-    valueName: "url",
-    help: "a custom environment's Partner Center API",
-  },
-  {
-    name: "authority",
-    kind: "string",
-    valueName: "url",
-    help: "any OpenID Connect issuer, found through its discovery document",
-  },
-  {
-    name: "ca-file",
-    kind: "string",
-    valueName: "pem",
-    help: "extra certificate authority to trust [env PARTNER_TOKEN_CA_FILE]",
-  },
-  {
-    name: "no-browser",
-    kind: "boolean",
-    help: "print the sign-in URL instead of opening a browser",
-  },
+  ...signInFlags([
+    {
+      name: "save-refresh-token",
+      kind: "string",
+      valueName: "file",
+      help: "write the rotated refresh token to FILE (atomically, mode 0600) after a successful sign-in (= --refresh-token-store file:FILE)",
+    },
+    refreshTokenStoreFlag,
+    encryptionKeyFlag,
+  ]),
   ...outputFlags,
-  {
-    name: "debug",
-    kind: "boolean",
-    help: "show the HTTP exchange on stderr, secrets and tokens redacted",
-  },
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+  debugFlag,
+  helpFlag,
   // PowerShell compatibility: accepted so a script ports unchanged.
   { name: "consent", kind: "boolean", hidden: true, help: "" },
   { name: "verbose", kind: "boolean", hidden: true, help: "" },
@@ -240,60 +103,50 @@ Output: the AuthResult as JSON on stdout; messages (device code, browser) on std
 Exit codes: 0 ok, 1 error, 2 usage, 4 sign-in needed (expired, revoked, MFA, consent), 130 cancelled.
 `;
 
-/** The values of --module (completion offers them). */
-export const MODULES = ["ExchangeOnline"] as const;
+export const spec: CommandSpec = {
+  flags,
+  usage,
+  help,
+  strayHint:
+    "(A PowerShell variable such as $credential has no meaning here: see --help for secret sources.)",
+};
 
-/** Entry point of `partner-token new`; resolves to the exit code. */
-export async function run(argv: string[]): Promise<number> {
-  let debug = false;
-  installCrashGuard();
+export async function body({
+  args,
+  format,
+  query,
+  clientOptions,
+}: CommandContext): Promise<number> {
+  const saveTo = getString(args, "save-refresh-token");
+  const storeUri = getString(args, "refresh-token-store");
+  if (saveTo !== undefined && storeUri !== undefined)
+    throw usageError(
+      "--save-refresh-token FILE is --refresh-token-store file:FILE: give one of them.",
+    );
+  if (saveTo !== undefined) {
+    const { expandHome } = await import("../save-refresh-token.ts");
+    const { existsSync } = await import("node:fs");
+    const { dirname } = await import("node:path");
+    if (saveTo.trim() === "" || !existsSync(dirname(expandHome(saveTo))))
+      throw usageError(`--save-refresh-token: no folder for '${saveTo}'; create it first.`);
+  }
+  if (getBoolean(args, "consent"))
+    say(
+      "partner-token: -Consent (module 1.5.x) is accepted and ignored: consent is given at sign-in.",
+    );
+
+  const params = await toParams(args);
+  // Opened before the sign-in: a wrong URI, an unreachable store or a missing key shows now,
+  // not after someone has signed in.
+  let store: RefreshTokenStore | undefined;
+  if (storeUri !== undefined) {
+    const { openStoreFromArgs } = await import("../store-flags.ts");
+    store = await openStoreFromArgs(args, storeUri);
+  }
   try {
-    const args = parseArgs(argv, flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(help());
-      return ExitCode.ok;
-    }
-    debug = getBoolean(args, "debug");
-    if (args.positionals.length > 0)
-      throw new UsageError(
-        `unexpected argument '${args.positionals[0]}'. (A PowerShell variable such as $credential has no meaning here: see --help for secret sources.)`,
-      );
-    const format = parseOutputFormat(getString(args, "output"));
-    const saveTo = getString(args, "save-refresh-token");
-    const storeUri = getString(args, "refresh-token-store");
-    if (saveTo !== undefined && storeUri !== undefined)
-      throw new UsageError(
-        "--save-refresh-token FILE is --refresh-token-store file:FILE: give one of them.",
-      );
-    if (saveTo !== undefined) {
-      const { expandHome } = await import("../save-refresh-token.ts");
-      const { existsSync } = await import("node:fs");
-      const { dirname } = await import("node:path");
-      if (saveTo.trim() === "" || !existsSync(dirname(expandHome(saveTo))))
-        throw new UsageError(`--save-refresh-token: no folder for '${saveTo}'; create it first.`);
-    }
-    const query = getString(args, "query");
-    await compileQuery(query);
-    if (getBoolean(args, "consent"))
-      say(
-        "partner-token: -Consent (module 1.5.x) is accepted and ignored: consent is given at sign-in.",
-      );
-
-    const params = await toParams(args);
-    // Opened before the sign-in: a wrong URI, an unreachable store or a missing key shows now,
-    // not after someone has signed in.
-    let store: RefreshTokenStore | undefined;
-    if (storeUri !== undefined) {
-      const { openStoreFromArgs } = await import("../store-flags.ts");
-      store = await openStoreFromArgs(args, storeUri);
-    }
-    try {
-      return await signIn(args, params, debug, format, query, saveTo, store);
-    } finally {
-      await store?.close?.();
-    }
-  } catch (error) {
-    return reportError(error, usage, debug);
+    return await signIn(args, params, clientOptions, format, query, saveTo, store);
+  } finally {
+    await store?.close?.();
   }
 }
 
@@ -301,17 +154,15 @@ export async function run(argv: string[]): Promise<number> {
 async function signIn(
   args: ParsedArgs,
   params: NewPartnerAccessTokenParams,
-  debug: boolean,
-  format: ReturnType<typeof parseOutputFormat>,
+  clientOptions: ClientOptions,
+  format: OutputFormat,
   query: string | undefined,
   saveTo: string | undefined,
   store: RefreshTokenStore | undefined,
 ): Promise<number> {
-  const signal = abortOnInterrupt();
   const options: ClientOptions = {
     log: (message) => progress(message),
-    signal,
-    ...(debug ? { debug: (line: string) => say(line) } : {}),
+    ...clientOptions,
     ...(getBoolean(args, "no-browser")
       ? {
           openBrowser: async (url: string) =>
@@ -340,108 +191,9 @@ async function signIn(
   // The result is written even when saving failed: the rotated token must not be lost.
   await writeResult(result, format, query);
   if (saveFailed !== undefined) {
-    say(
-      `partner-token: could not save the refresh token to ${target}: ${(saveFailed as Error).message}. ` +
-        `${target} was left as it was; the new refresh token is in the result on stdout.`,
-    );
+    const { saveFailureMessage } = await import("../save-refresh-token.ts");
+    say(`partner-token: ${saveFailureMessage(target!, saveFailed)}`);
     return ExitCode.error;
   }
   return ExitCode.ok;
-}
-
-/** Flags + environment → the library's parameters, reading every secret from its source. */
-export async function toParams(args: ParsedArgs): Promise<NewPartnerAccessTokenParams> {
-  const env = process.env;
-  const flag = (name: string): string => args.spelled.get(name) ?? `--${name}`;
-  const p: NewPartnerAccessTokenParams = {};
-
-  const moduleName = getString(args, "module");
-  if (moduleName !== undefined) {
-    const match = MODULES.find((m) => m.toLowerCase() === moduleName.toLowerCase());
-    if (!match)
-      throw new UsageError(`${flag("module")} takes ${MODULES.join(", ")}, not '${moduleName}'.`);
-    p.module = match;
-  }
-
-  const applicationId =
-    getString(args, "application-id") ?? (p.module ? undefined : env.AZURE_CLIENT_ID);
-  if (applicationId) p.applicationId = applicationId;
-  const scopes = getList(args, "scopes");
-  if (scopes) p.scopes = scopes;
-  const resource = getString(args, "resource");
-  if (resource) p.resource = resource;
-  const tenant = getString(args, "tenant") ?? env.AZURE_TENANT_ID;
-  if (tenant) p.tenant = tenant;
-
-  // Where to sign in: a named cloud, a custom host, or any OIDC issuer.
-  const environment = getString(args, "environment");
-  const authority = getString(args, "authority");
-  const authorityHost =
-    getString(args, "authority-host") ??
-    (environment === undefined && authority === undefined ? env.AZURE_AUTHORITY_HOST : undefined);
-  if (environment) p.environment = environment;
-  if (authority) p.authority = authority;
-  if (authorityHost) p.authorityHost = authorityHost;
-  const partnerCenter = getString(args, "partner-center-endpoint");
-  if (partnerCenter) p.partnerCenterEndpoint = partnerCenter;
-  const caFile = getString(args, "ca-file") ?? env.PARTNER_TOKEN_CA_FILE;
-  if (caFile) p.caFile = caFile;
-
-  if (getBoolean(args, "service-principal")) p.servicePrincipal = true;
-  if (getBoolean(args, "use-authorization-code")) p.useAuthorizationCode = true;
-  if (getBoolean(args, "use-device-authentication")) p.useDeviceAuthentication = true;
-
-  const thumbprint = getString(args, "certificate-thumbprint");
-  if (thumbprint) p.certificateThumbprint = thumbprint;
-  let certificatePath = getString(args, "certificate-path");
-
-  // -Credential: the user name is an application id, the password the client secret.
-  const credential = getSource(args, "credential");
-  const credentialUser = getString(args, "credential-user") ?? applicationId;
-  const secretFor = async (source: string | undefined): Promise<void> => {
-    if (!credentialUser)
-      throw new UsageError(
-        `${flag("credential")} needs the application id it belongs to: --application-id, --credential-user or AZURE_CLIENT_ID.`,
-      );
-    const password = await readSecret(source, {
-      flag: flag("credential"),
-      what: "client secret",
-      defaultEnv: "AZURE_CLIENT_SECRET",
-    });
-    p.credential = { userName: credentialUser, password };
-  };
-  if (credential) await secretFor(credential.source);
-  else if (p.servicePrincipal && !thumbprint && !certificatePath) {
-    // The Azure SDK's EnvironmentCredential order: a secret, else a certificate.
-    if (env.AZURE_CLIENT_SECRET) await secretFor(undefined);
-    else if (env.AZURE_CLIENT_CERTIFICATE_PATH) certificatePath = env.AZURE_CLIENT_CERTIFICATE_PATH;
-    else if (process.stdin.isTTY && process.stderr.isTTY) await secretFor(undefined);
-  }
-
-  if (certificatePath) {
-    p.certificatePath = certificatePath;
-    const password = getSource(args, "certificate-password");
-    const isPfx = /\.(pfx|p12)$/i.test(certificatePath);
-    if (password || (isPfx && env.AZURE_CLIENT_CERTIFICATE_PASSWORD))
-      p.certificatePassword = await readSecret(password?.source, {
-        flag: flag("certificate-password"),
-        what: "certificate password",
-        defaultEnv: "AZURE_CLIENT_CERTIFICATE_PASSWORD",
-      });
-  } else if (getSource(args, "certificate-password"))
-    throw new UsageError(`${flag("certificate-password")} goes with --certificate-path.`);
-
-  const refreshToken = getSource(args, "refresh-token");
-  if (refreshToken)
-    p.refreshToken = await readSecret(refreshToken.source, {
-      flag: flag("refresh-token"),
-      what: "refresh token",
-    });
-  const accessToken = getSource(args, "access-token");
-  if (accessToken)
-    p.accessToken = await readSecret(accessToken.source, {
-      flag: flag("access-token"),
-      what: "access token",
-    });
-  return p;
 }

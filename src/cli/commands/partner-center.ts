@@ -3,7 +3,13 @@
  * Entra token for Partner Center; prints the Partner Center token as JSON.
  */
 import { formatFlags, type FlagSpec } from "../args.ts";
-import { runCommand, runSubcommand } from "../command.ts";
+import {
+  debugFlag,
+  helpFlag,
+  type CommandContext,
+  type CommandGroup,
+  type CommandSpec,
+} from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import { profileFlags } from "../session-flags.ts";
@@ -13,12 +19,8 @@ export const flags: FlagSpec[] = [
   ...profileFlags,
   ...storeSourceFlags,
   ...outputFlags,
-  {
-    name: "debug",
-    kind: "boolean",
-    help: "show the HTTP exchange on stderr, secrets and tokens redacted",
-  },
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+  debugFlag,
+  helpFlag,
 ];
 
 const usage = "Usage: partner-token partner-center token [--profile P] [options]";
@@ -54,28 +56,22 @@ Exit codes: 0 ok, 1 error (Partner Center refused: code, description and correla
 2 usage, 4 sign-in needed (no session, expired, revoked), 130 cancelled.
 `;
 
-/** Each subcommand's flags, as `partner-token completion` offers them. */
-export const subcommands = { token: flags };
+const token: CommandSpec = { flags, usage, help };
 
-export const run = (argv: string[]): Promise<number> =>
-  runSubcommand(
-    argv,
-    {
-      usage,
-      help,
-      unknown: (name) =>
-        `unknown partner-center command '${name}': the command is 'partner-center token'.`,
-    },
-    {
-      token: (rest) =>
-        runCommand(rest, { flags, usage, help }, async ({ args, format, query, clientOptions }) => {
-          const { withPartnerCenter } = await import("../partner-center-source.ts");
-          await withPartnerCenter(args, clientOptions, async (client) => {
-            const { generatePartnerCenterToken } =
-              await import("../../partner-center/generate-token.ts");
-            await writeResult(await generatePartnerCenterToken(client), format, query);
-          });
-          return ExitCode.ok;
-        }),
-    },
-  );
+async function tokenBody({ args, format, query, clientOptions }: CommandContext): Promise<number> {
+  const { withPartnerCenter } = await import("../partner-center-source.ts");
+  await withPartnerCenter(args, clientOptions, async (client) => {
+    const { generatePartnerCenterToken } = await import("../../partner-center/generate-token.ts");
+    await writeResult(await generatePartnerCenterToken(client), format, query);
+  });
+  return ExitCode.ok;
+}
+
+export const spec: CommandGroup["spec"] = {
+  flags: [helpFlag],
+  usage,
+  help,
+  unknown: (name) =>
+    `unknown partner-center command '${name}': the command is 'partner-center token'.`,
+  subcommands: { token: { spec: token, body: tokenBody } },
+};

@@ -3,16 +3,15 @@
  * `exec`, long-running, for programs started some other way (a service manager, an IDE, several
  * shells). One JSON ready line on stdout says where it is and its header secret.
  */
-import { formatFlags, getBoolean, getString, parseArgs, type FlagSpec } from "../args.ts";
-import { installCrashGuard, reportError } from "../errors.ts";
+import { formatFlags, getBoolean, getString, type FlagSpec } from "../args.ts";
+import { debugFlag, helpFlag, type CommandContext, type CommandSpec } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
-import { openTokenSourceFromArgs, profileFlags, tokenRequestFlags } from "../session-flags.ts";
+import { openTokenSourceFromArgs, profileFlags } from "../session-flags.ts";
+import { tenantFlag, withHelp } from "../sign-in-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
 import { TENANT } from "../../sidecar/server.ts";
-import { UsageError } from "../usage-error.ts";
-
-const tenantFlag = tokenRequestFlags.find((f) => f.name === "tenant")!;
+import { usageError } from "../usage-error.ts";
 
 export const flags: FlagSpec[] = [
   {
@@ -21,20 +20,19 @@ export const flags: FlagSpec[] = [
     valueName: "n",
     help: "port on 127.0.0.1 (default 0: a free one)",
   },
-  {
-    ...tenantFlag,
-    help: "the customer tenant for /msi/token (default the session's own); /tenants/{T}/msi/token picks any",
-  },
+  withHelp(
+    tenantFlag,
+    "the customer tenant for /msi/token (default the session's own); /tenants/{T}/msi/token picks any",
+  ),
   ...profileFlags,
   // Not --show-new-refresh-token: stdout belongs to the command (exec) or the ready line (serve).
   ...storeSourceFlags.filter((f) => f.name !== "show-new-refresh-token"),
   { name: "quiet", kind: "boolean", help: "no request log on stderr" },
-  {
-    name: "debug",
-    kind: "boolean",
-    help: "show the HTTP exchange with Entra ID on stderr, secrets and tokens redacted",
-  },
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+  withHelp(
+    debugFlag,
+    "show the HTTP exchange with Entra ID on stderr, secrets and tokens redacted",
+  ),
+  helpFlag,
 ];
 
 const usage = "Usage: partner-token serve [--port N] [--tenant T] [--profile P] [options]";
@@ -64,46 +62,36 @@ ${formatFlags(flags)}
 Exit codes: 0 stopped, 1 error (the port is taken…), 2 usage, 4 sign-in needed (no session).
 `;
 
-/** Entry point of `partner-token serve`. */
-export async function run(argv: string[]): Promise<number> {
-  installCrashGuard();
-  try {
-    const args = parseArgs(argv, flags);
-    if (getBoolean(args, "help")) {
-      process.stdout.write(help());
-      return ExitCode.ok;
-    }
-    if (args.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${args.positionals[0]}'.`);
-    const portText = getString(args, "port");
-    const port = portText === undefined ? 0 : Number(portText);
-    if (!/^\d+$/.test(portText ?? "0") || port > 65535)
-      throw new UsageError(`--port takes a port number (0 to 65535), not '${portText}'.`);
-    const tenant = getString(args, "tenant")?.trim();
-    if (tenant !== undefined && !TENANT.test(tenant))
-      throw new UsageError(`--tenant takes a tenant id or domain name, not '${tenant}'.`);
+export const spec: CommandSpec = { flags, usage, help, output: false, interrupt: "stop" };
 
-    const debug = getBoolean(args, "debug");
-    const source = await openTokenSourceFromArgs(
-      args,
-      debug ? { debug: (line: string) => say(line) } : {},
-    );
+export async function body({ args, signal, clientOptions }: CommandContext): Promise<number> {
+  const portText = getString(args, "port");
+  const port = portText === undefined ? 0 : Number(portText);
+  if (!/^\d+$/.test(portText ?? "0") || port > 65535)
+    throw usageError(`--port takes a port number (0 to 65535), not '${portText}'.`);
+  const tenant = getString(args, "tenant")?.trim();
+  if (tenant !== undefined && !TENANT.test(tenant))
+    throw usageError(`--tenant takes a tenant id or domain name, not '${tenant}'.`);
+
+  // Not the stop signal: stopping must not abort a token request the endpoint is answering.
+  const { signal: _stop, ...requestOptions } = clientOptions;
+  const source = await openTokenSourceFromArgs(args, requestOptions);
+  try {
     const { startSidecar } = await import("../../sidecar/server.ts");
-    const clientId = (source as { info?: { clientId?: unknown } }).info?.clientId;
     let sidecar;
     try {
       sidecar = await startSidecar({
         source,
         port,
         ...(tenant !== undefined ? { tenant } : {}),
-        ...(typeof clientId === "string" ? { clientId } : {}),
+        clientId: source.info.applicationId,
         ...(getBoolean(args, "quiet") ? {} : { log: say }),
       });
     } catch (error) {
-      await source.close?.();
       if ((error as NodeJS.ErrnoException).code === "EADDRINUSE")
         throw new Error(
           `port ${port} on 127.0.0.1 is already in use. Pick another with --port, or leave it out for a free one.`,
+          { cause: error },
         );
       throw error;
     }
@@ -126,19 +114,14 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
     say(`partner-token serve: listening on ${sidecar.identityEndpoint}; stop with Ctrl-C.`);
-
     await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(signal, stop);
-        resolve();
-      };
-      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, stop);
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", () => resolve(), { once: true });
     });
     await sidecar.close();
-    await source.close?.();
     say("partner-token serve: stopped.");
     return ExitCode.ok;
-  } catch (error) {
-    return reportError(error, usage);
+  } finally {
+    await source.close();
   }
 }

@@ -4,11 +4,11 @@
  * code is the health: 0 healthy, 3 expiring within --warn-days, 4 sign-in needed.
  */
 import { formatFlags, getString, type FlagSpec } from "../args.ts";
-import { runCommand } from "../command.ts";
+import { helpFlag, stackDebugFlag, type CommandContext, type CommandSpec } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
 import { profileFlags, sessionOptionsOf, warnDaysFlag, warnDaysOf } from "../session-flags.ts";
-import { UsageError } from "../usage-error.ts";
+import { usageError } from "../usage-error.ts";
 
 export const flags: FlagSpec[] = [
   ...profileFlags,
@@ -20,7 +20,8 @@ export const flags: FlagSpec[] = [
     valueName: "json|table",
     help: "how to print the status (default table on a terminal, json otherwise)",
   },
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+  stackDebugFlag,
+  helpFlag,
 ];
 
 const usage = "Usage: partner-token status [--profile P] [-o json|table] [--warn-days N]";
@@ -41,25 +42,26 @@ Exit codes: 0 healthy, 3 the refresh token expires within --warn-days (run any '
 token' to renew it), 4 sign-in needed (no session, window passed, revoked), 1 error, 2 usage.
 `;
 
-export const run = (argv: string[]): Promise<number> =>
-  runCommand(argv, { flags, usage, help, output: false }, async ({ args }) => {
-    const output = (
-      getString(args, "output") ?? (process.stdout.isTTY ? "table" : "json")
-    ).toLowerCase();
-    if (output !== "json" && output !== "table")
-      throw new UsageError(`--output takes json or table, not '${getString(args, "output")}'.`);
-    const options = sessionOptionsOf(args);
-    const { sessionStatus } = await import("../../session/session.ts");
-    const status = await sessionStatus({ ...options, warnDays: warnDaysOf(args) });
-    if (output === "json") process.stdout.write(JSON.stringify(status, null, 2) + "\n");
-    else process.stdout.write(table(status));
-    if (status.state !== "ok") say(`partner-token: ${status.reason}.`);
-    return status.state === "ok"
-      ? ExitCode.ok
-      : status.state === "expiring"
-        ? ExitCode.expiring
-        : ExitCode.signInNeeded;
-  });
+export const spec: CommandSpec = { flags, usage, help, output: false };
+
+export async function body({ args }: CommandContext): Promise<number> {
+  const output = (
+    getString(args, "output") ?? (process.stdout.isTTY ? "table" : "json")
+  ).toLowerCase();
+  if (output !== "json" && output !== "table")
+    throw usageError(`--output takes json or table, not '${getString(args, "output")}'.`);
+  const options = sessionOptionsOf(args);
+  const { sessionStatus } = await import("../../session/session.ts");
+  const status = await sessionStatus({ ...options, warnDays: warnDaysOf(args) });
+  if (output === "json") process.stdout.write(JSON.stringify(status, null, 2) + "\n");
+  else process.stdout.write(table(status));
+  if (status.state !== "ok") say(`partner-token: ${status.reason}.`);
+  return status.state === "ok"
+    ? ExitCode.ok
+    : status.state === "expiring"
+      ? ExitCode.expiring
+      : ExitCode.signInNeeded;
+}
 
 type Status = Awaited<ReturnType<typeof import("../../session/session.ts").sessionStatus>>;
 

@@ -4,7 +4,7 @@
  * `new` does, without the refresh token, which stays in the session.
  */
 import { formatFlags, type FlagSpec } from "../args.ts";
-import { runCommand } from "../command.ts";
+import { debugFlag, helpFlag, type CommandContext, type CommandSpec } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import {
@@ -20,12 +20,8 @@ export const flags: FlagSpec[] = [
   ...profileFlags,
   ...storeSourceFlags,
   ...outputFlags,
-  {
-    name: "debug",
-    kind: "boolean",
-    help: "show the HTTP exchange on stderr, secrets and tokens redacted",
-  },
-  { name: "help", short: "h", kind: "boolean", help: "show this help" },
+  debugFlag,
+  helpFlag,
 ];
 
 const usage = "Usage: partner-token token [--scopes S…] [--tenant T] [--profile P] [options]";
@@ -52,18 +48,21 @@ ${formatFlags(flags)}
 Exit codes: 0 ok, 1 error, 2 usage, 4 sign-in needed (no session, expired, revoked), 130 cancelled.
 `;
 
-export const run = (argv: string[]): Promise<number> =>
-  runCommand(
-    argv,
-    { flags, usage, help },
-    async ({ args, format, query, signal, clientOptions }) => {
-      const request = tokenRequestOf(args);
-      const source = await openTokenSourceFromArgs(args, clientOptions);
-      try {
-        await writeResult(await source.getToken({ ...request, signal }), format, query);
-      } finally {
-        await source.close?.();
-      }
-      return ExitCode.ok;
-    },
-  );
+export const spec: CommandSpec = { flags, usage, help };
+
+export async function body({
+  args,
+  format,
+  query,
+  signal,
+  clientOptions,
+}: CommandContext): Promise<number> {
+  const request = tokenRequestOf(args);
+  const source = await openTokenSourceFromArgs(args, clientOptions);
+  try {
+    await writeResult(await source.getToken({ ...request, signal }), format, query);
+  } finally {
+    await source.close();
+  }
+  return ExitCode.ok;
+}

@@ -1,10 +1,10 @@
 /**
- * What shell completion offers, read from the commands themselves: the command table and the
- * usage text of `main.ts`, and each command module's exported `flags`. Nothing here lists a
+ * What shell completion offers, read from the commands themselves: the command table (each
+ * command's summary) and each command's spec (its flags, its subcommands'). Nothing here lists a
  * command or a flag by hand, so a new command or flag completes as soon as it exists.
  */
 import type { FlagSpec } from "../args.ts";
-import type { CommandTable } from "../main.ts";
+import type { CommandTable } from "../command.ts";
 
 /** One flag with every spelling the parser accepts (kebab, PowerShell, short). */
 export interface CompletionFlag {
@@ -79,7 +79,7 @@ async function enumeratedValues(): Promise<Record<string, readonly string[]>> {
   const [{ environments }, { OUTPUT_FORMATS }, { MODULES }] = await Promise.all([
     import("../../client/environments.ts"),
     import("../output.ts"),
-    import("../commands/new.ts"),
+    import("../sign-in-flags.ts"),
   ]);
   const environmentNames = [
     ...environments.flatMap((e) => (e.legacyName ? [e.name, e.legacyName] : [e.name])),
@@ -95,42 +95,24 @@ async function enumeratedValues(): Promise<Record<string, readonly string[]>> {
   };
 }
 
-/** `  name   description (alias other)` lines of the usage text's "Commands:" list. */
-function descriptions(usage: string): Map<string, string> {
-  const found = new Map<string, string>();
-  const start = usage.indexOf("\nCommands:\n");
-  const end = usage.indexOf("\n\n", start + 1);
-  const list = start < 0 ? "" : usage.slice(start, end < 0 ? undefined : end);
-  for (const line of list.split("\n")) {
-    const match = /^ {2}([a-z][a-z0-9-]*)\s{2,}(\S.*)$/.exec(line);
-    if (match) found.set(match[1]!, match[2]!.replace(/\s*\(alias [^)]*\)$/, ""));
-  }
-  return found;
-}
-
 /**
  * Loads every command of the table and describes it for completion.
  *
  * @example
  * ```ts
- * const model = await completionModel(commands, usage);
+ * const model = await completionModel(commands);
  * process.stdout.write(renderBash(model));
  * ```
  */
-export async function completionModel(
-  commands: CommandTable,
-  usage: string,
-): Promise<CompletionModel> {
+export async function completionModel(commands: CommandTable): Promise<CompletionModel> {
   const values = await enumeratedValues();
-  const described = descriptions(usage);
   const byModule = new Map<unknown, CompletionCommand>();
   const result: CompletionCommand[] = [];
-  for (const [name, load] of Object.entries(commands)) {
-    const module = await load();
+  for (const [name, entry] of Object.entries(commands)) {
+    const module = await entry.load();
     const existing = byModule.get(module);
     if (existing) {
       existing.names.push(name);
-      existing.description ||= described.get(name) ?? "";
       continue;
     }
     const describe = (specs: readonly FlagSpec[]): CompletionFlag[] =>
@@ -145,21 +127,16 @@ export async function completionModel(
             ? { files: true }
             : {}),
         }));
-    const subcommands = Object.entries(module.subcommands ?? {}).map(([sub, specs]) => ({
-      name: sub,
-      flags: describe(specs),
-    }));
+    const subcommands = Object.entries(
+      module.body === undefined ? module.spec.subcommands : {},
+    ).map(([sub, command]) => ({ name: sub, flags: describe(command.spec.flags) }));
     const positionals =
       subcommands.length > 0 ? subcommands.map((s) => s.name) : values[`${name}:`];
     const command: CompletionCommand = {
       names: [name],
-      description: described.get(name) ?? "",
-      // With subcommands, the flags belong to them; before one, only --help applies.
-      flags: describe(
-        subcommands.length > 0
-          ? (module.flags ?? []).filter((f) => f.name === "help")
-          : (module.flags ?? []),
-      ),
+      description: entry.summary,
+      // With subcommands, the flags belong to them; before one, only the group's (--help).
+      flags: describe(module.spec.flags),
       ...(positionals ? { positionals } : {}),
       ...(subcommands.length > 0 ? { subcommands } : {}),
     };
