@@ -7,7 +7,7 @@ import { formatFlags, getBoolean, getString, type FlagSpec } from "../args.ts";
 import { debugFlag, helpFlag, type CommandContext, type CommandSpec } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
-import { openTokenSourceFromArgs, profileFlags } from "../session-flags.ts";
+import { noCaeFlag, openTokenSourceFromArgs, profileFlags } from "../session-flags.ts";
 import { tenantFlag, withHelp } from "../sign-in-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
 import { TENANT } from "../../sidecar/server.ts";
@@ -25,6 +25,7 @@ export const flags: FlagSpec[] = [
     "the customer tenant for /msi/token (default the session's own); /tenants/{T}/msi/token picks any",
   ),
   ...profileFlags,
+  noCaeFlag,
   // Not --show-new-refresh-token: stdout belongs to the command (exec) or the ready line (serve).
   ...storeSourceFlags.filter((f) => f.name !== "show-new-refresh-token"),
   { name: "quiet", kind: "boolean", help: "no request log on stderr" },
