@@ -2,7 +2,8 @@
 # Installs the Debian packages the test suite starts for real:
 # - chromium (browser sign-in tests, driven by playwright-core; never a downloaded browser) and
 #   libnss3-tools (to make that Chromium trust the emulator's generated CA);
-# - redis-server (the Redis refresh-token store and the fleet cache);
+# - redis-server (the Redis refresh-token store and the fleet cache; its --sentinel mode runs the
+#   Sentinel tests' sentinels) and redis-tools (redis-cli, which makes the test Redis Cluster);
 # - gnome-keyring, dbus (dbus-run-session) and libsecret-tools (a real Secret Service for the
 #   OS-keyring tests);
 # - faketime (moves the client's clock for the 90-day refresh-token window);
@@ -18,6 +19,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have chromium || need+=(chromium)
 have certutil || need+=(libnss3-tools)
 have redis-server || need+=(redis-server)
+have redis-cli || need+=(redis-tools)
 have gnome-keyring-daemon || need+=(gnome-keyring)
 have dbus-run-session || need+=(dbus-daemon dbus)
 have secret-tool || need+=(libsecret-tools)

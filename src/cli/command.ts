@@ -7,7 +7,14 @@
  * (`customers list|tokens`) exports a spec with `subcommands` and no body.
  */
 import type { ClientOptions } from "../client/types.ts";
-import { getBoolean, getString, parseArgs, type FlagSpec, type ParsedArgs } from "./args.ts";
+import {
+  getBoolean,
+  getSettingFrom,
+  getString,
+  parseArgs,
+  type FlagSpec,
+  type ParsedArgs,
+} from "./args.ts";
 import { abortOnInterrupt, installCrashGuard, reportError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { compileQuery, parseOutputFormat, type OutputFormat } from "./output.ts";
@@ -28,6 +35,31 @@ export const debugFlag: FlagSpec = {
   kind: "boolean",
   help: "show the HTTP exchange on stderr, secrets and tokens redacted",
 };
+
+/**
+ * `--timeout`: every command that calls a server takes it — the deadline of one operation (a token
+ * request with its discovery, retries and waits; one Partner Center call), in seconds.
+ */
+export const timeoutFlag: FlagSpec = {
+  name: "timeout",
+  kind: "string",
+  valueName: "seconds",
+  env: "PARTNER_TOKEN_TIMEOUT",
+  help: "give up on a server after this many seconds per operation, retries included (default 60) [env PARTNER_TOKEN_TIMEOUT]",
+};
+
+/** `--timeout` (or PARTNER_TOKEN_TIMEOUT) in milliseconds, when the command has the flag and it is set. */
+function timeoutOf(args: ParsedArgs): number | undefined {
+  if (!args.specs.has("timeout")) return undefined;
+  const setting = getSettingFrom(args, "timeout");
+  if (setting === undefined) return undefined;
+  const seconds = Number(setting.value);
+  if (!/^\d+(\.\d+)?$/.test(setting.value.trim()) || !(seconds > 0) || seconds > 86_400)
+    throw usageError(
+      `${setting.from} takes a number of seconds (above 0, at most 86400), not '${setting.value}'.`,
+    );
+  return Math.round(seconds * 1000);
+}
 
 /** `--debug` of a command that calls no server. */
 export const stackDebugFlag: FlagSpec = {
@@ -110,8 +142,16 @@ export interface CommandEntry {
 export type CommandTable = Readonly<Record<string, CommandEntry>>;
 
 /** What every library call takes from a command: its Ctrl-C signal, and with `--debug` the redacted HTTP log. */
-export function clientOptionsOf(signal: AbortSignal, debug: boolean): ClientOptions {
-  return { signal, ...(debug ? { debug: (line: string) => say(line) } : {}) };
+export function clientOptionsOf(
+  signal: AbortSignal,
+  debug: boolean,
+  timeoutMs?: number,
+): ClientOptions {
+  return {
+    signal,
+    ...(debug ? { debug: (line: string) => say(line) } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  };
 }
 
 /** `signal` aborted at SIGINT, SIGTERM or SIGHUP: a long-running command's "stop". */
@@ -177,6 +217,7 @@ export async function runCommand(
     const format = output ? parseOutputFormat(getString(args, "output")) : "json";
     const query = output ? getString(args, "query") : undefined;
     await compileQuery(query);
+    const timeoutMs = timeoutOf(args);
     const interrupt = spec.interrupt ?? "cancel";
     const signal =
       interrupt === "cancel"
@@ -190,7 +231,7 @@ export async function runCommand(
       format,
       query,
       signal,
-      clientOptions: clientOptionsOf(signal, debug),
+      clientOptions: clientOptionsOf(signal, debug, timeoutMs),
       rest,
       table,
     });

@@ -37,6 +37,7 @@ const FLAG_FOR_OPTION: Record<string, string> = {
   clientSecret: "--credential",
   authorityHost: "--authority-host",
   partnerCenterEndpoint: "--partner-center-endpoint",
+  timeoutMs: "--timeout or PARTNER_TOKEN_TIMEOUT",
 };
 
 /** `hint` with the library option it names replaced by the flag that sets it. */

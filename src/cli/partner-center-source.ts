@@ -71,7 +71,7 @@ async function openSessionWithCache(
 /** A Partner Center client over the source, in its environment. */
 export async function partnerCenterClient(
   p: PartnerSource,
-  options: { signal?: AbortSignal; debug?: (line: string) => void },
+  options: { signal?: AbortSignal; debug?: (line: string) => void; timeoutMs?: number },
 ): Promise<PartnerCenterClient> {
   const { PartnerCenterClient } = await import("../partner-center/client.ts");
   return new PartnerCenterClient({
@@ -81,6 +81,7 @@ export async function partnerCenterClient(
     ...(p.caFile ? { caFile: p.caFile } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.debug ? { debug: options.debug } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   });
 }
 
@@ -90,7 +91,7 @@ export async function partnerCenterClient(
  */
 export async function withPartnerCenter<T>(
   args: ParsedArgs,
-  options: { signal?: AbortSignal; debug?: (line: string) => void },
+  options: { signal?: AbortSignal; debug?: (line: string) => void; timeoutMs?: number },
   work: (client: PartnerCenterClient) => Promise<T>,
 ): Promise<T> {
   const partner = await openPartnerSource(args, options);

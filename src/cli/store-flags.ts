@@ -59,7 +59,7 @@ export const cacheFlags: FlagSpec[] = [
     kind: "string",
     valueName: "redis://host:port[/db]",
     env: "PARTNER_TOKEN_CACHE",
-    help: "share the access-token cache and renewal lock of a fleet in Redis [env PARTNER_TOKEN_CACHE]",
+    help: "share the access-token cache and renewal lock of a fleet in Redis: redis://, rediss://, redis+cluster://, redis+sentinel:// [env PARTNER_TOKEN_CACHE]",
   },
   encryptionKeyFlag,
 ];
@@ -123,9 +123,9 @@ export async function openCacheFromArgs(args: ParsedArgs): Promise<TokenCache | 
   if (setting === undefined) return undefined;
   const uri = setting.value;
   const flag = setting.from.startsWith("-") ? "--cache" : setting.from;
-  if (!/^rediss?:\/\//i.test(uri))
+  if (!/^rediss?(\+(cluster|sentinel))?:\/\//i.test(uri))
     throw usageError(
-      `${flag} takes redis://HOST:PORT[/DB] (or rediss://), not '${uri.replace(/\/\/[^@/]*@/, "//***@")}'.`,
+      `${flag} takes redis://HOST:PORT[/DB], redis+cluster://HOST:PORT[,HOST:PORT…] or redis+sentinel://HOST:PORT[,…]/MASTER[/DB] (rediss… for TLS), not '${uri.replace(/\/\/[^@/]*@/, "//***@")}'.`,
     );
   const { openTokenCache } = await import("../stores/index.ts");
   const encryptionKey = await encryptionKeyOf(args);

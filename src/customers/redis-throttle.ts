@@ -10,7 +10,7 @@
  * expire on their own when no job runs.
  */
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { PartnerTokenError } from "../client/errors.ts";
 import { sleep } from "../client/http.ts";
 import { GROWTH, GROWTH_AFTER_MS, LIMIT_MARGIN, Outstanding, type Throttle } from "./throttle.ts";
@@ -125,7 +125,7 @@ const REFINE_DELAY_MS = 150;
  * ```
  */
 export class RedisThrottle implements Throttle {
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
   readonly #keys: { state: string; accepted: string; acceptedSent: string; inflight: string };
   /** The Redis member of each request in flight, by send time. */
   readonly #members = new Map<number, string[]>();
@@ -135,7 +135,7 @@ export class RedisThrottle implements Throttle {
   readonly #id = randomBytes(6).toString("hex");
   #counter = 0;
 
-  private constructor(redis: Redis, app: string) {
+  private constructor(redis: Redis | Cluster, app: string) {
     this.#redis = redis;
     const base = `partner-token:throttle:{${app.toLowerCase()}}`;
     this.#keys = {
@@ -148,9 +148,23 @@ export class RedisThrottle implements Throttle {
 
   /**
    * Connects to `uri` (`redis://[user:password@]HOST:PORT[/DB]`, `rediss://` for TLS; without a
-   * password in the URI, `PARTNER_TOKEN_REDIS_PASSWORD`).
+   * password in the URI, `PARTNER_TOKEN_REDIS_PASSWORD`), or to a Redis Cluster or Sentinel set
+   * (`redis+cluster://…`, `redis+sentinel://…`, as the fleet cache takes them).
    */
   static async open(uri: string, options: { app: string }): Promise<RedisThrottle> {
+    if (/^rediss?\+(cluster|sentinel):/i.test(uri)) {
+      // A Redis Cluster or Sentinel set: the stores' connection (the keys share the hash tag {APP}).
+      const { parseRedisUri, RedisConnection } = await import("../stores/redis-connection.ts");
+      const address = parseRedisUri(uri, "--cache");
+      const connection = await RedisConnection.open(address).catch((error: unknown) => {
+        throw new PartnerTokenError(
+          "ERR_REDIS_UNAVAILABLE",
+          `${(error as Error).message.replace(/\.$/, "")} (for the shared throttle).`,
+          { hint: (error as PartnerTokenError).hint, cause: error },
+        );
+      });
+      return new RedisThrottle(connection.redis, options.app);
+    }
     let url: URL;
     try {
       url = new URL(uri);

@@ -120,8 +120,8 @@ export function authenticateClient(ctx: Ctx, c: ClientAuthContext): Authenticate
       `The audience claim value is invalid '${aud.join(", ")}'. The audience must be the token endpoint '${c.audiences[0] ?? ""}'.`,
       700212,
     );
-  const exp = typeof p["exp"] === "number" ? p["exp"] : undefined;
-  const nbf = typeof p["nbf"] === "number" ? p["nbf"] : undefined;
+  const exp = numericDate(p["exp"]);
+  const nbf = numericDate(p["nbf"]);
   const skew = c.clockSkewSeconds;
   if (
     exp === undefined ||
@@ -186,6 +186,16 @@ function checkAssertionTypes(header: Record<string, unknown>, payload: Record<st
     if (Math.abs(value) > MAX_DATE_SECONDS)
       throw malformed("claim", name, "a time in seconds since 1970 (in range)", value);
   }
+}
+
+/**
+ * A NumericDate claim: a number, or a string of digits as MSAL.NET writes `nbf` and `exp` in its
+ * client assertions (Entra accepts both).
+ */
+function numericDate(value: unknown): number | undefined {
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (typeof value === "string" && /^\d{1,12}$/.test(value)) return Number(value);
+  return undefined;
 }
 
 /**

@@ -9,6 +9,8 @@
  * | `keyring:NAME`                                         | the OS keyring (service "partner-token")      |
  * | `keyvault:https://VAULT.vault.azure.net/secrets/NAME`  | an Azure Key Vault secret, a version a write  |
  * | `redis://[user:password@]HOST:PORT[/DB]#KEY`, `rediss:` | a Redis hash, encrypted                      |
+ * | `redis+cluster://[u:p@]H:P[,H:P…]#KEY`                  | the same, in a Redis Cluster                 |
+ * | `redis+sentinel://[u:p@]H:P[,H:P…]/MASTER[/DB]#KEY`     | the same, on the master Sentinels name       |
  */
 import type { RefreshTokenStore, TokenCache } from "../session/types.ts";
 import { missingEncryptionKey } from "./encryption.ts";
@@ -66,7 +68,11 @@ export function parseStoreUri(uri: string, flag = "--refresh-token-store"): Stor
     case "keyvault":
       return parseKeyVault(rest, flag);
     case "redis":
-    case "rediss": {
+    case "rediss":
+    case "redis+cluster":
+    case "rediss+cluster":
+    case "redis+sentinel":
+    case "rediss+sentinel": {
       const address = parseRedisUri(uri, flag);
       if (address.key === undefined || address.key === "")
         throw new StoreUriError(
@@ -165,8 +171,14 @@ export interface OpenCacheOptions {
   flag?: string;
 }
 
+/** Whether `uri` names a Redis cache: `redis://`, `rediss://`, or their `+cluster` and `+sentinel` forms. */
+export function isRedisCacheUri(uri: string): boolean {
+  return /^rediss?(\+(cluster|sentinel))?:\/\//i.test(uri);
+}
+
 /**
- * Opens the fleet cache `redis://HOST:PORT[/DB]` (`--cache`, `PARTNER_TOKEN_CACHE`).
+ * Opens the fleet cache `redis://HOST:PORT[/DB]` (`--cache`, `PARTNER_TOKEN_CACHE`), or
+ * `redis+cluster://HOST:PORT[,HOST:PORT…]`, `redis+sentinel://HOST:PORT[,…]/MASTER[/DB]`.
  *
  * @example
  * ```ts
@@ -182,7 +194,7 @@ export async function openTokenCache(
   if (address.key !== undefined)
     throw new StoreUriError(
       "ERR_STORE_URI",
-      `${flag}: a cache URI takes no #KEY (that is for a refresh-token store): redis://HOST:PORT[/DB].`,
+      `${flag}: a cache URI takes no #KEY (that is for a refresh-token store): redis://HOST:PORT[/DB], redis+cluster://HOST:PORT[,HOST:PORT…] or redis+sentinel://HOST:PORT[,HOST:PORT…]/MASTER_NAME[/DB].`,
     );
   if (!options.encryptionKey) throw missingEncryptionKey(`${flag} ${address.description}`);
   const { RedisTokenCache } = await import("./redis-cache.ts");

@@ -5,6 +5,8 @@
  *
  * - Entries are encrypted (AES-256-GCM, `encryption.ts`) under a key name that is a hash of the
  *   cache key, and expire in Redis when the token does.
+ * - In a Redis Cluster (`redis+cluster://`) an entry and its lock share a hash tag (one slot);
+ *   each script touches one key.
  * - The lock is `SET lock <random id> NX PX ttl`; its holder extends it while it works and
  *   releases it with a compare-and-delete script, so it never deletes a lock it lost. A holder
  *   that dies (SIGKILL, a lost machine) stops extending it, and the lock frees itself after
@@ -75,8 +77,13 @@ export class RedisTokenCache implements TokenCache {
     return this.#connection.address.description;
   }
 
+  /**
+   * `partner-token:token:{HASH}` and `partner-token:lock:{HASH}`: the braces make HASH the key's
+   * hash tag, so in a Redis Cluster an entry and its renewal lock live in one slot, on one master
+   * (one failover moves both together), while different entries spread over the cluster.
+   */
   #entryKey(key: string): string {
-    return `${PREFIX}token:${hashOf(key)}`;
+    return `${PREFIX}token:{${hashOf(key)}}`;
   }
 
   async get(key: string): Promise<CachedToken | undefined> {
@@ -101,28 +108,24 @@ export class RedisTokenCache implements TokenCache {
 
   async list(): Promise<Array<{ key: string; token: CachedToken }>> {
     const out: Array<{ key: string; token: CachedToken }> = [];
-    await this.#connection.run("list the token cache", async (r) => {
-      let cursor = "0";
-      do {
-        const [next, keys] = await r.scan(cursor, "MATCH", `${PREFIX}token:*`, "COUNT", 200);
-        cursor = next;
-        for (const redisKey of keys) {
-          const stored = await r.get(redisKey);
-          if (stored === null) continue;
-          out.push(
-            JSON.parse(decryptFromRedis(this.#key, redisKey, stored, this.description)) as {
-              key: string;
-              token: CachedToken;
-            },
-          );
-        }
-      } while (cursor !== "0");
-    });
+    await this.#connection.run("list the token cache", (r) =>
+      this.#connection.scanKeys(`${PREFIX}token:*`, async (redisKey) => {
+        // Read through the client, which routes the key to its master in a Cluster.
+        const stored = await r.get(redisKey);
+        if (stored === null) return;
+        out.push(
+          JSON.parse(decryptFromRedis(this.#key, redisKey, stored, this.description)) as {
+            key: string;
+            token: CachedToken;
+          },
+        );
+      }),
+    );
     return out;
   }
 
   async withLock<T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const lockKey = `${PREFIX}lock:${hashOf(name)}`;
+    const lockKey = `${PREFIX}lock:{${hashOf(name)}}`;
     const id = randomBytes(16).toString("base64url");
     const ttl = this.#lockTtlMs;
     const deadline = Date.now() + this.#lockTimeoutMs;

@@ -6,6 +6,13 @@
  * Writes are a compare-and-set in one Lua script: a token is written only when no newer one is
  * there already, so two writers never interleave and a slow worker never puts an older token back
  * over a newer one.
+ *
+ * Behind a Redis Cluster or Sentinel (`redis+cluster://`, `redis+sentinel://`), replication to
+ * the replicas is asynchronous: a write returns only once a replica confirmed it (`WAIT`), so a
+ * failover, which promotes a replica, cannot hand the fleet a token older than one a worker has
+ * already used. Should it happen anyway (a write lost while no replica was connected), the older
+ * token still works: Entra ID does not revoke a refresh token when it issues the next one, and the
+ * next renewal writes a newer token over it (the compare-and-set above only refuses older ones).
  */
 import type { RefreshTokenStore, StoredRefreshToken } from "../session/types.ts";
 import { decryptFromRedis, encryptForRedis, missingEncryptionKey } from "./encryption.ts";
@@ -48,9 +55,11 @@ export async function openRedisStore(
     async write(token: string): Promise<void> {
       assertStorableToken(token, description);
       const value = encryptForRedis(encryptionKey, redisKey, token);
-      await connection.run("write the refresh token", (r) =>
-        r.eval(WRITE, 1, redisKey, value, String(Date.now())),
-      );
+      // Relied on (this resolves) only once a replica has it, where the master has replicas.
+      await connection.evalReplicated("write the refresh token", WRITE, redisKey, [
+        value,
+        String(Date.now()),
+      ]);
     },
     close: () => connection.close(),
   };

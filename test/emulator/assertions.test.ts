@@ -73,6 +73,35 @@ describe("client assertion forms", () => {
       assert.equal((await h.verify(String(res.json["access_token"])))["appidacr"], "2");
     });
 
+  test("nbf and exp as strings of digits, as MSAL.NET writes them; other strings: AADSTS700024", async () => {
+    const key = await importPKCS8(await readFile(h.info.apps.certificate.keyFile, "utf8"), "PS256");
+    const id = h.info.apps.certificate.clientId;
+    const now = Math.floor(Date.now() / 1000);
+    const signed = (times: Record<string, string>) =>
+      new SignJWT({ jti: randomUUID(), ...times } as Record<string, unknown>)
+        .setProtectedHeader({
+          alg: "PS256",
+          typ: "JWT",
+          "x5t#S256": sha256().toString("base64url"),
+        })
+        .setIssuer(id)
+        .setSubject(id)
+        .setAudience(`${h.emu.url}/${partner}/oauth2/v2.0/token`)
+        .sign(key);
+    const ok = await redeem(await signed({ nbf: String(now), exp: String(now + 600) }));
+    assert.equal(ok.status, 200, ok.text);
+    const refused: Record<string, string>[] = [
+      { nbf: String(now), exp: String(now - 3600) },
+      { exp: "soon" },
+      { exp: `${now + 600}.5` },
+    ];
+    for (const times of refused) {
+      const res = await redeem(await signed(times));
+      assert.equal(res.status, 401, JSON.stringify(times));
+      assert.equal(aadsts(res.json), 700024);
+    }
+  });
+
   test("an unknown certificate names its thumbprint: AADSTS700027", async () => {
     const res = await redeem(
       await assertion("RS256", { x5t: Buffer.alloc(20, 7).toString("base64url") }),

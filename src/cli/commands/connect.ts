@@ -6,7 +6,13 @@
  */
 import type { ConnectParams } from "../../session/session.ts";
 import { formatFlags, getBoolean, getString, type FlagSpec } from "../args.ts";
-import { debugFlag, helpFlag, type CommandContext, type CommandSpec } from "../command.ts";
+import {
+  debugFlag,
+  timeoutFlag,
+  helpFlag,
+  type CommandContext,
+  type CommandSpec,
+} from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import { say } from "../redact.ts";
@@ -21,6 +27,7 @@ export const flags: FlagSpec[] = [
   ...profileFlags,
   ...outputFlags,
   debugFlag,
+  timeoutFlag,
   helpFlag,
 ];
 

@@ -17,7 +17,13 @@ import {
   type FlagSpec,
   type ParsedArgs,
 } from "../args.ts";
-import { debugFlag, helpFlag, type CommandContext, type CommandGroup } from "../command.ts";
+import {
+  debugFlag,
+  timeoutFlag,
+  helpFlag,
+  type CommandContext,
+  type CommandGroup,
+} from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import { say } from "../redact.ts";
@@ -37,6 +43,7 @@ const listFlags: FlagSpec[] = [
   ...storeSourceFlags,
   ...outputFlags,
   debugFlag,
+  timeoutFlag,
   helpFlag,
 ];
 
@@ -83,6 +90,7 @@ export const flags: FlagSpec[] = [
   ...profileFlags,
   ...storeSourceFlags,
   debugFlag,
+  timeoutFlag,
   helpFlag,
 ];
 

@@ -5,7 +5,13 @@
  * command; the exit code is the command's.
  */
 import { formatFlags, getBoolean, getString, type FlagSpec } from "../args.ts";
-import { debugFlag, helpFlag, type CommandContext, type CommandSpec } from "../command.ts";
+import {
+  debugFlag,
+  timeoutFlag,
+  helpFlag,
+  type CommandContext,
+  type CommandSpec,
+} from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
 import { noCaeFlag, openTokenSourceFromArgs, profileFlags } from "../session-flags.ts";
@@ -32,6 +38,7 @@ export const flags: FlagSpec[] = [
     debugFlag,
     "show the HTTP exchange with Entra ID on stderr, secrets and tokens redacted",
   ),
+  timeoutFlag,
   helpFlag,
 ];
 

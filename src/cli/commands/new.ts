@@ -7,7 +7,13 @@
 import type { ClientOptions, NewPartnerAccessTokenParams } from "../../client/types.ts";
 import type { RefreshTokenStore } from "../../session/types.ts";
 import { formatFlags, getBoolean, getString, type FlagSpec, type ParsedArgs } from "../args.ts";
-import { debugFlag, helpFlag, type CommandContext, type CommandSpec } from "../command.ts";
+import {
+  debugFlag,
+  timeoutFlag,
+  helpFlag,
+  type CommandContext,
+  type CommandSpec,
+} from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult, type OutputFormat } from "../output.ts";
 import { progress, say } from "../redact.ts";
@@ -29,6 +35,7 @@ export const flags: FlagSpec[] = [
   ]),
   ...outputFlags,
   debugFlag,
+  timeoutFlag,
   helpFlag,
   // PowerShell compatibility: accepted so a script ports unchanged.
   { name: "consent", kind: "boolean", hidden: true, help: "" },

@@ -5,6 +5,7 @@
 import { formatFlags, type FlagSpec } from "../args.ts";
 import {
   debugFlag,
+  timeoutFlag,
   helpFlag,
   type CommandContext,
   type CommandGroup,
@@ -20,6 +21,7 @@ export const flags: FlagSpec[] = [
   ...storeSourceFlags,
   ...outputFlags,
   debugFlag,
+  timeoutFlag,
   helpFlag,
 ];
 

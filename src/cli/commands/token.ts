@@ -5,7 +5,13 @@
  */
 import { formatFlags, getString, type FlagSpec } from "../args.ts";
 import { readClaimsChallenge } from "../../client/claims.ts";
-import { debugFlag, helpFlag, type CommandContext, type CommandSpec } from "../command.ts";
+import {
+  debugFlag,
+  timeoutFlag,
+  helpFlag,
+  type CommandContext,
+  type CommandSpec,
+} from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import {
@@ -28,6 +34,7 @@ export const flags: FlagSpec[] = [
   ...storeSourceFlags,
   ...outputFlags,
   debugFlag,
+  timeoutFlag,
   helpFlag,
 ];
 
