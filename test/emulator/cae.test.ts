@@ -90,6 +90,22 @@ describe("CAE tokens", () => {
     assert.equal(decode(arm.json["access_token"])["xms_cc"], undefined);
   });
 
+  it("the v1 endpoint answers in its shape: strings, refresh_in among them", async () => {
+    const res = await h.fetch(`/${PARTNER}/oauth2/token`, {
+      form: {
+        client_id: h.info.apps.public.clientId,
+        grant_type: "password",
+        username: h.info.user.username,
+        password: h.info.user.password,
+        resource: GRAPH,
+        claims: CP1,
+      },
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json["expires_in"], String(24 * 3600));
+    assert.equal(res.json["refresh_in"], String(12 * 3600));
+  });
+
   it("Exchange Online is CAE-capable too", async () => {
     const res = await ropc({ claims: CP1 }, "https://outlook.office365.com/.default");
     assert.equal(res.status, 200, res.text);
