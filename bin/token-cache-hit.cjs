@@ -21,6 +21,23 @@ const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NUMBER = /^\d+(\.\d+)?$/;
 
+// isCaeResource of src/client/claims.ts: Graph and Exchange Online take CAE tokens.
+const CAE_RESOURCES = new Set([
+  "https://graph.microsoft.com",
+  "00000003-0000-0000-c000-000000000000",
+  "https://outlook.office365.com",
+  "https://outlook.office.com",
+  "00000002-0000-0ff1-ce00-000000000000",
+]);
+const OIDC_SCOPES = new Set(["openid", "profile", "offline_access", "email"]);
+function isCaeResource(scopes) {
+  const scope = scopes.find((s) => !OIDC_SCOPES.has(s.trim().toLowerCase()));
+  if (scope === undefined) return false;
+  const slash = scope.lastIndexOf("/");
+  if (slash < 0) return true;
+  return CAE_RESOURCES.has(scope.slice(0, slash).replace(/\/+$/, "").toLowerCase());
+}
+
 /** `--name value` / `--name=value` for the few flags this path owns; undefined for anything else. */
 function parse(argv) {
   const out = { scopes: [], tenant: undefined, profile: undefined, cacheDir: undefined };
@@ -203,6 +220,8 @@ module.exports = function tokenCacheHit(argv) {
     record.account?.homeAccountId ?? "app",
     tenant.toLowerCase(),
     scopes.join(" "),
+    // A user's token for a CAE-capable resource is a CAE token (`--no-cae` goes to the full CLI).
+    ...(record.kind === "user" && isCaeResource(scopes) ? ["cae"] : []),
   ].join("|");
   const cached = record.tokens[cacheKey];
   if (!cached || typeof cached.expiresAt !== "number" || !cached.result) return false;

@@ -50,6 +50,13 @@ export const minValidityFlag: FlagSpec = {
   help: "a cached token must stay valid this long, else it is renewed (default 300)",
 };
 
+/** `--no-cae`: the session asks for no CAE tokens (its cache keys say so). */
+export const noCaeFlag: FlagSpec = {
+  name: "no-cae",
+  kind: "boolean",
+  help: "no CAE tokens: Graph and Exchange tokens for an hour, not a day, and no claims challenges",
+};
+
 export const forceRefreshFlag: FlagSpec = {
   name: "force-refresh",
   kind: "boolean",
@@ -65,6 +72,7 @@ export const tokenRequestFlags: FlagSpec[] = [
   withHelp(tenantFlag, "a customer's tenant (default the session's own)"),
   minValidityFlag,
   forceRefreshFlag,
+  noCaeFlag,
   warnDaysFlag,
 ];
 
@@ -97,6 +105,7 @@ export function sessionOptionsOf(
     warnDays: warnDaysOf(args),
     clientOptions: { log: (line) => progress(line), ...clientOptions },
     openStore: (uri) => openStoreFromArgs(args, uri),
+    ...(getBoolean(args, "no-cae") ? { cae: false } : {}),
   };
 }
 

@@ -208,6 +208,7 @@ export async function openStoreTokenSource(
     ...(cacheDir !== undefined ? { cacheDir } : {}),
     clientOptions: { log: (line) => progress(line), ...clientOptions },
     warn: say,
+    ...(getBoolean(args, "no-cae") ? { cae: false } : {}),
   });
   if (!getBoolean(args, "show-new-refresh-token")) return session;
   return {

@@ -60,6 +60,8 @@ export interface Application extends Omit<
 
 export interface User extends SeedUser {
   home: Tenant;
+  /** Seconds: CAE tokens issued at or before this are refused (sessions revoked, password reset). */
+  sessionsValidFrom?: number;
 }
 
 export type Resource = SeedResource;

@@ -176,6 +176,13 @@ export const errors = {
       50173,
       "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.",
     ),
+  userDisabled: () =>
+    e(
+      400,
+      "invalid_grant",
+      50057,
+      "The user account is disabled. The account has been disabled by an administrator.",
+    ),
   refreshTokenMalformed: () =>
     e(
       400,

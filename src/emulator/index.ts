@@ -88,7 +88,12 @@ export interface RunningEmulator {
   injectFault(fault: import("./endpoints/control.ts").FaultInput): void;
   clearFaults(): void;
   revoke(filter: { refreshToken?: string; username?: string; all?: boolean }): number;
-  setUser(change: { username: string; mfaRequired?: boolean; password?: string }): void;
+  setUser(change: {
+    username: string;
+    mfaRequired?: boolean;
+    password?: string;
+    accountEnabled?: boolean;
+  }): void;
   /** Puts a user into a group (AdminAgents, a GDAP group) or takes them out. */
   setGroupMember(change: { group: string; tenant?: string; user: string; member: boolean }): {
     members: number;

@@ -13,6 +13,16 @@ const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 const settingsSchema = z
   .object({
     accessTokenLifetimeSeconds: z.number().int().min(60).default(3600),
+    /**
+     * The lifetime of a CAE token (the client declared `cp1`, the resource is CAE-capable):
+     * Entra's long-lived range goes up to 28 hours. `refresh_in` is half of it.
+     */
+    caeAccessTokenLifetimeSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(28 * 3600)
+      .default(24 * 3600),
     extendedLifetimeSeconds: z.number().int().min(0).default(3600),
     refreshTokenMaxInactiveDays: z.number().min(0).default(90),
     authorizationCodeLifetimeSeconds: z.number().int().min(1).default(600),
@@ -66,6 +76,8 @@ const resourceSchema = z
     delegatedScopes: z.array(z.string().min(1)).default([]),
     appRoles: z.array(z.string().min(1)).default([]),
     accessTokenVersion: z.union([z.literal(1), z.literal(2)]).default(1),
+    /** Takes CAE tokens (long-lived, revoked by claims challenges). Default: Graph and Exchange Online. */
+    continuousAccessEvaluation: z.boolean().optional(),
   })
   .strict();
 
@@ -114,6 +126,8 @@ const userSchema = z
     objectId: guid,
     tenant: z.string().min(1),
     mfaRequired: z.boolean().default(false),
+    /** A disabled user cannot sign in (AADSTS50057) and their CAE tokens are refused. */
+    accountEnabled: z.boolean().default(true),
     mfaCode: z
       .string()
       .regex(/^\d{6}$/, { message: "must be six digits" })

@@ -160,7 +160,10 @@ export function sendServiceError(
       };
       if (status === 401)
         extra["www-authenticate"] =
-          'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"';
+          // A CAE claims challenge carries its own (see ../graph/auth.ts).
+          "wwwAuthenticate" in error && typeof error.wwwAuthenticate === "string"
+            ? error.wwwAuthenticate
+            : 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"';
       return sendJson(
         ctx,
         status,

@@ -38,6 +38,8 @@ export interface IssueRequest {
   clientInfo: boolean;
   /** v1 endpoint response shape (`resource=`). */
   v1Endpoint?: boolean;
+  /** A CAE token: the client declared `cp1` and the resource takes them (see ./cae.ts). */
+  cae?: boolean;
 }
 
 const uti = (random: Buffer = randomBytes(16)) => random.toString("base64url").slice(0, 22);
@@ -87,12 +89,18 @@ export async function issueTokens(
   issuer: Issuer,
   r: IssueRequest,
 ): Promise<Record<string, unknown>> {
-  const now = issuer.nowSeconds();
-  const lifetime = issuer.settings.accessTokenLifetimeSeconds;
+  const user = r.user;
+  // A CAE token is refused when issued at or before its user's sessionsValidFrom: one issued in
+  // the very second of a revocation, after it, starts the next second.
+  const now = r.cae
+    ? Math.max(issuer.nowSeconds(), (user?.sessionsValidFrom ?? -1) + 1)
+    : issuer.nowSeconds();
+  const lifetime = r.cae
+    ? issuer.settings.caeAccessTokenLifetimeSeconds
+    : issuer.settings.accessTokenLifetimeSeconds;
   const ext = lifetime + issuer.settings.extendedLifetimeSeconds;
   const tid = r.tenant.id;
   const version = r.request.resource.accessTokenVersion;
-  const user = r.user;
   const auth = r.authentication;
   const oid = user ? user.objectId : servicePrincipalId(r.app.clientId, tid);
   // One draw for the access token's random claims: aio (24 bytes), rh (32), uti (16).
@@ -140,6 +148,7 @@ export async function issueTokens(
   claims["tid"] = tid;
   claims["uti"] = uti(random.subarray(56, 72));
   claims["ver"] = version === 1 ? "1.0" : "2.0";
+  if (r.cae) claims["xms_cc"] = ["cp1"];
   if (claims["idp"] === undefined) delete claims["idp"];
 
   const body: Record<string, unknown> = {
@@ -147,6 +156,7 @@ export async function issueTokens(
     scope: user ? scopeResponse(r.request, r.granted) : undefined,
     expires_in: lifetime,
     ext_expires_in: ext,
+    ...(r.cae ? { refresh_in: Math.floor(lifetime / 2) } : {}),
     access_token: undefined,
   };
   // Both signatures run on the thread pool while the rest of the answer is built.
@@ -194,6 +204,7 @@ export async function issueTokens(
   if (r.v1Endpoint) {
     body["expires_in"] = String(lifetime);
     body["ext_expires_in"] = String(ext);
+    if (r.cae) body["refresh_in"] = String(Math.floor(lifetime / 2));
     body["expires_on"] = String(now + lifetime);
     body["not_before"] = String(now);
     body["resource"] = r.request.resourceUri;

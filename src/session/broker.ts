@@ -14,6 +14,7 @@ import type {
   TokenSource,
 } from "./types.ts";
 import type { SessionEnvironment, SessionKind } from "./profile-file.ts";
+import { isCaeResource, mergeClaims } from "../client/claims.ts";
 
 const DAY_MS = 86_400_000;
 /** Entra ID's inactivity window for refresh tokens. */
@@ -51,6 +52,8 @@ export interface TokenBrokerOptions {
   onSignInRequired?: (error: PartnerTokenError) => Promise<void>;
   /** Label for messages ("profile 'default'", "the store keyvault:…"). */
   label?: string;
+  /** false: never ask for CAE tokens (`--no-cae`); otherwise each request decides (default CAE). */
+  cae?: boolean;
 }
 
 /**
@@ -134,8 +137,11 @@ export class TokenBroker implements TokenSource {
     this.options = options;
   }
 
-  /** The cache key of a request: where, which app, whose, which tenant, which scopes. */
-  cacheKey(scopes: readonly string[], tenant: string): string {
+  /**
+   * The cache key of a request: where, which app, whose, which tenant, which scopes — and `|cae`
+   * for a CAE token (bin/token-cache-hit.cjs computes the same key: change both together).
+   */
+  cacheKey(scopes: readonly string[], tenant: string, cae = false): string {
     const { app, accountId } = this.options;
     return [
       app.environment.authority ?? app.environment.authorityHost,
@@ -143,7 +149,19 @@ export class TokenBroker implements TokenSource {
       accountId ?? "app",
       tenant.toLowerCase(),
       normaliseScopes(scopes).join(" "),
+      ...(cae ? ["cae"] : []),
     ].join("|");
+  }
+
+  /** Whether a request gets a CAE token: a user's, for a CAE-capable resource, unless turned off. */
+  wantsCae(scopes: readonly string[], request: Pick<GetTokenOptions, "cae"> = {}): boolean {
+    return (
+      this.options.kind === "user" &&
+      // The session's opt-out (--no-cae) wins; otherwise the request decides, CAE by default.
+      this.options.cae !== false &&
+      (request.cae ?? true) &&
+      isCaeResource(scopes)
+    );
   }
 
   async getToken(request: GetTokenOptions): Promise<AuthResult> {
@@ -156,7 +174,8 @@ export class TokenBroker implements TokenSource {
         "scopes are required: name at least one.",
       );
     const tenant = (request.tenant ?? this.options.app.tenant).trim();
-    const key = this.cacheKey(scopes, tenant);
+    const cae = this.wantsCae(scopes, request);
+    const key = this.cacheKey(scopes, tenant, cae);
     const minMs = (request.minValidity ?? DEFAULT_MIN_VALIDITY) * 1000;
     const force = request.forceRefresh === true || request.claims !== undefined;
     const fresh = (t: CachedToken | undefined): t is CachedToken =>
@@ -183,7 +202,7 @@ export class TokenBroker implements TokenSource {
             // Another process may have renewed while this one waited for the lock.
             const cached = await this.options.cache.get(key);
             if (fresh(cached) && (!force || cached.obtainedAt >= startedAt)) return cached;
-            const result = withoutRefreshToken(await this.redeem(scopes, tenant, request));
+            const result = withoutRefreshToken(await this.redeem(scopes, tenant, request, cae));
             const token: CachedToken = {
               result,
               expiresAt: Date.parse(result.expiresOn),
@@ -264,6 +283,7 @@ export class TokenBroker implements TokenSource {
     scopes: string[],
     tenant: string,
     request: GetTokenOptions,
+    cae = false,
   ): Promise<AuthResult> {
     const { app, clientOptions = {} } = this.options;
     const base: FlowRequest = {
@@ -297,13 +317,15 @@ export class TokenBroker implements TokenSource {
         ? undefined
         : REFRESH_TOKEN_WINDOW_DAYS - (Date.now() - stored.updatedAt) / DAY_MS;
     const { acquireTokenByRefreshToken } = await import("../client/refresh-token.ts");
+    // A claims challenge goes back with cp1 merged in, as MSAL sends it.
+    const claims = mergeClaims(request.claims, cae);
     let result: AuthResult;
     try {
       result = await acquireTokenByRefreshToken(
         {
           ...base,
           refreshToken: stored.token,
-          ...(request.claims !== undefined ? { claims: request.claims } : {}),
+          ...(claims !== undefined ? { claims } : {}),
         },
         options,
       );

@@ -57,6 +57,11 @@ export class PartnerTokenCredential implements TokenCredential {
     return this.source;
   }
 
+  /**
+   * A token for `scopes`, as `@azure/identity`'s credentials give it: `enableCae` asks for a CAE
+   * token (the bearer policy of `@azure/core-rest-pipeline` does), `claims` carries a claims
+   * challenge to Entra (the cache is skipped; a revoked session gives a sign-in-needed error).
+   */
   async getToken(
     scopes: string | string[],
     options: GetTokenOptions = {},
@@ -67,6 +72,8 @@ export class PartnerTokenCredential implements TokenCredential {
       scopes: Array.isArray(scopes) ? scopes : [scopes],
       ...(tenant ? { tenant } : {}),
       ...(options.claims ? { claims: options.claims } : {}),
+      // As @azure/identity: a CAE token only when asked (core-rest-pipeline's bearer policy asks).
+      cae: options.enableCae === true,
       minValidity: this.options.minValidity ?? 300,
       ...(options.abortSignal ? { signal: options.abortSignal as AbortSignal } : {}),
     });

@@ -44,6 +44,8 @@ export interface SessionOptions {
   warnDays?: number;
   /** Opens an external refresh-token store by URI (`--refresh-token-store`). */
   openStore?: (uri: string) => Promise<RefreshTokenStore>;
+  /** CAE tokens (cp1) where the resource takes them (default true; `--no-cae` turns it off). */
+  cae?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -139,6 +141,7 @@ function brokerOptions(
     ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
     ...(options.warn ? { warn: options.warn } : {}),
     warnDays: options.warnDays ?? DEFAULT_WARN_DAYS,
+    ...(options.cae !== undefined ? { cae: options.cae } : {}),
     label: `profile '${record.profile}'`,
     onSignInRequired: async (error) => {
       await file.update((current) =>

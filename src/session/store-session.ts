@@ -41,6 +41,8 @@ export interface StoreSessionOptions {
   /** Notices for a person: the key-file warning, a refresh token near the end of its window. */
   warn?: (line: string) => void;
   warnDays?: number;
+  /** CAE tokens (cp1) where the resource takes them (default true; `--no-cae` turns it off). */
+  cae?: boolean;
 }
 
 /** A {@link TokenBroker} over a store, with the same `info` as a profile's session. */
@@ -135,6 +137,7 @@ export async function openStoreSession(options: StoreSessionOptions): Promise<St
         ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
         ...(options.warn ? { warn: options.warn } : {}),
         warnDays: options.warnDays ?? DEFAULT_WARN_DAYS,
+        ...(options.cae !== undefined ? { cae: options.cae } : {}),
         label: store.description,
       },
       close,

@@ -18,6 +18,12 @@ export interface GetTokenOptions {
   forceRefresh?: boolean;
   /** A claims challenge (`WWW-Authenticate … claims=`), passed on to the refresh grant; skips the cache. */
   claims?: string;
+  /**
+   * Ask for a CAE token (client capability `cp1`) where the resource takes them (Graph, Exchange
+   * Online): valid up to 28 hours, revoked by a claims challenge. Default the session's choice
+   * (on unless opened with `cae: false`).
+   */
+  cae?: boolean;
   signal?: AbortSignal;
 }
 

@@ -136,7 +136,7 @@ async function handle(
     send(response, 401, { error: "unauthorized", error_description: "X-IDENTITY-HEADER." });
     return "no or wrong X-IDENTITY-HEADER";
   }
-  let parsed: { resource: string; scope: string; tenant: string | undefined };
+  let parsed: ReturnType<typeof parseRequest>;
   try {
     if (request.method !== "GET") {
       response.setHeader("allow", "GET");
@@ -154,10 +154,18 @@ async function handle(
 
   let result: AuthResult;
   try {
-    result = await options.source.getToken({
+    const ask = {
       scopes: [parsed.scope],
       ...(parsed.tenant === undefined ? {} : { tenant: parsed.tenant }),
-    });
+    };
+    result = await options.source.getToken(ask);
+    // MSAL's revocation signal (the protocol carries no claims): the SHA-256 of the token a
+    // resource refused. When that is the token at hand, renew it instead of handing it out again.
+    if (
+      parsed.tokenSha256ToRefresh !== undefined &&
+      createHash("sha256").update(result.accessToken).digest("hex") === parsed.tokenSha256ToRefresh
+    )
+      result = await options.source.getToken({ ...ask, forceRefresh: true });
   } catch (error) {
     const answer = errorAnswer(error);
     if (answer.retryAfter !== undefined) response.setHeader("retry-after", answer.retryAfter);
@@ -187,7 +195,12 @@ export const TENANT = /^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$/;
 export function parseRequest(
   url: string,
   defaultTenant?: string,
-): { resource: string; scope: string; tenant: string | undefined } {
+): {
+  resource: string;
+  scope: string;
+  tenant: string | undefined;
+  tokenSha256ToRefresh?: string;
+} {
   let target: URL;
   try {
     target = new URL(url, "http://sidecar.invalid");
@@ -221,7 +234,15 @@ export function parseRequest(
   const resource = target.searchParams.get("resource")?.trim();
   if (!resource)
     throw new BadRequest("resource is missing, e.g. resource=https://graph.microsoft.com.");
-  return { resource, scope: scopeForResource(resource), tenant };
+  const hash = target.searchParams.get("token_sha256_to_refresh");
+  if (hash !== null && !/^[0-9a-f]{64}$/i.test(hash))
+    throw new BadRequest("token_sha256_to_refresh must be the SHA-256 of a token, in hex.");
+  return {
+    resource,
+    scope: scopeForResource(resource),
+    tenant,
+    ...(hash !== null ? { tokenSha256ToRefresh: hash.toLowerCase() } : {}),
+  };
 }
 
 /**

@@ -69,9 +69,9 @@ describe("sessions on the command line", () => {
     assert.notEqual(forced.json.accessToken, graph.json.accessToken);
     assert.equal(refreshGrants(emu), before + 2);
 
-    // --min-validity larger than the token's life forces a renewal.
+    // --min-validity larger than the token's life (a CAE token's day) forces a renewal.
     const longer = await runCli(
-      ["token", "--scopes", GRAPH, "--tenant", customer, "--min-validity", "7200"],
+      ["token", "--scopes", GRAPH, "--tenant", customer, "--min-validity", "90000"],
       { env },
     );
     assert.equal(longer.code, 0, longer.stderr);

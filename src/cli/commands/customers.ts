@@ -27,7 +27,13 @@ import {
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import { say } from "../redact.ts";
-import { forceRefreshFlag, minValidityFlag, profileFlags, warnDaysFlag } from "../session-flags.ts";
+import {
+  forceRefreshFlag,
+  minValidityFlag,
+  noCaeFlag,
+  profileFlags,
+  warnDaysFlag,
+} from "../session-flags.ts";
 import { scopesFlag, withHelp } from "../sign-in-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
 import { usageError } from "../usage-error.ts";
@@ -80,6 +86,7 @@ export const flags: FlagSpec[] = [
   },
   minValidityFlag,
   forceRefreshFlag,
+  noCaeFlag,
   warnDaysFlag,
   ...profileFlags,
   ...storeSourceFlags,

@@ -14,7 +14,7 @@ import {
 } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
-import { openTokenSourceFromArgs, profileFlags } from "../session-flags.ts";
+import { noCaeFlag, openTokenSourceFromArgs, profileFlags } from "../session-flags.ts";
 import { tenantFlag, withHelp } from "../sign-in-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
 import { TENANT } from "../../sidecar/server.ts";
@@ -26,6 +26,7 @@ export const flags: FlagSpec[] = [
     "the customer tenant the command's tokens are for (default the session's own)",
   ),
   ...profileFlags,
+  noCaeFlag,
   // Not --show-new-refresh-token: stdout belongs to the command (exec) or the ready line (serve).
   ...storeSourceFlags.filter((f) => f.name !== "show-new-refresh-token"),
   {

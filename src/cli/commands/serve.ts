@@ -13,7 +13,7 @@ import {
 } from "../command.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { say } from "../redact.ts";
-import { openTokenSourceFromArgs, profileFlags } from "../session-flags.ts";
+import { noCaeFlag, openTokenSourceFromArgs, profileFlags } from "../session-flags.ts";
 import { tenantFlag, withHelp } from "../sign-in-flags.ts";
 import { storeSourceFlags } from "../store-flags.ts";
 import { TENANT } from "../../sidecar/server.ts";
@@ -31,6 +31,7 @@ export const flags: FlagSpec[] = [
     "the customer tenant for /msi/token (default the session's own); /tenants/{T}/msi/token picks any",
   ),
   ...profileFlags,
+  noCaeFlag,
   // Not --show-new-refresh-token: stdout belongs to the command (exec) or the ready line (serve).
   ...storeSourceFlags.filter((f) => f.name !== "show-new-refresh-token"),
   { name: "quiet", kind: "boolean", help: "no request log on stderr" },

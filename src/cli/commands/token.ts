@@ -3,7 +3,8 @@
  * otherwise renewed (the rotated refresh token written back first). Prints the AuthResult like
  * `new` does, without the refresh token, which stays in the session.
  */
-import { formatFlags, type FlagSpec } from "../args.ts";
+import { formatFlags, getString, type FlagSpec } from "../args.ts";
+import { readClaimsChallenge } from "../../client/claims.ts";
 import {
   debugFlag,
   timeoutFlag,
@@ -23,6 +24,12 @@ import { storeSourceFlags } from "../store-flags.ts";
 
 export const flags: FlagSpec[] = [
   ...tokenRequestFlags,
+  {
+    name: "claims",
+    kind: "string",
+    valueName: "challenge",
+    help: 'a claims challenge (the WWW-Authenticate value, its claims="…" base64, or the JSON): skips the cache, sent to Entra with cp1',
+  },
   ...profileFlags,
   ...storeSourceFlags,
   ...outputFlags,
@@ -42,12 +49,15 @@ Examples:
   partner-token token --refresh-token-store keyvault:https://kv.vault.azure.net/secrets/rt \\
     --application-id $APP --credential env:SECRET --tenant $CUSTOMER --scopes …   # no session
   partner-token token --cache redis://10.0.0.5:6379 --encryption-key env:KEY …         # a fleet
+  partner-token token --scopes https://graph.microsoft.com/.default --claims "$WWW_AUTHENTICATE"
 
 ${usage}
 
 Answers from the cache while the token stays valid for --min-validity seconds; otherwise renews it
 with the session's refresh token (or client credentials), writes the rotated refresh token back
 first, and caches the new access token. Processes asking at the same moment share one renewal.
+Graph and Exchange tokens are CAE tokens (a day long, revoked by a claims challenge) unless
+--no-cae; after a 401 with error="insufficient_claims", pass its WWW-Authenticate to --claims.
 
 Options:
 ${formatFlags(flags)}
@@ -64,7 +74,11 @@ export async function body({
   signal,
   clientOptions,
 }: CommandContext): Promise<number> {
-  const request = tokenRequestOf(args);
+  const claims = getString(args, "claims");
+  const request = {
+    ...tokenRequestOf(args),
+    ...(claims !== undefined ? { claims: readClaimsChallenge(claims) } : {}),
+  };
   const source = await openTokenSourceFromArgs(args, clientOptions);
   try {
     await writeResult(await source.getToken({ ...request, signal }), format, query);

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { Emulator, Fault } from "../emulator.ts";
 import { sendJson, type Ctx } from "../http.ts";
+import { revokeSessions } from "../cae.ts";
 import { directoryControlOps, DirectoryControlError } from "./control-directory.ts";
 
 export const faultSchema = z
@@ -41,7 +42,10 @@ export const userChangeSchema = z
   .object({
     username: z.string(),
     mfaRequired: z.boolean().optional(),
-    password: z.string().optional(),
+    /** A new password: as a reset in Entra, revokes the user's refresh tokens and sessions. */
+    password: z.string().min(1).optional(),
+    /** false: the user cannot sign in (AADSTS50057) and their CAE tokens are refused. */
+    accountEnabled: z.boolean().optional(),
   })
   .strict();
 export const approveSchema = z
@@ -88,15 +92,28 @@ export function controlOps(emu: Emulator) {
     clearFaults(): void {
       emu.faults.length = 0;
     },
+    /** Revokes refresh tokens and (by user, or all) sign-in sessions: CAE tokens meet a challenge. */
     revoke(filter: z.input<typeof revokeSchema>): number {
-      return emu.store.revoke(parse(revokeSchema, filter));
+      const f = parse(revokeSchema, filter);
+      const now = emu.nowSeconds();
+      if (f.all) for (const user of emu.directory.users.values()) revokeSessions(user, now);
+      else if (f.username !== undefined) {
+        const user = emu.directory.user(f.username);
+        if (user) revokeSessions(user, now);
+      }
+      return emu.store.revoke(f);
     },
     setUser(change: z.input<typeof userChangeSchema>): void {
       const c = parse(userChangeSchema, change);
       const user = emu.directory.user(c.username);
       if (!user) throw new ControlError(`no user '${c.username}'`);
       if (c.mfaRequired !== undefined) user.mfaRequired = c.mfaRequired;
-      if (c.password !== undefined) user.password = c.password;
+      if (c.password !== undefined && c.password !== user.password) {
+        user.password = c.password;
+        revokeSessions(user, emu.nowSeconds());
+        emu.store.revoke({ username: user.username });
+      }
+      if (c.accountEnabled !== undefined) user.accountEnabled = c.accountEnabled;
     },
     approveDeviceCode(input: z.input<typeof approveSchema>): void {
       const a = parse(approveSchema, input);

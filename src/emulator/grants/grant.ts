@@ -5,6 +5,8 @@ import type { Ctx } from "../http.ts";
 import { grantDelegated, type ScopeRequest } from "../scopes.ts";
 import type { Authentication } from "../store.ts";
 import { issueTokens } from "../tokens.ts";
+import { isCaeResource, parseClaimsRequest } from "../cae.ts";
+import { errors } from "../errors.ts";
 
 export interface GrantContext {
   /** The tenant the path names; null for organizations/common. */
@@ -35,6 +37,8 @@ export interface UserGrant {
 
 /** The end of every delegated grant: the consented scopes (AADSTS65001 otherwise), then tokens. */
 export function issueUserTokens(emu: Emulator, ctx: Ctx, g: GrantContext, u: UserGrant) {
+  if (u.user.accountEnabled === false) throw errors.userDisabled();
+  const claims = parseClaimsRequest(ctx.body["claims"]);
   return issueTokens(emu, {
     tenant: u.tenant,
     app: g.client.app,
@@ -57,5 +61,6 @@ export function issueUserTokens(emu: Emulator, ctx: Ctx, g: GrantContext, u: Use
     refreshToken: u.refreshToken ?? (u.request.oidc.has("offline_access") || g.v1),
     clientInfo: ctx.body["client_info"] === "1",
     v1Endpoint: g.v1,
+    cae: claims.cp1 && isCaeResource(u.request.resource),
   });
 }

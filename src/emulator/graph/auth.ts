@@ -8,6 +8,7 @@ import type { Emulator } from "../emulator.ts";
 import type { Ctx } from "../http.ts";
 import { decodeJwt, verifyJwtSignature } from "../jwt.ts";
 import { GraphError, graphErrors } from "./odata.ts";
+import { caeRefusal, challengeClaims } from "../cae.ts";
 
 export const GRAPH_AUDIENCES = [
   "https://graph.microsoft.com",
@@ -30,6 +31,23 @@ export interface GraphCaller {
 export interface Permissions {
   delegated: readonly string[];
   application: readonly string[];
+}
+
+/** Graph's CAE answer: 401 InvalidAuthenticationToken with a claims challenge. */
+export class GraphChallenge extends GraphError {
+  readonly wwwAuthenticate: string;
+  constructor(emu: Emulator, notBefore: number) {
+    super(
+      401,
+      "InvalidAuthenticationToken",
+      "Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp",
+    );
+    // The authority the client signs in at: the emulator's own (Entra's under --impersonate).
+    const authority = emu.impersonate ? "https://login.microsoftonline.com" : emu.url;
+    this.wwwAuthenticate =
+      `Bearer realm="", authorization_uri="${authority}/common/oauth2/authorize", ` +
+      `error="insufficient_claims", claims="${challengeClaims(notBefore)}"`;
+  }
 }
 
 const invalid = (message: string) => new GraphError(401, "InvalidAuthenticationToken", message);
@@ -71,6 +89,14 @@ export function graphCaller(emu: Emulator, ctx: Ctx): GraphCaller {
   if (idtyp !== "app") {
     user = typeof c["oid"] === "string" ? emu.directory.userById(c["oid"]) : undefined;
     if (!user) throw invalid("Access token validation failure. The user no longer exists.");
+    // A CAE token (xms_cc cp1) is evaluated on every call: revoked sessions, a disabled user or a
+    // reset password answer with a claims challenge. Other tokens live out their hour, as Entra's.
+    const capabilities = Array.isArray(c["xms_cc"]) ? c["xms_cc"] : [];
+    if (capabilities.some((x) => typeof x === "string" && x.toLowerCase() === "cp1")) {
+      const iat = typeof c["iat"] === "number" ? c["iat"] : 0;
+      const notBefore = caeRefusal(user, iat, now);
+      if (notBefore !== undefined) throw new GraphChallenge(emu, notBefore);
+    }
   }
   const scopes = new Set(
     (typeof c["scp"] === "string" ? c["scp"] : "")
