@@ -1,7 +1,10 @@
+using System.Diagnostics;
+using Process = System.Diagnostics.Process;
 using Azure.Identity;
 using Microsoft.Graph;
 using Microsoft.Graph.Models;
 using Microsoft.Graph.Models.ODataErrors;
+using Microsoft.Kiota.Abstractions.Authentication;
 using Microsoft.Kiota.Abstractions.Serialization;
 using Xunit;
 using static PartnerToken.Interop.Emulator;
@@ -14,7 +17,8 @@ namespace PartnerToken.Interop;
 /// emulator approves the sign-in itself). Under --impersonate nothing is set: the SDK calls
 /// https://graph.microsoft.com and the credential login.microsoftonline.com, which this test's
 /// private namespace points at the emulator. Against the emulator on a port of its own, the base
-/// URL is the emulator's origin, as for a national cloud's Graph.
+/// URL is the emulator's origin, as for a national cloud's Graph; there the token also comes from
+/// `partner-token token` (the partner's session that dotnet.test.ts made with `connect`).
 /// </summary>
 public class GraphSdkTests
 {
@@ -136,5 +140,56 @@ public class GraphSdkTests
         Assert.Equal(404, error.ResponseStatusCode);
         Assert.Equal("Request_ResourceNotFound", error.Error!.Code);
         Assert.False(string.IsNullOrEmpty(error.Error.InnerError?.RequestId), "Graph's innerError names the request");
+    }
+
+    /// <summary>A token provider for the SDK that runs `partner-token token` (the token on stdout, never in argv).</summary>
+    sealed class PartnerTokenCli(string tenant) : IAccessTokenProvider
+    {
+        public int Runs { get; private set; }
+
+        public AllowedHostsValidator AllowedHostsValidator { get; } = new([new Uri(Url).Host]);
+
+        public async Task<string> GetAuthorizationTokenAsync(Uri uri, Dictionary<string, object>? context = null,
+            CancellationToken cancellationToken = default)
+        {
+            if (!AllowedHostsValidator.IsUrlHostValid(uri)) return "";
+            var start = new ProcessStartInfo(Var("PT_NODE"))
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var a in new[] { Var("PT_MAIN"), "token", "--tenant", tenant, "--scopes", $"{Graph}/.default",
+                         "--query", "accessToken", "-o", "tsv" })
+                start.ArgumentList.Add(a);
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+            var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+            await process.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+            Runs++;
+            Assert.True(process.ExitCode == 0, $"partner-token token exited {process.ExitCode}: {await stderr}");
+            return (await stdout).Trim();
+        }
+    }
+
+    [Fact]
+    public async Task PartnerTokenCli_CustomerTenant_CustomAuthenticationProvider()
+    {
+        var tokens = new PartnerTokenCli(Customer);
+        var graph = new GraphServiceClient(new BaseBearerTokenAuthenticationProvider(tokens), $"{Url}/v1.0");
+        var organization = await graph.Organization.GetAsync();
+        Assert.Equal(Customer, Assert.Single(organization!.Value!).Id);
+        var first = await graph.ServicePrincipals.GetAsync(r =>
+        {
+            r.QueryParameters.Top = 2;
+            r.QueryParameters.Select = ["id", "appId", "displayName"];
+        });
+        Assert.StartsWith($"{Url}/v1.0/servicePrincipals?", first!.OdataNextLink);
+        var all = await AllPages<ServicePrincipal, ServicePrincipalCollectionResponse>(graph, first);
+        Assert.True(all.Count > 2, "more than one page");
+        var sp = Assert.Single(all, p => p.AppId == ConfidentialId);
+        var grants = await graph.ServicePrincipals[sp.Id].Oauth2PermissionGrants.GetAsync();
+        Assert.Contains(grants!.Value!, g => g.ClientId == sp.Id && g.Scope!.Split(' ').Contains("Directory.Read.All"));
+        Assert.True(tokens.Runs >= 3, "the SDK asked the provider for a token on each request");
     }
 }

@@ -47,6 +47,7 @@ const EXPECTED = [
   "GraphSdkTests.Impersonated_NothingSet_GdapRelationshipsPaged_AccessAssignmentsNameTheGroup",
   "GraphSdkTests.Impersonated_CustomerTenant_ServicePrincipalsPaged_AppGrants",
   "GraphSdkTests.EmulatorUrl_AsBaseUrl_Me_AndErrorsAsODataError",
+  "GraphSdkTests.PartnerTokenCli_CustomerTenant_CustomAuthenticationProvider",
 ];
 
 interface Result {
