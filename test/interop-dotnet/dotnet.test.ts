@@ -1,10 +1,10 @@
 /**
  * Microsoft's .NET clients, unmodified, against the emulator and the sidecar: MSAL.NET
- * (Microsoft.Identity.Client), Azure.Identity and Azure.Security.KeyVault.Secrets, in the xunit
- * project of this folder. This test builds it once (`dotnet build`, which restores from NuGet),
- * then runs it with ONE `dotnet test` inside a private namespace (see in-namespace.ts) and reads
- * its TRX result: each .NET test below must have run and passed. Without `dotnet` (the .NET SDK
- * 10) or `unshare`, the test fails saying what to install.
+ * (Microsoft.Identity.Client), Azure.Identity, Azure.Security.KeyVault.Secrets and Microsoft.Graph
+ * (GraphServiceClient), in the xunit project of this folder. This test builds it once (`dotnet
+ * build`, which restores from NuGet), then runs it with ONE `dotnet test` inside a private
+ * namespace (see in-namespace.ts) and reads its TRX result: each .NET test below must have run and
+ * passed. Without `dotnet` (the .NET SDK 10) or `unshare`, the test fails saying what to install.
  *
  * Working on one flow: INTEROP_DOTNET_FILTER='FullyQualifiedName~DeviceCode' passes a `--filter`
  * to dotnet test (the tests of flows it left out then fail as "did not run").
@@ -44,6 +44,10 @@ const EXPECTED = [
   "ImpersonateTests.Msal_AzurePublicCloud_DeviceCode_ThenSilent",
   "ImpersonateTests.AzureIdentity_NothingSet_ClientSecretCredential",
   "ImpersonateTests.AzureIdentity_NothingSet_DeviceCodeCredential",
+  "GraphSdkTests.Impersonated_NothingSet_GdapRelationshipsPaged_AccessAssignmentsNameTheGroup",
+  "GraphSdkTests.Impersonated_CustomerTenant_ServicePrincipalsPaged_AppGrants",
+  "GraphSdkTests.EmulatorUrl_AsBaseUrl_Me_AndErrorsAsODataError",
+  "GraphSdkTests.PartnerTokenCli_CustomerTenant_CustomAuthenticationProvider",
 ];
 
 interface Result {
@@ -170,6 +174,17 @@ describe("Microsoft's .NET clients against the emulator (dotnet test)", () => {
     assert.ok(
       run.requests.some((l) =>
         /^200 GET \/common\/discovery\/instance login\.microsoftonline\.com$/.test(l),
+      ),
+      run.requests.join("\n"),
+    );
+  });
+
+  test("under --impersonate, Microsoft's Graph SDK read GDAP relationships at graph.microsoft.com itself", () => {
+    assert.ok(
+      run.requests.some((l) =>
+        /^200 GET \/v1\.0\/tenantRelationships\/delegatedAdminRelationships\S* graph\.microsoft\.com$/.test(
+          l,
+        ),
       ),
       run.requests.join("\n"),
     );

@@ -104,6 +104,11 @@ Object.assign(env, sessionEnv, {
   EMU_CERTIFICATE_SHA256: i.apps.certificate.thumbprintSha256,
   EMU_PUBLIC_ID: i.apps.public.clientId,
   EMU_IMPERSONATE_TENANT: impersonating.info.partnerTenant.id,
+  // A customer of the impersonated partner with GDAP and the confidential app consented (GraphSdkTests).
+  EMU_IMPERSONATE_CUSTOMER: impersonating.info.customers.find(
+    (c) => c.domain === "fabrikam.onmicrosoft.com",
+  )!.id,
+  EMU_IMPERSONATE_CONFIDENTIAL_ID: impersonating.info.apps.confidential.clientId,
   PT_NODE: process.execPath,
   PT_MAIN: MAIN,
 });
