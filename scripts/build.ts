@@ -53,10 +53,17 @@ function withoutUnusedBanner(text: string): string {
  * `import … from "node:fs"` costs the ES loader a resolution and a module record on every run,
  * where `getBuiltinModule` hands back the module Node has loaded (or loads it, as `require`
  * would). Our sources keep ordinary imports (typechecked, run as they are by `node src/…`); the
- * bundle gets `const { readFile } = process.getBuiltinModule("node:fs/promises");` in their place,
- * in the same chunk, so a built-in is still loaded only where a chunk that uses it is.
+ * bundle gets `const { readFileSync } = process.getBuiltinModule("node:fs");` in their place,
+ * in the same chunk, so a built-in is still loaded only where a chunk that uses it is (fs/promises
+ * only where one of its functions is called).
  * npm run bench:cli measures it.
  */
+/**
+ * Loaded on a function's first call rather than with the chunk: fs/promises brings readline, the
+ * REPL's history and the file watchers with it, which a cached `token` through the bundle never
+ * calls for. Every name our sources import from it is a function.
+ */
+const LAZY = new Set(["node:fs/promises"]);
 const BUILTIN = (name: string): string => `process.getBuiltinModule(${JSON.stringify(name)})`;
 const STATIC_BUILTIN_IMPORT = /^import\s+(?!type\s)([^;]*?)\s+from\s+"(node:[^"]+)";/gm;
 
@@ -74,7 +81,12 @@ function builtinConstants(clause: string, name: string): string {
       .map((s) => s.trim())
       .filter((s) => s !== "" && !s.startsWith("type "))
       .map((s) => s.replace(/\s+as\s+/, ": "));
-    if (names.length > 0) out.push(`const { ${names.join(", ")} } = ${BUILTIN(name)};`);
+    if (LAZY.has(name))
+      for (const n of names) {
+        const [imported, local = imported] = n.split(": ");
+        out.push(`const ${local} = (...args) => ${BUILTIN(name)}.${imported}(...args);`);
+      }
+    else if (names.length > 0) out.push(`const { ${names.join(", ")} } = ${BUILTIN(name)};`);
   }
   return out.join(" ");
 }

@@ -20,7 +20,8 @@ it("named, renamed, type-only, namespace and default imports of a built-in", () 
   assert.equal(
     builtinsThroughProcess(source),
     [
-      `const { readFile, writeFile: write } = ${from("node:fs/promises")};`,
+      `const readFile = (...args) => ${from("node:fs/promises")}.readFile(...args);` +
+        ` const write = (...args) => ${from("node:fs/promises")}.writeFile(...args);`,
       `const { createHash, randomUUID } = ${from("node:crypto")};`,
       `const tls = ${from("node:tls")};`,
       `const path = ${from("node:path")}; const { join } = ${from("node:path")};`,
@@ -31,6 +32,24 @@ it("named, renamed, type-only, namespace and default imports of a built-in", () 
       `const { homedir } = ${from("node:os")}; // after`,
     ].join("\n"),
   );
+});
+
+it("fs/promises is loaded on a function's first call, not with the module", async () => {
+  const code = builtinsThroughProcess(
+    'import { readFile } from "node:fs/promises";\nreturn readFile;',
+  );
+  let loaded = 0;
+  const original = process.getBuiltinModule;
+  const counting = ((id: string) => (loaded++, original(id))) as typeof original;
+  process.getBuiltinModule = counting;
+  try {
+    const readFile = new Function(code)() as (path: string, enc: string) => Promise<string>;
+    assert.equal(loaded, 0);
+    assert.match(await readFile(new URL(import.meta.url).pathname, "utf8"), /first call/);
+    assert.equal(loaded, 1);
+  } finally {
+    process.getBuiltinModule = original;
+  }
 });
 
 it("what it writes runs: the same functions as the imports", async () => {
