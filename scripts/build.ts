@@ -11,7 +11,7 @@
  * resolved from `node_modules` when a command needs them. Type declarations for the library
  * come from `tsc --emitDeclarationOnly`.
  */
-import { build, type BuildOptions } from "esbuild";
+import { build, type BuildOptions, type Plugin } from "esbuild";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -40,13 +40,75 @@ export const EXTERNAL = [
  * module has not: the chunk that holds esbuild's `__require` gets one, made on first use.
  */
 const REQUIRE_BANNER =
-  'import { createRequire as __ptCreateRequire } from "node:module"; let __ptRequire; const require = (id) => (__ptRequire ??= __ptCreateRequire(import.meta.url))(id);';
+  'let __ptRequire; const require = (id) => (__ptRequire ??= process.getBuiltinModule("node:module").createRequire(import.meta.url))(id);';
 
 /** The banner goes to every chunk; it stays only where `require` is used (one import less per file). */
 function withoutUnusedBanner(text: string): string {
   const rest = text.replace(REQUIRE_BANNER, "");
   return /\brequire\b/.test(rest) ? text : rest.replace(/^(#!.*\n)?\n/, "$1");
 }
+
+/**
+ * Node's built-in modules through `process.getBuiltinModule` rather than ES-module imports: each
+ * `import … from "node:fs"` costs the ES loader a resolution and a module record on every run,
+ * where `getBuiltinModule` hands back the module Node has loaded (or loads it, as `require`
+ * would). Our sources keep ordinary imports (typechecked, run as they are by `node src/…`); the
+ * bundle gets `const { readFileSync } = process.getBuiltinModule("node:fs");` in their place,
+ * in the same chunk, so a built-in is still loaded only where a chunk that uses it is (fs/promises
+ * only where one of its functions is called).
+ * npm run bench:cli measures it.
+ */
+/**
+ * Loaded on a function's first call rather than with the chunk: fs/promises brings readline, the
+ * REPL's history and the file watchers with it, which a cached `token` through the bundle never
+ * calls for. Every name our sources import from it is a function.
+ */
+const LAZY = new Set(["node:fs/promises"]);
+const BUILTIN = (name: string): string => `process.getBuiltinModule(${JSON.stringify(name)})`;
+const STATIC_BUILTIN_IMPORT = /^import\s+(?!type\s)([^;]*?)\s+from\s+"(node:[^"]+)";/gm;
+
+/** One `import` clause (`* as x`, `x`, `{ a, b as c, type T }`, or a default and braces). */
+function builtinConstants(clause: string, name: string): string {
+  const out: string[] = [];
+  const braces = /\{([^}]*)\}/.exec(clause);
+  const before = (braces ? clause.slice(0, braces.index) : clause).replace(/,\s*$/, "").trim();
+  if (before.startsWith("*"))
+    out.push(`const ${before.replace(/^\*\s+as\s+/, "")} = ${BUILTIN(name)};`);
+  else if (before !== "") out.push(`const ${before} = ${BUILTIN(name)};`);
+  if (braces) {
+    const names = braces[1]!
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "" && !s.startsWith("type "))
+      .map((s) => s.replace(/\s+as\s+/, ": "));
+    if (LAZY.has(name))
+      for (const n of names) {
+        const [imported, local = imported] = n.split(": ");
+        out.push(`const ${local} = (...args) => ${BUILTIN(name)}.${imported}(...args);`);
+      }
+    else if (names.length > 0) out.push(`const { ${names.join(", ")} } = ${BUILTIN(name)};`);
+  }
+  return out.join(" ");
+}
+
+/** Exported for tests. */
+export function builtinsThroughProcess(source: string): string {
+  return source
+    .replace(STATIC_BUILTIN_IMPORT, (_, clause: string, name: string) =>
+      builtinConstants(clause, name),
+    )
+    .replace(/\bawait import\("(node:[^"]+)"\)/g, (_, name: string) => `await ${BUILTIN(name)}`);
+}
+
+const builtinsFromProcess: Plugin = {
+  name: "builtins-from-process",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => ({
+      contents: builtinsThroughProcess(readFileSync(args.path, "utf8")),
+      loader: "ts",
+    }));
+  },
+};
 
 /** What both the npm build and the standalone executable's build share. */
 export const common: BuildOptions = {
@@ -83,6 +145,7 @@ export async function buildPackage(outdir = join(ROOT, "dist")): Promise<void> {
         splitting: true,
         chunkNames: `chunks/${name}/[name]-[hash]`,
         banner: { js: REQUIRE_BANNER },
+        plugins: [builtinsFromProcess],
         write: false,
       }),
     ),

@@ -33,9 +33,18 @@ export function parseOutputFormat(value: string | undefined): OutputFormat {
   return format as OutputFormat;
 }
 
+/**
+ * A bare field name (`accessToken`): JMESPath's unquoted identifier, read as a plain property so
+ * that the most common query loads no JMESPath library. `null` and `let` are left to the library
+ * (it gives them a meaning of their own), as is any name the result does not hold as its own.
+ */
+const BARE_FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const isBareField = (expression: string): boolean =>
+  BARE_FIELD.test(expression) && expression !== "null" && expression !== "let";
+
 /** Checks a JMESPath expression before any network call, so a typo costs no sign-in. */
 export async function compileQuery(expression: string | undefined): Promise<void> {
-  if (expression === undefined) return;
+  if (expression === undefined || isBareField(expression)) return;
   const { compile } = await import("@jmespath-community/jmespath");
   try {
     compile(expression);
@@ -50,13 +59,24 @@ export async function writeResult(
   format: OutputFormat,
   query: string | undefined,
 ): Promise<void> {
-  let value = data;
-  if (query !== undefined) {
-    const { search } = await import("@jmespath-community/jmespath");
-    value = search(data as Parameters<typeof search>[0], query);
-  }
+  const value = query === undefined ? data : await applyQuery(data, query);
   const text = render(value, format);
   if (text !== "") await write(text.endsWith("\n") ? text : text + "\n");
+}
+
+/** `--query`'s value: a bare field name the result holds is read directly. Exported for tests. */
+export async function applyQuery(data: unknown, query: string): Promise<unknown> {
+  if (
+    isBareField(query) &&
+    data !== null &&
+    typeof data === "object" &&
+    !Array.isArray(data) &&
+    Object.hasOwn(data, query)
+  )
+    // What JMESPath's field lookup returns, without loading it.
+    return (data as Record<string, unknown>)[query] ?? null;
+  const { search } = await import("@jmespath-community/jmespath");
+  return search(data as Parameters<typeof search>[0], query);
 }
 
 /**

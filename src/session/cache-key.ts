@@ -11,6 +11,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { PartnerTokenError } from "../client/errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic-file.ts";
@@ -61,8 +62,32 @@ async function readMarker(cacheDir: string, profile: string): Promise<KeyLocatio
   return undefined;
 }
 
+type KeyringAddon = typeof import("@napi-rs/keyring");
+
+/**
+ * The platform's addon package, required straight away from beside `@napi-rs/keyring`: its
+ * loader first probes for musl (reads /usr/bin/ldd), tries a local build and reads the
+ * addon's package.json, and being CommonJS it is parsed for its exports as well — a few
+ * milliseconds of every `token` whose key is in the keyring. Any other platform, libc or
+ * layout (the package absent, or one that does not load) goes through the loader, as before.
+ * Exported for tests.
+ */
+export async function keyringAddon(): Promise<KeyringAddon> {
+  const abi = process.platform === "linux" ? "-gnu" : process.platform === "win32" ? "-msvc" : "";
+  try {
+    const loader = createRequire(import.meta.url).resolve("@napi-rs/keyring");
+    const addon = createRequire(loader)(
+      `@napi-rs/keyring-${process.platform}-${process.arch}${abi}`,
+    ) as Partial<KeyringAddon>;
+    if (typeof addon.Entry === "function") return addon as KeyringAddon;
+  } catch {
+    // the loader below finds the right one, or says why there is none
+  }
+  return import("@napi-rs/keyring");
+}
+
 async function keyringEntry(account: string) {
-  const { Entry } = await import("@napi-rs/keyring");
+  const { Entry } = await keyringAddon();
   return new Entry(SERVICE, account, { linux: { store: "secret-service" } });
 }
 
