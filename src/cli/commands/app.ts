@@ -101,6 +101,28 @@ export const rotateFlags: FlagSpec[] = [
   ...common,
 ];
 
+export const rotateCertificateFlags: FlagSpec[] = [
+  { name: "application-id", kind: "string", valueName: "id", help: "the app's client id" },
+  {
+    name: "certificate-path",
+    kind: "string",
+    valueName: "file.pfx",
+    help: "the PFX file the jobs read (--certificate-path): the new certificate is written there (0600, empty password)",
+  },
+  {
+    name: "certificate-lifetime",
+    kind: "string",
+    valueName: "days",
+    help: "days until the new certificate expires (default 180)",
+  },
+  {
+    name: "keep-old",
+    kind: "boolean",
+    help: "keep the old certificate (default: removed once the new one is proven)",
+  },
+  ...common,
+];
+
 export const credentialsFlags: FlagSpec[] = [
   { name: "application-id", kind: "string", valueName: "id", help: "the app's client id" },
   {
@@ -118,7 +140,8 @@ export const credentialsFlags: FlagSpec[] = [
   ...common,
 ];
 
-const usage = "Usage: partner-token app create|rotate-secret|credentials [options]";
+const usage =
+  "Usage: partner-token app create|rotate-secret|rotate-certificate|credentials [options]";
 
 const help = (): string => `partner-token app — the partner's Secure Application Model app
 
@@ -129,6 +152,7 @@ Examples:
       --refresh-token-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-rt
   partner-token app rotate-secret --application-id APP_ID \\
       --secret-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-secret
+  partner-token app rotate-certificate --application-id APP_ID --certificate-path /etc/pt/app.pfx
   partner-token app credentials --application-id APP_ID --warn-days 30 -o table
 
 ${usage}
@@ -149,6 +173,13 @@ app rotate-secret
              --grace-seconds) removes the secret the store held before, unless --keep-old. If
              writing or proving fails, the new secret is removed and the store given the old
              one back: exit 1 with the reason, the old secret still working.
+app rotate-certificate
+             makes a self-signed certificate (RSA 2048, --certificate-lifetime days), adds it to
+             the app's keyCredentials (the others kept), writes its PFX to --certificate-path
+             (empty password, 0600; the first certificate too when the file does not exist), proves
+             it with a token, then removes the certificate the file held before, unless
+             --keep-old. If writing or proving fails, the new certificate is removed and the
+             file put back: exit 1 with the reason.
 app credentials
              the app's secrets and certificates with their expiry (days left), through Graph;
              the one in use marked when --secret-store says which. Exit 3 when it (or, without
@@ -164,6 +195,9 @@ ${formatFlags(createFlags)}
 Options of app rotate-secret:
 ${formatFlags(rotateFlags)}
 
+Options of app rotate-certificate:
+${formatFlags(rotateCertificateFlags)}
+
 Options of app credentials:
 ${formatFlags(credentialsFlags)}
 
@@ -174,7 +208,7 @@ Exit codes: 0 ok, 1 error (Graph refused, the store refused, the rotation undone
 /** Every flag of the subcommands, once (the completion model reads it). */
 export const flags: FlagSpec[] = [
   ...createFlags,
-  ...[...rotateFlags, ...credentialsFlags].filter(
+  ...[...rotateFlags, ...rotateCertificateFlags, ...credentialsFlags].filter(
     (f, i, all) =>
       !createFlags.some((c) => c.name === f.name) && all.findIndex((x) => x.name === f.name) === i,
   ),
@@ -184,6 +218,7 @@ export const flags: FlagSpec[] = [
 export const subcommands = {
   create: createFlags,
   "rotate-secret": rotateFlags,
+  "rotate-certificate": rotateCertificateFlags,
   credentials: credentialsFlags,
 };
 
@@ -466,6 +501,55 @@ async function rotate(
   }
 }
 
+async function rotateCert(
+  args: ParsedArgs,
+  clientOptions: ClientOptions,
+): Promise<Record<string, unknown>> {
+  const applicationId = getString(args, "application-id");
+  if (!applicationId || !/^[0-9a-fA-F-]{36}$/.test(applicationId))
+    throw usageError(
+      "app rotate-certificate needs --application-id: the app's client id (a GUID).",
+    );
+  const path = getString(args, "certificate-path");
+  if (!path || !/\.(pfx|p12)$/i.test(path))
+    throw usageError(
+      "app rotate-certificate needs --certificate-path FILE.pfx: the PFX file the jobs read.",
+    );
+  const lifetimeDays = positiveDays(args, "certificate-lifetime", 180);
+  const { resolve } = await import("node:path");
+  const file = resolve(path);
+  const { graph, partner, environment } = await adminGraph(args, clientOptions);
+  try {
+    const tenant = await homeTenantOf(graph);
+    const { rotateCertificate } = await import("../../app-setup/rotate-certificate.ts");
+    const result = await rotateCertificate({
+      graph,
+      applicationId,
+      path: file,
+      prove: async (pfx) => {
+        const { acquireTokenByClientCredentials } =
+          await import("../../client/client-credentials.ts");
+        await acquireTokenByClientCredentials(
+          {
+            ...flowBase(environment),
+            clientId: applicationId,
+            certificate: { path: pfx },
+            tenant,
+            scopes: [`${partner.graphResource}/.default`],
+          },
+          clientOptions,
+        );
+      },
+      keepOld: getBoolean(args, "keep-old"),
+      lifetimeDays,
+      log: progress,
+    });
+    return { ...result };
+  } finally {
+    await partner.close();
+  }
+}
+
 async function credentials(
   args: ParsedArgs,
   clientOptions: ClientOptions,
@@ -506,6 +590,7 @@ async function credentials(
 
 const createSpec: CommandSpec = { flags: createFlags, usage, help };
 const rotateSpec: CommandSpec = { flags: rotateFlags, usage, help };
+const rotateCertificateSpec: CommandSpec = { flags: rotateCertificateFlags, usage, help };
 const credentialsSpec: CommandSpec = { flags: credentialsFlags, usage, help };
 
 export const spec: CommandGroup["spec"] = {
@@ -513,7 +598,7 @@ export const spec: CommandGroup["spec"] = {
   usage,
   help,
   unknown: (name) =>
-    `unknown app command '${name}': the commands are 'app create', 'app rotate-secret' and 'app credentials'.`,
+    `unknown app command '${name}': the commands are 'app create', 'app rotate-secret', 'app rotate-certificate' and 'app credentials'.`,
   subcommands: {
     create: {
       spec: createSpec,
@@ -526,6 +611,13 @@ export const spec: CommandGroup["spec"] = {
       spec: rotateSpec,
       body: async ({ args, format, query, clientOptions }: CommandContext) => {
         await writeResult(await rotate(args, clientOptions), format, query);
+        return ExitCode.ok;
+      },
+    },
+    "rotate-certificate": {
+      spec: rotateCertificateSpec,
+      body: async ({ args, format, query, clientOptions }: CommandContext) => {
+        await writeResult(await rotateCert(args, clientOptions), format, query);
         return ExitCode.ok;
       },
     },
