@@ -202,6 +202,33 @@ describe("keyvault: the emulator's vault and the store", () => {
     assert.equal(await versions("partner-rt"), 2, "one version per write");
   });
 
+  it("--credential keyvault:… with --ca-file alone (no PARTNER_TOKEN_CA_FILE) reaches the vault over the emulator's CA", async () => {
+    const { clientId, clientSecret } = emu.info.apps.confidential;
+    await client.setSecret("app-secret-ca", clientSecret);
+    const r = await runCli(
+      [
+        "new",
+        "--service-principal",
+        "--application-id",
+        clientId,
+        "--credential",
+        `keyvault:${emu.info.url}/secrets/app-secret-ca`,
+        "--tenant",
+        emu.info.partnerTenant.id,
+        "--scopes",
+        GRAPH,
+        ...emuFlags(emu),
+        "-o",
+        "json",
+      ],
+      { env },
+    );
+    assert.ok(!("PARTNER_TOKEN_CA_FILE" in env));
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.json && typeof (r.json as { accessToken?: unknown }).accessToken === "string");
+    assert.ok(!r.stdout.includes(clientSecret) && !r.stderr.includes(clientSecret));
+  });
+
   describe("Key Vault failing", () => {
     const name = "faulty-rt";
     const tokenArgs = () => [
