@@ -107,6 +107,15 @@ async function thumbprintOfFile(content: Buffer): Promise<string | null> {
   }
 }
 
+/** The SHA-1 thumbprint of the certificate in a PFX (empty password) or PEM file; null when absent or unreadable. */
+export async function thumbprintOfPfxFile(path: string): Promise<string | null> {
+  try {
+    return await thumbprintOfFile(await readFile(path));
+  } catch {
+    return null;
+  }
+}
+
 export interface RotateCertificateOptions {
   graph: AppGraph;
   /** The app's client id. */

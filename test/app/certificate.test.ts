@@ -142,6 +142,50 @@ describe("partner-token app rotate-certificate", () => {
     assert.equal((await withPfx(join(dir, "app.pfx"))).code, 0, "the current one still works");
   });
 
+  it("app create --certificate: the first certificate by PATCH, a refresh token signed in with it; run twice, nothing changes", async () => {
+    const file = join(dir, "created.pfx");
+    const rt = join(dir, "created-rt");
+    const args = [
+      "create",
+      "--name",
+      "Contoso with a certificate",
+      "--certificate",
+      "--certificate-path",
+      file,
+      "--refresh-token-store",
+      `file:${rt}`,
+      "--use-device-authentication",
+    ];
+    const r = await app(...args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.certificatePath, file);
+    assert.equal(r.json.changed, true);
+    assert.ok(
+      r.json.changes.some((c: string) => /^certificate [0-9A-F]{40} in /.test(c)),
+      JSON.stringify(r.json.changes),
+    );
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.equal((await stat(rt)).mode & 0o777, 0o600);
+    const job = await runCli([
+      "token",
+      "--refresh-token-store",
+      `file:${rt}`,
+      "--application-id",
+      r.json.applicationId,
+      "--certificate-path",
+      file,
+      "--scopes",
+      GRAPH,
+      ...emuFlags(emu),
+      "-o",
+      "json",
+    ]);
+    assert.equal(job.code, 0, job.stderr);
+    const again = await app(...args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.json.changed, false, JSON.stringify(again.json.changes));
+  });
+
   it("bad input: a path that is not .pfx is a usage error (exit 2)", async () => {
     const r = await app(
       "rotate-certificate",
@@ -152,5 +196,17 @@ describe("partner-token app rotate-certificate", () => {
     );
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--certificate-path FILE\.pfx/);
+    const both = await app(
+      "create",
+      "--name",
+      "x",
+      "--certificate",
+      "--certificate-path",
+      join(dir, "x.pfx"),
+      "--secret-store",
+      `file:${join(dir, "s")}`,
+    );
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--certificate or --secret-store, not both/);
   });
 });

@@ -69,6 +69,17 @@ export const createFlags: FlagSpec[] = [
   secretStoreFlag,
   lifetimeFlag,
   {
+    name: "certificate",
+    kind: "boolean",
+    help: "a self-signed certificate instead of a secret (its PFX in --certificate-path), added by PATCH keyCredentials",
+  },
+  {
+    name: "certificate-path",
+    kind: "string",
+    valueName: "file.pfx",
+    help: "with --certificate: where its PFX is written (0600, empty password); kept when it holds one of the app's certificates",
+  },
+  {
     name: "refresh-token-store",
     kind: "string",
     valueName: "uri",
@@ -164,6 +175,8 @@ app create   makes (or, when an app of that --name exists, brings in line) a mul
              DelegatedPermissionGrant.ReadWrite.All) plus --permission, its service principal,
              and admin consent in the partner tenant. With --secret-store, a client secret
              (unless the store already holds one of the app's secrets), proven with a token.
+             With --certificate, a self-signed certificate instead (added by PATCH, its PFX in
+             --certificate-path; kept when the file holds one of the app's certificates).
              With --refresh-token-store, the App + User sign-in with the app (unless the store
              holds a refresh token already). Run twice, the second run changes nothing.
              Prints applicationId, objectId, servicePrincipalId, redirectUris, permissions,
@@ -237,6 +250,8 @@ async function adminGraph(args: ParsedArgs, clientOptions: ClientOptions) {
   // --refresh-token-store is where the new app's refresh token goes, not the admin's source.
   const sessionArgs: ParsedArgs = { ...args, values: new Map(args.values) };
   sessionArgs.values.delete("refresh-token-store");
+  // --certificate-path is where the app's new certificate goes, not how the admin signs in.
+  sessionArgs.values.delete("certificate-path");
   const partner = await openPartnerSource(sessionArgs, clientOptions);
   const { GraphClient } = await import("../../graph/client.ts");
   const graph = new GraphClient({
@@ -349,9 +364,17 @@ async function create(
   const { parseStoreUri } = await import("../../stores/index.ts");
   if (secretUri) parseStoreUri(secretUri, "--secret-store");
   if (rtUri) parseStoreUri(rtUri, "--refresh-token-store");
-  if (rtUri && !secretUri)
+  const certificate = getBoolean(args, "certificate");
+  const certPath = getString(args, "certificate-path");
+  if (certificate && secretUri)
+    throw usageError("give --certificate or --secret-store, not both: the app gets one of them.");
+  if (certificate && (!certPath || !/\.(pfx|p12)$/i.test(certPath)))
+    throw usageError("--certificate needs --certificate-path FILE.pfx: where its PFX is written.");
+  if (certPath && !certificate)
+    throw usageError("--certificate-path goes with --certificate in app create.");
+  if (rtUri && !secretUri && !certificate)
     throw usageError(
-      "--refresh-token-store needs --secret-store: the App + User sign-in uses the app's secret.",
+      "--refresh-token-store needs --secret-store (or --certificate): the App + User sign-in uses the app's secret.",
     );
   const setup = await import("../../app-setup/index.ts");
   const extra = parsePermissions(getList(args, "permission") ?? []);
@@ -411,7 +434,42 @@ async function create(
         changes.push(`client secret ${added.keyId} in ${store.description}`);
       }
     }
-    if (rtUri && secret) {
+    let pfxPath: string | undefined;
+    if (certificate && certPath) {
+      const { resolve } = await import("node:path");
+      pfxPath = resolve(certPath);
+      const rc = await import("../../app-setup/rotate-certificate.ts");
+      const held = await rc.thumbprintOfPfxFile(pfxPath);
+      const known =
+        held !== null &&
+        (made.application.keyCredentials ?? []).some((k) => rc.keyThumbprint(k) === held);
+      if (!known) {
+        const added = await rc.rotateCertificate({
+          graph,
+          applicationId: made.applicationId,
+          path: pfxPath,
+          prove: async (file) => {
+            const { acquireTokenByClientCredentials } =
+              await import("../../client/client-credentials.ts");
+            await acquireTokenByClientCredentials(
+              {
+                ...flowBase(environment),
+                clientId: made.applicationId,
+                certificate: { path: file },
+                tenant,
+                scopes: [`${partner.graphResource}/.default`],
+              },
+              clientOptions,
+            );
+          },
+          keepOld: true,
+          lifetimeDays,
+          log: progress,
+        });
+        changes.push(`certificate ${added.thumbprint} in ${pfxPath}`);
+      }
+    }
+    if (rtUri && (secret || pfxPath)) {
       const store = await openStoreFromArgs(args, rtUri);
       if (!(await store.read())) {
         const { partnerCenterResource } = await import("../../session/broker.ts");
@@ -419,7 +477,7 @@ async function create(
         const request = {
           ...flowBase(environment),
           clientId: made.applicationId,
-          clientSecret: secret,
+          ...(secret ? { clientSecret: secret } : { certificate: { path: pfxPath! } }),
           scopes: [`${partnerCenterResource(environment)}/user_impersonation`, "offline_access"],
           tenant,
         };
@@ -452,6 +510,7 @@ async function create(
       redirectUris: made.redirectUris,
       permissions: made.permissions,
       secretStore: secretUri ?? null,
+      ...(pfxPath ? { certificatePath: pfxPath } : {}),
       refreshTokenStore: rtUri ?? null,
       changed: changes.length > 0,
       changes,
