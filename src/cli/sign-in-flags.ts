@@ -80,7 +80,7 @@ export const certificatePathFlag: FlagSpec = {
   kind: "string",
   valueName: "file",
   env: "AZURE_CLIENT_CERTIFICATE_PATH",
-  help: "certificate file, PEM with its key or PFX [env AZURE_CLIENT_CERTIFICATE_PATH]",
+  help: "certificate file, PEM with its key or PFX; or a store (keyvault:URL, keyring:NAME, file:PATH) holding a PFX's base64 or the PEM [env AZURE_CLIENT_CERTIFICATE_PATH]",
 };
 
 export const certificatePasswordFlag: FlagSpec = {
