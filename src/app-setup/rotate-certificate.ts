@@ -10,6 +10,7 @@ import { createHash, randomUUID, X509Certificate } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { PartnerTokenError } from "../client/errors.ts";
 import { writeFileAtomic } from "../session/atomic-file.ts";
+import type { RefreshTokenStore } from "../session/types.ts";
 import {
   getApplication,
   isCredentialLag,
@@ -122,6 +123,11 @@ export interface RotateCertificateOptions {
   applicationId: string;
   /** The PFX file the jobs read (`--certificate-path`): the new certificate is written there. */
   path: string;
+  /**
+   * Instead of the file: a store (`--certificate-path keyvault:…`) that is given the PFX's base64,
+   * as Key Vault keeps certificates. `path` is then only what `prove` is given.
+   */
+  store?: RefreshTokenStore;
   /** Gets a token with the PFX at `path`; throws when it is refused. */
   prove: (path: string) => Promise<void>;
   /** Keep the old certificate (default: removed once the new one is proven). */
@@ -179,12 +185,31 @@ export async function rotateCertificate(
       },
     );
   const existing = app.keyCredentials ?? [];
-  let previous: Buffer | null = null;
-  try {
-    previous = await readFile(o.path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-  }
+  const where = o.store?.description ?? o.path;
+  const store = o.store;
+  const target = store
+    ? {
+        read: async () => {
+          const held = await store.read();
+          return held ? Buffer.from(held.token, "base64") : null;
+        },
+        write: (b: Buffer) => store.write(b.toString("base64")),
+        // A store cannot be emptied: it keeps the new (removed) certificate, which is harmless.
+        clear: async () => {},
+      }
+    : {
+        read: async () => {
+          try {
+            return await readFile(o.path);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+            throw e;
+          }
+        },
+        write: (b: Buffer) => writeFileAtomic(o.path, b),
+        clear: () => rm(o.path, { force: true }),
+      };
+  const previous = await target.read();
   const previousThumbprint = previous ? await thumbprintOfFile(previous) : null;
   const made = await makeSelfSignedCertificate(app.displayName, o.lifetimeDays ?? 180, now());
   const keyId = randomUUID();
@@ -208,9 +233,9 @@ export async function rotateCertificate(
   log(`Added certificate ${made.thumbprint} (key ${keyId}) to ${app.displayName}.`);
   let written = false;
   try {
-    await writeFileAtomic(o.path, made.pfx);
+    await target.write(made.pfx);
     written = true;
-    log(`Wrote its PFX to ${o.path}.`);
+    log(`Wrote its PFX to ${where}.`);
     await waitForReplication(() => o.prove(o.path), isCredentialLag, {
       ...o.replication,
       log,
@@ -229,14 +254,14 @@ export async function rotateCertificate(
     }
     if (written) {
       try {
-        if (previous) await writeFileAtomic(o.path, previous);
-        else await rm(o.path, { force: true });
-        undone.push(`${o.path} is as it was`);
+        if (previous) await target.write(previous);
+        else await target.clear();
+        undone.push(previous || !store ? `${where} is as it was` : `${where} still holds it`);
       } catch (e) {
-        undone.push(`${o.path} could NOT be put back (${(e as Error).message})`);
+        undone.push(`${where} could NOT be put back (${(e as Error).message})`);
       }
     }
-    const step = written ? "proving the new certificate" : `writing it to ${o.path}`;
+    const step = written ? "proving the new certificate" : `writing it to ${where}`;
     throw new RotationError(
       "ERR_ROTATION_FAILED",
       `The certificate was not rotated: ${step} failed: ${(error as Error).message} — ${undone.join("; ")}.`,
@@ -249,7 +274,7 @@ export async function rotateCertificate(
     keyId,
     thumbprint: made.thumbprint,
     endDateTime: made.notAfter.toISOString(),
-    certificatePath: o.path,
+    certificatePath: where,
     removed: [],
   };
   if (o.keepOld) {
@@ -258,7 +283,7 @@ export async function rotateCertificate(
   }
   if (!previousThumbprint) {
     if (existing.length) {
-      result.kept = `${o.path} held no readable certificate before, so none is known to be old`;
+      result.kept = `${where} held no readable certificate before, so none is known to be old`;
       log(`Left the other certificates in place: ${result.kept}`);
     }
     return result;

@@ -124,6 +124,33 @@ describe("partner-token app rotate-certificate", () => {
     assert.equal((await certificates()).length, 2);
   });
 
+  it("--certificate-path file:… (a store): given the PFX's base64; a job signs in from the store; the old certificate is removed", async () => {
+    const uri = `file:${join(dir, "cert-store")}`;
+    const first = await app(
+      "rotate-certificate",
+      "--application-id",
+      appId,
+      "--certificate-path",
+      uri,
+    );
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal((await withPfx(uri)).code, 0);
+    const second = await app(
+      "rotate-certificate",
+      "--application-id",
+      appId,
+      "--certificate-path",
+      uri,
+    );
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(second.json.removed, [first.json.keyId]);
+    assert.equal((await withPfx(uri)).code, 0);
+    assert.ok(
+      !(await certificates()).some((c) => c.keyId === first.json.keyId),
+      "the first is gone from the app",
+    );
+  });
+
   it("the PFX cannot be written: the new certificate is removed, exit 1 saying why", async () => {
     const before = await certificates();
     const r = await app(

@@ -118,7 +118,7 @@ export const rotateCertificateFlags: FlagSpec[] = [
     name: "certificate-path",
     kind: "string",
     valueName: "file.pfx",
-    help: "the PFX file the jobs read (--certificate-path): the new certificate is written there (0600, empty password)",
+    help: "the PFX file the jobs read (--certificate-path): the new certificate is written there (0600, empty password); or a store URI, given the PFX's base64",
   },
   {
     name: "certificate-lifetime",
@@ -570,21 +570,26 @@ async function rotateCert(
       "app rotate-certificate needs --application-id: the app's client id (a GUID).",
     );
   const path = getString(args, "certificate-path");
-  if (!path || !/\.(pfx|p12)$/i.test(path))
+  const inStore = path !== undefined && /^(file|keyring|keyvault):/i.test(path);
+  if (!path || (!inStore && !/\.(pfx|p12)$/i.test(path)))
     throw usageError(
-      "app rotate-certificate needs --certificate-path FILE.pfx: the PFX file the jobs read.",
+      "app rotate-certificate needs --certificate-path FILE.pfx (or a store URI): where the jobs read the certificate.",
     );
   const lifetimeDays = positiveDays(args, "certificate-lifetime", 180);
   const { resolve } = await import("node:path");
-  const file = resolve(path);
+  const file = inStore ? path : resolve(path);
+  if (inStore) (await import("../../stores/index.ts")).parseStoreUri(path, "--certificate-path");
   const { graph, partner, environment } = await adminGraph(args, clientOptions);
+  let store: Awaited<ReturnType<typeof import("../store-flags.ts").openStoreFromArgs>> | undefined;
   try {
+    if (inStore) store = await (await import("../store-flags.ts")).openStoreFromArgs(args, path);
     const tenant = await homeTenantOf(graph);
     const { rotateCertificate } = await import("../../app-setup/rotate-certificate.ts");
     const result = await rotateCertificate({
       graph,
       applicationId,
       path: file,
+      ...(store ? { store } : {}),
       prove: async (pfx) => {
         const { acquireTokenByClientCredentials } =
           await import("../../client/client-credentials.ts");
@@ -605,6 +610,7 @@ async function rotateCert(
     });
     return { ...result };
   } finally {
+    await store?.close?.().catch(() => undefined);
     await partner.close();
   }
 }
