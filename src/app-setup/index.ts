@@ -21,6 +21,14 @@ export {
   type RotateSecretResult,
 } from "./rotate-secret.ts";
 export {
+  rotateCertificate,
+  makeSelfSignedCertificate,
+  keyThumbprint,
+  type RotateCertificateOptions,
+  type RotateCertificateResult,
+  type NewCertificate,
+} from "./rotate-certificate.ts";
+export {
   addPassword,
   removePassword,
   getApplication,

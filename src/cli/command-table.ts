@@ -66,7 +66,7 @@ export const commands: CommandTable = {
   },
   app: {
     summary:
-      "the partner's app: made from nothing (create), its secret rotated (rotate-secret), expiry (credentials)",
+      "the partner's app: made from nothing (create), its secret or certificate rotated (rotate-secret, rotate-certificate), expiry (credentials)",
     load: () => import("./commands/app.ts"),
   },
 };

@@ -80,7 +80,7 @@ export const certificatePathFlag: FlagSpec = {
   kind: "string",
   valueName: "file",
   env: "AZURE_CLIENT_CERTIFICATE_PATH",
-  help: "certificate file, PEM with its key or PFX [env AZURE_CLIENT_CERTIFICATE_PATH]",
+  help: "certificate file, PEM with its key or PFX; or a store (keyvault:URL, keyring:NAME, file:PATH) holding a PFX's base64 or the PEM [env AZURE_CLIENT_CERTIFICATE_PATH]",
 };
 
 export const certificatePasswordFlag: FlagSpec = {
@@ -219,10 +219,13 @@ export async function secretOf(
   const source = getSource(args, name);
   if (!source && !always) return undefined;
   const env = args.specs.get(name)?.env;
+  // --ca-file (or its setting) reaches a keyvault: source too, not only PARTNER_TOKEN_CA_FILE.
+  const caFile = args.specs.has("ca-file") ? getSetting(args, "ca-file") : undefined;
   return readSecret(source?.source, {
     flag: spelledFlag(args, name),
     what,
     ...(env ? { defaultEnv: env } : {}),
+    ...(caFile ? { caFile } : {}),
   });
 }
 

@@ -62,6 +62,63 @@ export function normalizeThumbprint(value: string): string {
   return hex;
 }
 
+/** A store URI (as `--refresh-token-store` names them) in place of a certificate file. */
+const STORE_URI = /^(file|keyring|keyvault):/i;
+const MAX_STORED_CERTIFICATE = 64 * 1024;
+
+/**
+ * A certificate kept in a store (`keyvault:`, `keyring:`, `file:`): the base64 of a PFX — what Key
+ * Vault holds in a certificate's secret — or PEM text with its key. Read at each use, so a rotated
+ * certificate is picked up without a restart.
+ */
+async function loadCertificateFromStore(
+  uri: string,
+  password: string | undefined,
+  caFile: string | undefined,
+): Promise<LoadedCertificate> {
+  const { openRefreshTokenStore } = await import("../stores/index.ts");
+  const ca = caFile ?? process.env.PARTNER_TOKEN_CA_FILE;
+  const store = await openRefreshTokenStore(uri, {
+    flag: "--certificate-path",
+    ...(ca ? { caFile: ca } : {}),
+  });
+  let value: string | undefined;
+  try {
+    value = (await store.read())?.token;
+  } finally {
+    await store.close?.();
+  }
+  if (!value)
+    throw new PartnerTokenError(
+      "ERR_CERTIFICATE_NOT_FOUND",
+      `${store.description} holds no certificate.`,
+      {
+        hint: "Write the base64 of a PFX (or PEM with its key) there, e.g. with 'partner-token app rotate-certificate'.",
+      },
+    );
+  if (value.length > MAX_STORED_CERTIFICATE)
+    throw new PartnerTokenError(
+      "ERR_CERTIFICATE_INVALID",
+      `${store.description} holds ${value.length} characters: too much for a certificate (at most ${MAX_STORED_CERTIFICATE}).`,
+    );
+  const label = store.description;
+  const { certificates, keys } = value.includes("-----BEGIN")
+    ? readPem(value, password, label)
+    : await readPfxBytes(Buffer.from(value.replace(/\s+/g, ""), "base64"), password, label);
+  for (const certificate of certificates) {
+    const privateKey = keys.find((key) => certificate.checkPrivateKey(key));
+    if (privateKey) {
+      const [thumbprint, thumbprintSha256] = thumbprintsOf(certificate);
+      return { certificate, privateKey, thumbprint, thumbprintSha256, file: label };
+    }
+  }
+  throw new PartnerTokenError(
+    "ERR_CERTIFICATE_INVALID",
+    `${label} holds no certificate with its private key.`,
+    { hint: "Keep the base64 of a PFX that contains the key (or PEM with the key) there." },
+  );
+}
+
 /**
  * Loads the certificate and private key a {@link CertificateSource} points to.
  *
@@ -72,9 +129,14 @@ export function normalizeThumbprint(value: string): string {
  * ```
  * @throws {PartnerTokenError} `ERR_CERTIFICATE_NOT_FOUND`, `ERR_CERTIFICATE_INVALID`.
  */
-export async function loadCertificate(source: CertificateSource): Promise<LoadedCertificate> {
+export async function loadCertificate(
+  source: CertificateSource,
+  options: { caFile?: string } = {},
+): Promise<LoadedCertificate> {
   if (source.path !== undefined) {
-    const loaded = await loadCertificateFile(source.path, source.password);
+    const loaded = STORE_URI.test(source.path)
+      ? await loadCertificateFromStore(source.path, source.password, options.caFile)
+      : await loadCertificateFile(source.path, source.password);
     if (source.thumbprint !== undefined) {
       const wanted = normalizeThumbprint(source.thumbprint);
       if (wanted !== loaded.thumbprint && wanted !== loaded.thumbprintSha256) {
@@ -284,10 +346,18 @@ async function readPfx(
   file: string,
   password?: string,
 ): Promise<{ certificates: X509Certificate[]; keys: KeyObject[] }> {
+  return readPfxBytes(readFileSync(file), password, file);
+}
+
+async function readPfxBytes(
+  bytes: Buffer,
+  password: string | undefined,
+  file: string,
+): Promise<{ certificates: X509Certificate[]; keys: KeyObject[] }> {
   const { default: forge } = await import("node-forge");
   let p12: import("node-forge").pkcs12.Pkcs12Pfx;
   try {
-    const asn1 = forge.asn1.fromDer(readFileSync(file).toString("binary"));
+    const asn1 = forge.asn1.fromDer(bytes.toString("binary"));
     p12 = forge.pkcs12.pkcs12FromAsn1(asn1, password ?? "");
   } catch (cause) {
     throw new PartnerTokenError(

@@ -10,7 +10,14 @@ import { after, before, describe, it } from "node:test";
 import { ClientCertificateCredential, ClientSecretCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { trustEmulatorCa } from "../interop/helpers.ts";
-import { emuFlags, GRAPH, runCli, startTestEmulator, type Emulator } from "../cli/helpers.ts";
+import {
+  emuFlags,
+  GRAPH,
+  runCli,
+  startTestEmulator,
+  writePfx,
+  type Emulator,
+} from "../cli/helpers.ts";
 import { cliEnv, control, proveStore, seedStore } from "./helpers.ts";
 
 describe("keyvault: the emulator's vault and the store", () => {
@@ -200,6 +207,74 @@ describe("keyvault: the emulator's vault and the store", () => {
     const uri = `keyvault:${emu.info.url}/secrets/partner-rt`;
     await proveStore(emu, uri, () => latest("partner-rt"), { env });
     assert.equal(await versions("partner-rt"), 2, "one version per write");
+  });
+
+  it("--credential keyvault:… with --ca-file alone (no PARTNER_TOKEN_CA_FILE) reaches the vault over the emulator's CA", async () => {
+    const { clientId, clientSecret } = emu.info.apps.confidential;
+    await client.setSecret("app-secret-ca", clientSecret);
+    const r = await runCli(
+      [
+        "new",
+        "--service-principal",
+        "--application-id",
+        clientId,
+        "--credential",
+        `keyvault:${emu.info.url}/secrets/app-secret-ca`,
+        "--tenant",
+        emu.info.partnerTenant.id,
+        "--scopes",
+        GRAPH,
+        ...emuFlags(emu),
+        "-o",
+        "json",
+      ],
+      { env },
+    );
+    assert.ok(!("PARTNER_TOKEN_CA_FILE" in env));
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.json && typeof (r.json as { accessToken?: unknown }).accessToken === "string");
+    assert.ok(!r.stdout.includes(clientSecret) && !r.stderr.includes(clientSecret));
+  });
+
+  it("--certificate-path keyvault:…: a PFX's base64 (as Key Vault keeps certificates) signs in; PEM text too; a wrong password is a clear error without the content", async () => {
+    const { certificate } = emu.info.apps;
+    const pfx = await readFile(await writePfx(emu, "pfx-pass"));
+    await client.setSecret("app-cert-pfx", pfx.toString("base64"));
+    const pem =
+      (await readFile(certificate.certificateFile, "utf8")) +
+      (await readFile(certificate.keyFile, "utf8"));
+    await client.setSecret("app-cert-pem", pem);
+    const run = (name: string, extra: string[] = [], more: Record<string, string> = {}) =>
+      runCli(
+        [
+          "new",
+          "--service-principal",
+          "--application-id",
+          certificate.clientId,
+          "--certificate-path",
+          `keyvault:${emu.info.url}/secrets/${name}`,
+          ...extra,
+          "--tenant",
+          emu.info.partnerTenant.id,
+          "--scopes",
+          GRAPH,
+          ...emuFlags(emu),
+          "-o",
+          "json",
+        ],
+        { env: { ...env, ...more } },
+      );
+    const withPfx = await run("app-cert-pfx", ["--certificate-password", "env:P"], {
+      P: "pfx-pass",
+    });
+    assert.equal(withPfx.code, 0, withPfx.stderr);
+    assert.equal(typeof (withPfx.json as { accessToken?: unknown }).accessToken, "string");
+    const withPem = await run("app-cert-pem");
+    assert.equal(withPem.code, 0, withPem.stderr);
+    const wrong = await run("app-cert-pfx", ["--certificate-password", "env:P"], { P: "nope" });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /Cannot open the PFX file 'keyvault:.*app-cert-pfx'/);
+    assert.ok(!wrong.stderr.includes(pfx.toString("base64").slice(0, 40)));
   });
 
   describe("Key Vault failing", () => {

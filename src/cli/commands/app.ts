@@ -69,6 +69,17 @@ export const createFlags: FlagSpec[] = [
   secretStoreFlag,
   lifetimeFlag,
   {
+    name: "certificate",
+    kind: "boolean",
+    help: "a self-signed certificate instead of a secret (its PFX in --certificate-path), added by PATCH keyCredentials",
+  },
+  {
+    name: "certificate-path",
+    kind: "string",
+    valueName: "file.pfx",
+    help: "with --certificate: where its PFX is written (0600, empty password); kept when it holds one of the app's certificates",
+  },
+  {
     name: "refresh-token-store",
     kind: "string",
     valueName: "uri",
@@ -101,6 +112,28 @@ export const rotateFlags: FlagSpec[] = [
   ...common,
 ];
 
+export const rotateCertificateFlags: FlagSpec[] = [
+  { name: "application-id", kind: "string", valueName: "id", help: "the app's client id" },
+  {
+    name: "certificate-path",
+    kind: "string",
+    valueName: "file.pfx",
+    help: "the PFX file the jobs read (--certificate-path): the new certificate is written there (0600, empty password); or a store URI, given the PFX's base64",
+  },
+  {
+    name: "certificate-lifetime",
+    kind: "string",
+    valueName: "days",
+    help: "days until the new certificate expires (default 180)",
+  },
+  {
+    name: "keep-old",
+    kind: "boolean",
+    help: "keep the old certificate (default: removed once the new one is proven)",
+  },
+  ...common,
+];
+
 export const credentialsFlags: FlagSpec[] = [
   { name: "application-id", kind: "string", valueName: "id", help: "the app's client id" },
   {
@@ -118,7 +151,8 @@ export const credentialsFlags: FlagSpec[] = [
   ...common,
 ];
 
-const usage = "Usage: partner-token app create|rotate-secret|credentials [options]";
+const usage =
+  "Usage: partner-token app create|rotate-secret|rotate-certificate|credentials [options]";
 
 const help = (): string => `partner-token app — the partner's Secure Application Model app
 
@@ -129,6 +163,7 @@ Examples:
       --refresh-token-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-rt
   partner-token app rotate-secret --application-id APP_ID \\
       --secret-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-secret
+  partner-token app rotate-certificate --application-id APP_ID --certificate-path /etc/pt/app.pfx
   partner-token app credentials --application-id APP_ID --warn-days 30 -o table
 
 ${usage}
@@ -140,6 +175,8 @@ app create   makes (or, when an app of that --name exists, brings in line) a mul
              DelegatedPermissionGrant.ReadWrite.All) plus --permission, its service principal,
              and admin consent in the partner tenant. With --secret-store, a client secret
              (unless the store already holds one of the app's secrets), proven with a token.
+             With --certificate, a self-signed certificate instead (added by PATCH, its PFX in
+             --certificate-path; kept when the file holds one of the app's certificates).
              With --refresh-token-store, the App + User sign-in with the app (unless the store
              holds a refresh token already). Run twice, the second run changes nothing.
              Prints applicationId, objectId, servicePrincipalId, redirectUris, permissions,
@@ -149,6 +186,13 @@ app rotate-secret
              --grace-seconds) removes the secret the store held before, unless --keep-old. If
              writing or proving fails, the new secret is removed and the store given the old
              one back: exit 1 with the reason, the old secret still working.
+app rotate-certificate
+             makes a self-signed certificate (RSA 2048, --certificate-lifetime days), adds it to
+             the app's keyCredentials (the others kept), writes its PFX to --certificate-path
+             (empty password, 0600; the first certificate too when the file does not exist), proves
+             it with a token, then removes the certificate the file held before, unless
+             --keep-old. If writing or proving fails, the new certificate is removed and the
+             file put back: exit 1 with the reason.
 app credentials
              the app's secrets and certificates with their expiry (days left), through Graph;
              the one in use marked when --secret-store says which. Exit 3 when it (or, without
@@ -164,6 +208,9 @@ ${formatFlags(createFlags)}
 Options of app rotate-secret:
 ${formatFlags(rotateFlags)}
 
+Options of app rotate-certificate:
+${formatFlags(rotateCertificateFlags)}
+
 Options of app credentials:
 ${formatFlags(credentialsFlags)}
 
@@ -174,7 +221,7 @@ Exit codes: 0 ok, 1 error (Graph refused, the store refused, the rotation undone
 /** Every flag of the subcommands, once (the completion model reads it). */
 export const flags: FlagSpec[] = [
   ...createFlags,
-  ...[...rotateFlags, ...credentialsFlags].filter(
+  ...[...rotateFlags, ...rotateCertificateFlags, ...credentialsFlags].filter(
     (f, i, all) =>
       !createFlags.some((c) => c.name === f.name) && all.findIndex((x) => x.name === f.name) === i,
   ),
@@ -184,6 +231,7 @@ export const flags: FlagSpec[] = [
 export const subcommands = {
   create: createFlags,
   "rotate-secret": rotateFlags,
+  "rotate-certificate": rotateCertificateFlags,
   credentials: credentialsFlags,
 };
 
@@ -202,6 +250,8 @@ async function adminGraph(args: ParsedArgs, clientOptions: ClientOptions) {
   // --refresh-token-store is where the new app's refresh token goes, not the admin's source.
   const sessionArgs: ParsedArgs = { ...args, values: new Map(args.values) };
   sessionArgs.values.delete("refresh-token-store");
+  // --certificate-path is where the app's new certificate goes, not how the admin signs in.
+  sessionArgs.values.delete("certificate-path");
   const partner = await openPartnerSource(sessionArgs, clientOptions);
   const { GraphClient } = await import("../../graph/client.ts");
   const graph = new GraphClient({
@@ -314,9 +364,17 @@ async function create(
   const { parseStoreUri } = await import("../../stores/index.ts");
   if (secretUri) parseStoreUri(secretUri, "--secret-store");
   if (rtUri) parseStoreUri(rtUri, "--refresh-token-store");
-  if (rtUri && !secretUri)
+  const certificate = getBoolean(args, "certificate");
+  const certPath = getString(args, "certificate-path");
+  if (certificate && secretUri)
+    throw usageError("give --certificate or --secret-store, not both: the app gets one of them.");
+  if (certificate && (!certPath || !/\.(pfx|p12)$/i.test(certPath)))
+    throw usageError("--certificate needs --certificate-path FILE.pfx: where its PFX is written.");
+  if (certPath && !certificate)
+    throw usageError("--certificate-path goes with --certificate in app create.");
+  if (rtUri && !secretUri && !certificate)
     throw usageError(
-      "--refresh-token-store needs --secret-store: the App + User sign-in uses the app's secret.",
+      "--refresh-token-store needs --secret-store (or --certificate): the App + User sign-in uses the app's secret.",
     );
   const setup = await import("../../app-setup/index.ts");
   const extra = parsePermissions(getList(args, "permission") ?? []);
@@ -376,7 +434,42 @@ async function create(
         changes.push(`client secret ${added.keyId} in ${store.description}`);
       }
     }
-    if (rtUri && secret) {
+    let pfxPath: string | undefined;
+    if (certificate && certPath) {
+      const { resolve } = await import("node:path");
+      pfxPath = resolve(certPath);
+      const rc = await import("../../app-setup/rotate-certificate.ts");
+      const held = await rc.thumbprintOfPfxFile(pfxPath);
+      const known =
+        held !== null &&
+        (made.application.keyCredentials ?? []).some((k) => rc.keyThumbprint(k) === held);
+      if (!known) {
+        const added = await rc.rotateCertificate({
+          graph,
+          applicationId: made.applicationId,
+          path: pfxPath,
+          prove: async (file) => {
+            const { acquireTokenByClientCredentials } =
+              await import("../../client/client-credentials.ts");
+            await acquireTokenByClientCredentials(
+              {
+                ...flowBase(environment),
+                clientId: made.applicationId,
+                certificate: { path: file },
+                tenant,
+                scopes: [`${partner.graphResource}/.default`],
+              },
+              clientOptions,
+            );
+          },
+          keepOld: true,
+          lifetimeDays,
+          log: progress,
+        });
+        changes.push(`certificate ${added.thumbprint} in ${pfxPath}`);
+      }
+    }
+    if (rtUri && (secret || pfxPath)) {
       const store = await openStoreFromArgs(args, rtUri);
       if (!(await store.read())) {
         const { partnerCenterResource } = await import("../../session/broker.ts");
@@ -384,7 +477,7 @@ async function create(
         const request = {
           ...flowBase(environment),
           clientId: made.applicationId,
-          clientSecret: secret,
+          ...(secret ? { clientSecret: secret } : { certificate: { path: pfxPath! } }),
           scopes: [`${partnerCenterResource(environment)}/user_impersonation`, "offline_access"],
           tenant,
         };
@@ -417,6 +510,7 @@ async function create(
       redirectUris: made.redirectUris,
       permissions: made.permissions,
       secretStore: secretUri ?? null,
+      ...(pfxPath ? { certificatePath: pfxPath } : {}),
       refreshTokenStore: rtUri ?? null,
       changed: changes.length > 0,
       changes,
@@ -466,6 +560,61 @@ async function rotate(
   }
 }
 
+async function rotateCert(
+  args: ParsedArgs,
+  clientOptions: ClientOptions,
+): Promise<Record<string, unknown>> {
+  const applicationId = getString(args, "application-id");
+  if (!applicationId || !/^[0-9a-fA-F-]{36}$/.test(applicationId))
+    throw usageError(
+      "app rotate-certificate needs --application-id: the app's client id (a GUID).",
+    );
+  const path = getString(args, "certificate-path");
+  const inStore = path !== undefined && /^(file|keyring|keyvault):/i.test(path);
+  if (!path || (!inStore && !/\.(pfx|p12)$/i.test(path)))
+    throw usageError(
+      "app rotate-certificate needs --certificate-path FILE.pfx (or a store URI): where the jobs read the certificate.",
+    );
+  const lifetimeDays = positiveDays(args, "certificate-lifetime", 180);
+  const { resolve } = await import("node:path");
+  const file = inStore ? path : resolve(path);
+  if (inStore) (await import("../../stores/index.ts")).parseStoreUri(path, "--certificate-path");
+  const { graph, partner, environment } = await adminGraph(args, clientOptions);
+  let store: Awaited<ReturnType<typeof import("../store-flags.ts").openStoreFromArgs>> | undefined;
+  try {
+    if (inStore) store = await (await import("../store-flags.ts")).openStoreFromArgs(args, path);
+    const tenant = await homeTenantOf(graph);
+    const { rotateCertificate } = await import("../../app-setup/rotate-certificate.ts");
+    const result = await rotateCertificate({
+      graph,
+      applicationId,
+      path: file,
+      ...(store ? { store } : {}),
+      prove: async (pfx) => {
+        const { acquireTokenByClientCredentials } =
+          await import("../../client/client-credentials.ts");
+        await acquireTokenByClientCredentials(
+          {
+            ...flowBase(environment),
+            clientId: applicationId,
+            certificate: { path: pfx },
+            tenant,
+            scopes: [`${partner.graphResource}/.default`],
+          },
+          clientOptions,
+        );
+      },
+      keepOld: getBoolean(args, "keep-old"),
+      lifetimeDays,
+      log: progress,
+    });
+    return { ...result };
+  } finally {
+    await store?.close?.().catch(() => undefined);
+    await partner.close();
+  }
+}
+
 async function credentials(
   args: ParsedArgs,
   clientOptions: ClientOptions,
@@ -506,6 +655,7 @@ async function credentials(
 
 const createSpec: CommandSpec = { flags: createFlags, usage, help };
 const rotateSpec: CommandSpec = { flags: rotateFlags, usage, help };
+const rotateCertificateSpec: CommandSpec = { flags: rotateCertificateFlags, usage, help };
 const credentialsSpec: CommandSpec = { flags: credentialsFlags, usage, help };
 
 export const spec: CommandGroup["spec"] = {
@@ -513,7 +663,7 @@ export const spec: CommandGroup["spec"] = {
   usage,
   help,
   unknown: (name) =>
-    `unknown app command '${name}': the commands are 'app create', 'app rotate-secret' and 'app credentials'.`,
+    `unknown app command '${name}': the commands are 'app create', 'app rotate-secret', 'app rotate-certificate' and 'app credentials'.`,
   subcommands: {
     create: {
       spec: createSpec,
@@ -526,6 +676,13 @@ export const spec: CommandGroup["spec"] = {
       spec: rotateSpec,
       body: async ({ args, format, query, clientOptions }: CommandContext) => {
         await writeResult(await rotate(args, clientOptions), format, query);
+        return ExitCode.ok;
+      },
+    },
+    "rotate-certificate": {
+      spec: rotateCertificateSpec,
+      body: async ({ args, format, query, clientOptions }: CommandContext) => {
+        await writeResult(await rotateCert(args, clientOptions), format, query);
         return ExitCode.ok;
       },
     },

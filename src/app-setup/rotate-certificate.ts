@@ -1,0 +1,304 @@
+/**
+ * The app's certificate made and rotated: a new self-signed certificate (RSA 2048, made here with
+ * node-forge, loaded lazily) goes into the app's `keyCredentials` by PATCH — the existing ones
+ * listed with `key: null`, which keeps them — as Graph allows without the proof JWT `addKey`
+ * wants. Its PFX (an empty password; the file private) is written where the jobs read it, proven with a
+ * token, and only then is the old certificate removed (unless `keepOld`). If writing or proving
+ * fails, the new certificate is taken off the app and the file given its old content back.
+ */
+import { createHash, randomUUID, X509Certificate } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import { PartnerTokenError } from "../client/errors.ts";
+import { writeFileAtomic } from "../session/atomic-file.ts";
+import type { RefreshTokenStore } from "../session/types.ts";
+import {
+  getApplication,
+  isCredentialLag,
+  waitForReplication,
+  type AppGraph,
+  type KeyCredential,
+} from "./graph-app.ts";
+import { RotationError } from "./rotate-secret.ts";
+
+const DAY_MS = 86_400_000;
+
+/** A self-signed certificate and its PFX. */
+export interface NewCertificate {
+  /** The DER certificate, base64 (as `keyCredentials[].key` takes it). */
+  certificateBase64: string;
+  /** PKCS#12 with the certificate and its private key, an empty password (what Windows and OpenSSL open without asking). */
+  pfx: Buffer;
+  /** SHA-1 of the DER certificate, upper-case hex. */
+  thumbprint: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** Makes a self-signed RSA 2048 certificate (`CN=subject`) valid from now for `lifetimeDays`. */
+export async function makeSelfSignedCertificate(
+  subject: string,
+  lifetimeDays: number,
+  now: number = Date.now(),
+): Promise<NewCertificate> {
+  const { default: forge } = await import("node-forge");
+  const keys = await new Promise<import("node-forge").pki.rsa.KeyPair>((resolve, reject) =>
+    forge.pki.rsa.generateKeyPair({ bits: 2048, workers: -1 }, (e, k) =>
+      e ? reject(e) : resolve(k),
+    ),
+  );
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  // A positive serial: 16 random bytes with the top bit cleared.
+  const serial = Buffer.from(randomUUID().replace(/-/g, ""), "hex");
+  serial[0] = serial[0]! & 0x7f;
+  cert.serialNumber = serial.toString("hex");
+  const notBefore = new Date(now - 5 * 60_000);
+  const notAfter = new Date(now + lifetimeDays * DAY_MS);
+  cert.validity.notBefore = notBefore;
+  cert.validity.notAfter = notAfter;
+  const attrs = [{ name: "commonName", value: subject }];
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  cert.setExtensions([
+    { name: "basicConstraints", cA: false },
+    { name: "keyUsage", digitalSignature: true, keyEncipherment: true },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), "binary");
+  const p12 = forge.pkcs12.toPkcs12Asn1(keys.privateKey, [cert], "", { algorithm: "3des" });
+  const pfx = Buffer.from(forge.asn1.toDer(p12).getBytes(), "binary");
+  return {
+    certificateBase64: der.toString("base64"),
+    pfx,
+    thumbprint: createHash("sha1").update(der).digest("hex").toUpperCase(),
+    notBefore,
+    notAfter,
+  };
+}
+
+/**
+ * A key credential's thumbprint: Graph gives `customKeyIdentifier` as the base64 of the SHA-1,
+ * some tools as hex.
+ */
+export function keyThumbprint(k: Pick<KeyCredential, "customKeyIdentifier">): string | null {
+  const id = k.customKeyIdentifier;
+  if (!id) return null;
+  if (/^[0-9a-fA-F]{40}$/.test(id)) return id.toUpperCase();
+  const bytes = Buffer.from(id, "base64");
+  return bytes.length === 20 ? bytes.toString("hex").toUpperCase() : null;
+}
+
+/** The certificate in a PFX (no password) or PEM file, by SHA-1 thumbprint; null when unreadable. */
+async function thumbprintOfFile(content: Buffer): Promise<string | null> {
+  const text = content.toString("utf8");
+  try {
+    if (text.includes("-----BEGIN CERTIFICATE-----")) {
+      const x = new X509Certificate(text);
+      return createHash("sha1").update(x.raw).digest("hex").toUpperCase();
+    }
+    const { default: forge } = await import("node-forge");
+    const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(content.toString("binary")), "");
+    const bags = p12.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? [];
+    const c = bags[0]?.cert;
+    if (!c) return null;
+    const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(c)).getBytes(), "binary");
+    return createHash("sha1").update(der).digest("hex").toUpperCase();
+  } catch {
+    return null;
+  }
+}
+
+/** The SHA-1 thumbprint of the certificate in a PFX (empty password) or PEM file; null when absent or unreadable. */
+export async function thumbprintOfPfxFile(path: string): Promise<string | null> {
+  try {
+    return await thumbprintOfFile(await readFile(path));
+  } catch {
+    return null;
+  }
+}
+
+export interface RotateCertificateOptions {
+  graph: AppGraph;
+  /** The app's client id. */
+  applicationId: string;
+  /** The PFX file the jobs read (`--certificate-path`): the new certificate is written there. */
+  path: string;
+  /**
+   * Instead of the file: a store (`--certificate-path keyvault:…`) that is given the PFX's base64,
+   * as Key Vault keeps certificates. `path` is then only what `prove` is given.
+   */
+  store?: RefreshTokenStore;
+  /** Gets a token with the PFX at `path`; throws when it is refused. */
+  prove: (path: string) => Promise<void>;
+  /** Keep the old certificate (default: removed once the new one is proven). */
+  keepOld?: boolean;
+  /** Days until the new certificate expires (default 180). */
+  lifetimeDays?: number;
+  /** Retries of the proof while Entra replicates the new certificate. */
+  replication?: { tries?: number; delayMs?: number };
+  log?: (line: string) => void;
+  now?: () => number;
+}
+
+export interface RotateCertificateResult {
+  applicationId: string;
+  objectId: string;
+  keyId: string;
+  thumbprint: string;
+  endDateTime: string;
+  certificatePath: string;
+  /** Key ids of the certificates removed. */
+  removed: string[];
+  /** Why an old certificate was left in place, when one was. */
+  kept?: string;
+}
+
+const keep = (k: KeyCredential) => ({
+  keyId: k.keyId,
+  type: k.type,
+  usage: k.usage,
+  key: null,
+  displayName: k.displayName,
+});
+
+/**
+ * Adds a new certificate to the app (the first one, or the next), writes its PFX to `path`,
+ * proves it, then removes the certificate the file held before unless `keepOld`.
+ *
+ * @example
+ * ```ts
+ * await rotateCertificate({ graph, applicationId, path: "/etc/pt/app.pfx", prove: (p) => tokenWith(p) });
+ * ```
+ */
+export async function rotateCertificate(
+  o: RotateCertificateOptions,
+): Promise<RotateCertificateResult> {
+  const now = o.now ?? Date.now;
+  const log = o.log ?? (() => {});
+  const app = await getApplication(o.graph, o.applicationId);
+  if (!app)
+    throw new RotationError(
+      "ERR_APP_NOT_FOUND",
+      `No application with id ${o.applicationId} in the signed-in tenant.`,
+      {
+        hint: "Sign in to the app's home tenant as an Application Administrator (or Global Administrator).",
+      },
+    );
+  const existing = app.keyCredentials ?? [];
+  const where = o.store?.description ?? o.path;
+  const store = o.store;
+  const target = store
+    ? {
+        read: async () => {
+          const held = await store.read();
+          return held ? Buffer.from(held.token, "base64") : null;
+        },
+        write: (b: Buffer) => store.write(b.toString("base64")),
+        // A store cannot be emptied: it keeps the new (removed) certificate, which is harmless.
+        clear: async () => {},
+      }
+    : {
+        read: async () => {
+          try {
+            return await readFile(o.path);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+            throw e;
+          }
+        },
+        write: (b: Buffer) => writeFileAtomic(o.path, b),
+        clear: () => rm(o.path, { force: true }),
+      };
+  const previous = await target.read();
+  const previousThumbprint = previous ? await thumbprintOfFile(previous) : null;
+  const made = await makeSelfSignedCertificate(app.displayName, o.lifetimeDays ?? 180, now());
+  const keyId = randomUUID();
+  const patchKeys = (keys: object[]) =>
+    o.graph.request({
+      method: "PATCH",
+      path: `/v1.0/applications/${encodeURIComponent(app.id)}`,
+      json: { keyCredentials: keys },
+    });
+  await patchKeys([
+    ...existing.map(keep),
+    {
+      keyId,
+      type: "AsymmetricX509Cert",
+      usage: "Verify",
+      key: made.certificateBase64,
+      displayName: `CN=${app.displayName}`,
+      endDateTime: made.notAfter.toISOString(),
+    },
+  ]);
+  log(`Added certificate ${made.thumbprint} (key ${keyId}) to ${app.displayName}.`);
+  let written = false;
+  try {
+    await target.write(made.pfx);
+    written = true;
+    log(`Wrote its PFX to ${where}.`);
+    await waitForReplication(() => o.prove(o.path), isCredentialLag, {
+      ...o.replication,
+      log,
+      what: "the new certificate",
+    });
+    log("Proved it: a token was issued with the new certificate.");
+  } catch (error) {
+    const undone: string[] = [];
+    try {
+      await patchKeys(existing.map(keep));
+      undone.push("the new certificate was removed from the app");
+    } catch (e) {
+      undone.push(
+        `the new certificate ${keyId} could NOT be removed (${(e as Error).message}); remove it in the portal`,
+      );
+    }
+    if (written) {
+      try {
+        if (previous) await target.write(previous);
+        else await target.clear();
+        undone.push(previous || !store ? `${where} is as it was` : `${where} still holds it`);
+      } catch (e) {
+        undone.push(`${where} could NOT be put back (${(e as Error).message})`);
+      }
+    }
+    const step = written ? "proving the new certificate" : `writing it to ${where}`;
+    throw new RotationError(
+      "ERR_ROTATION_FAILED",
+      `The certificate was not rotated: ${step} failed: ${(error as Error).message} — ${undone.join("; ")}.`,
+      { cause: error },
+    );
+  }
+  const result: RotateCertificateResult = {
+    applicationId: app.appId,
+    objectId: app.id,
+    keyId,
+    thumbprint: made.thumbprint,
+    endDateTime: made.notAfter.toISOString(),
+    certificatePath: where,
+    removed: [],
+  };
+  if (o.keepOld) {
+    result.kept = "--keep-old";
+    return result;
+  }
+  if (!previousThumbprint) {
+    if (existing.length) {
+      result.kept = `${where} held no readable certificate before, so none is known to be old`;
+      log(`Left the other certificates in place: ${result.kept}`);
+    }
+    return result;
+  }
+  const old = existing.filter((k) => keyThumbprint(k) === previousThumbprint);
+  if (old.length === 0) {
+    result.kept = "no certificate of the app matches the one the file held (already removed?)";
+    log(`Left the other certificates in place: ${result.kept}`);
+    return result;
+  }
+  const after = (await getApplication(o.graph, o.applicationId))?.keyCredentials ?? [];
+  await patchKeys(after.filter((k) => !old.some((x) => x.keyId === k.keyId)).map(keep));
+  for (const k of old) {
+    result.removed.push(k.keyId);
+    log(`Removed the old certificate ${previousThumbprint} (key ${k.keyId}).`);
+  }
+  return result;
+}
