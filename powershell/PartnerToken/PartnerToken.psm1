@@ -914,11 +914,13 @@ function Get-PartnerCustomer {
         [ValidatePattern('^[A-Za-z0-9._-]{1,64}$')]
         [string]$Profile
     )
-    $arguments = @('customers', 'list', '--output', 'json')
+    # --stream: one JSON line per customer as each page of Partner Center arrives, so the first
+    # objects reach the pipeline while later pages are still being read.
+    $arguments = @('customers', 'list', '--stream')
     if ($Profile) { $arguments += @('--profile', $Profile) }
-    $json = Invoke-PartnerTokenCliJson -Cmdlet $PSCmdlet -Arguments $arguments
-    foreach ($c in @($json)) {
-        if ($null -eq $c) { continue }
+    Invoke-PartnerTokenCli -Cmdlet $PSCmdlet -Arguments $arguments | ForEach-Object {
+        if ([string]::IsNullOrWhiteSpace($_)) { return }
+        $c = $_ | ConvertFrom-Json
         [pscustomobject]@{
             PSTypeName   = 'PartnerToken.Customer'
             TenantId     = [string](Get-JsonProperty $c 'tenantId')

@@ -67,6 +67,16 @@ test("customers list: every customer through every page, as JSON and TSV", async
     lines(tsv.stdout)[0]!,
     /^[0-9a-f-]{36}\tcustomer\d{5}\.onmicrosoft\.com\tCustomer \d+\treseller$/,
   );
+  // --stream: the same customers, one JSON line each (what the PowerShell module reads as pages arrive).
+  const stream = await runCli(["customers", "list", "--stream"], { env });
+  assert.equal(stream.code, 0, stream.stderr);
+  assert.deepEqual(
+    lines(stream.stdout).map((l) => JSON.parse(l)),
+    json.json,
+  );
+  const both = await runCli(["customers", "list", "--stream", "-o", "json"], { env });
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--stream writes JSON lines/);
 });
 
 test("customers tokens --out: one line per customer, 180 tokens, 20 explained errors, exit 1; --resume asks nothing again for the 180", async () => {

@@ -43,6 +43,11 @@ const listFlags: FlagSpec[] = [
   ...profileFlags,
   ...storeSourceFlags,
   ...outputFlags,
+  {
+    name: "stream",
+    kind: "boolean",
+    help: "one JSON line per customer, written as each page arrives (instead of one JSON array at the end)",
+  },
   debugFlag,
   timeoutFlag,
   helpFlag,
@@ -172,9 +177,17 @@ export const spec: CommandGroup["spec"] = {
 };
 
 async function list({ args, format, query, clientOptions }: CommandContext): Promise<number> {
+  const stream = getBoolean(args, "stream");
+  if (stream && (query !== undefined || getString(args, "output") !== undefined))
+    throw usageError("--stream writes JSON lines: it takes neither --output nor --query.");
   const { withPartnerCenter } = await import("../partner-center-source.ts");
   await withPartnerCenter(args, clientOptions, async (client) => {
     const { listCustomers } = await import("../../partner-center/customers.ts");
+    if (stream) {
+      for await (const customer of listCustomers(client))
+        await writeStdout(JSON.stringify(customer) + "\n");
+      return;
+    }
     const customers = [];
     for await (const customer of listCustomers(client)) customers.push(customer);
     await writeResult(customers, format, query);
