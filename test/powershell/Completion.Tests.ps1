@@ -68,6 +68,13 @@ Describe 'partner-token completion powershell, in PowerShell' {
         $c | Should -Be @('AzureUSGovernment')
         Get-Completion 'partner-token new -Module ' | Should -Contain 'ExchangeOnline'
     }
+    It 'completes a value joined to its flag (-Environment:Azu, --output=t)' {
+        # PowerShell replaces only the argument of -Environment:AzureU.
+        $r = TabExpansion2 -inputScript 'partner-token new -Environment:AzureU' -cursorColumn 37
+        @($r.CompletionMatches | ForEach-Object CompletionText) | Should -Be @('AzureUSGovernment')
+        $r.ReplacementIndex | Should -Be 31
+        Get-Completion 'partner-token token --output=t' | Should -Be @('--output=table', '--output=tsv')
+    }
     It 'completes the subcommands of customers' {
         $c = Get-Completion 'partner-token customers '
         $c | Should -Contain 'list'

@@ -112,6 +112,23 @@ ${subcommandEntries.join("\n")}
         return
     }
     if (-not $flags.ContainsKey($command)) { return }
+    # A value joined to its flag. PowerShell parses -Environment:Azu as a parameter with an
+    # argument and completes only the argument; --output=t is one word.
+    $current = @($commandAst.CommandElements | Where-Object { $_.Extent.StartOffset -lt $cursorPosition -and $_.Extent.EndOffset -ge $cursorPosition }) | Select-Object -Last 1
+    if ($current -is [System.Management.Automation.Language.CommandParameterAst] -and $current.Argument -and $values[$command].ContainsKey("-$($current.ParameterName)")) {
+        Offer $values[$command]["-$($current.ParameterName)"] 'ParameterValue'
+        return
+    }
+    if ($wordToComplete -match '^(-{1,2}[^:=]+)([:=])(.*)$' -and $values[$command].ContainsKey($Matches[1])) {
+        $flag, $sep, $partial = $Matches[1], $Matches[2], $Matches[3]
+        foreach ($candidate in $values[$command][$flag]) {
+            $text = if ($candidate -is [array]) { $candidate[0] } else { $candidate }
+            if ($text -like "$partial*") {
+                [System.Management.Automation.CompletionResult]::new("$flag$sep$text", $text, 'ParameterValue', $text)
+            }
+        }
+        return
+    }
     if ($prev -and $values[$command].ContainsKey($prev)) {
         Offer $values[$command][$prev] 'ParameterValue'
         return
