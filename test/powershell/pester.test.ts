@@ -44,47 +44,58 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-test("the PowerShell module's Pester tests pass in PowerShell 7", async (t) => {
-  const pwsh = findPwsh();
-  assert.ok(
-    pwsh,
-    `pwsh (PowerShell 7) was not found in ~/.dotnet/tools or on PATH: run ${INSTALL} first.`,
-  );
-  const home = join(work, "home");
-  const cmdlines = join(work, "cmdlines");
-  for (const dir of [home, cmdlines, join(work, "cache"), join(work, "keys"), join(work, "certs")])
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  const ready = join(work, "ready.json");
-  await writeFile(ready, JSON.stringify(emulator.info));
-  const results = join(work, "pester-results.xml");
-  const env: NodeJS.ProcessEnv = {
-    PATH: `${join(ROOT, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
-    // A home of its own: the certificate the tests add to the CurrentUser store, pwsh's caches
-    // and the CLI's folders stay in the temporary folder.
-    HOME: home,
-    PSModulePath: PESTER_MODULES,
-    DOTNET_CLI_TELEMETRY_OPTOUT: "1",
-    POWERSHELL_TELEMETRY_OPTOUT: "1",
-    POWERSHELL_UPDATECHECK: "Off",
-    TERM: "dumb",
-    NO_COLOR: "1",
-    ...(process.env.DOTNET_ROOT ? { DOTNET_ROOT: process.env.DOTNET_ROOT } : {}),
-    PARTNER_TOKEN_CLI: join(ROOT, "src", "cli", "main.ts"),
-    PARTNER_TOKEN_NODE: process.execPath,
-    AZURE_AUTHORITY_HOST: emulator.url,
-    PARTNER_TOKEN_CA_FILE: emulator.caFile ?? "",
-    NODE_EXTRA_CA_CERTS: emulator.caFile ?? "",
-    BROWSER: `"${process.execPath}" "${join(HERE, "browser.mjs")}"`,
-    PARTNER_TOKEN_CACHE_DIR: join(work, "cache"),
-    PARTNER_TOKEN_KEYRING: "off",
-    PARTNER_TOKEN_KEY_DIR: join(work, "keys"),
-    PARTNER_TOKEN_CERTIFICATE_DIR: join(work, "certs"),
-    PT_TEST_READY: ready,
-    PT_TEST_CMDLINES: cmdlines,
-    PT_TEST_WORK: work,
-    PT_TEST_PWSH: pwsh,
-  };
-  const script = `
+// One Pester run of every *.Tests.ps1: minutes on a busy machine, so its own bound (the pwsh child
+// is killed after 900 s) rather than the suite's per-test 120 s.
+test(
+  "the PowerShell module's Pester tests pass in PowerShell 7",
+  { timeout: 900_000 },
+  async (t) => {
+    const pwsh = findPwsh();
+    assert.ok(
+      pwsh,
+      `pwsh (PowerShell 7) was not found in ~/.dotnet/tools or on PATH: run ${INSTALL} first.`,
+    );
+    const home = join(work, "home");
+    const cmdlines = join(work, "cmdlines");
+    for (const dir of [
+      home,
+      cmdlines,
+      join(work, "cache"),
+      join(work, "keys"),
+      join(work, "certs"),
+    ])
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    const ready = join(work, "ready.json");
+    await writeFile(ready, JSON.stringify(emulator.info));
+    const results = join(work, "pester-results.xml");
+    const env: NodeJS.ProcessEnv = {
+      PATH: `${join(ROOT, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
+      // A home of its own: the certificate the tests add to the CurrentUser store, pwsh's caches
+      // and the CLI's folders stay in the temporary folder.
+      HOME: home,
+      PSModulePath: PESTER_MODULES,
+      DOTNET_CLI_TELEMETRY_OPTOUT: "1",
+      POWERSHELL_TELEMETRY_OPTOUT: "1",
+      POWERSHELL_UPDATECHECK: "Off",
+      TERM: "dumb",
+      NO_COLOR: "1",
+      ...(process.env.DOTNET_ROOT ? { DOTNET_ROOT: process.env.DOTNET_ROOT } : {}),
+      PARTNER_TOKEN_CLI: join(ROOT, "src", "cli", "main.ts"),
+      PARTNER_TOKEN_NODE: process.execPath,
+      AZURE_AUTHORITY_HOST: emulator.url,
+      PARTNER_TOKEN_CA_FILE: emulator.caFile ?? "",
+      NODE_EXTRA_CA_CERTS: emulator.caFile ?? "",
+      BROWSER: `"${process.execPath}" "${join(HERE, "browser.mjs")}"`,
+      PARTNER_TOKEN_CACHE_DIR: join(work, "cache"),
+      PARTNER_TOKEN_KEYRING: "off",
+      PARTNER_TOKEN_KEY_DIR: join(work, "keys"),
+      PARTNER_TOKEN_CERTIFICATE_DIR: join(work, "certs"),
+      PT_TEST_READY: ready,
+      PT_TEST_CMDLINES: cmdlines,
+      PT_TEST_WORK: work,
+      PT_TEST_PWSH: pwsh,
+    };
+    const script = `
 $ErrorActionPreference = 'Stop'
 $pester = Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version.Major -eq 5 } | Sort-Object Version -Descending | Select-Object -First 1
 if (-not $pester) { [Console]::Error.WriteLine('Pester 5 is not installed: run ${INSTALL} first.'); exit 3 }
@@ -99,28 +110,31 @@ $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = '${results}'
 Invoke-Pester -Configuration $config
 `;
-  const ran = await runPwsh(pwsh, ["-NoProfile", "-NonInteractive", "-Command", script], env);
-  assert.notEqual(ran.code, 3, `Pester 5 is not installed: run ${INSTALL} first.\n${ran.stderr}`);
-  assert.ok(
-    existsSync(results),
-    `Pester wrote no results (exit ${ran.code}):\n${ran.stdout}\n${ran.stderr}`,
-  );
-  const xml = await readFile(results, "utf8");
-  const summary = /<test-results\b([^>]*)>/.exec(xml)?.[1] ?? "";
-  const count = (name: string): number =>
-    Number(new RegExp(`\\b${name}="(\\d+)"`).exec(summary)?.[1] ?? NaN);
-  const failed = [
-    ...xml.matchAll(
-      /<test-case\b[^>]*name="([^"]*)"[^>]*result="Failure"[^>]*>([\s\S]*?)<\/test-case>/g,
-    ),
-  ].map((m) => `${m[1]}\n${(/<message>([\s\S]*?)<\/message>/.exec(m[2] ?? "")?.[1] ?? "").trim()}`);
-  const total = count("total");
-  const problems = count("failures") + count("errors") + count("not-run") + count("invalid");
-  const report = `${failed.join("\n\n")}\n--- pwsh output ---\n${ran.stdout.slice(-20_000)}\n${ran.stderr.slice(-5000)}`;
-  assert.ok(total > 0, `no Pester test ran:\n${report}`);
-  assert.equal(problems, 0, `Pester: ${problems} of ${total} did not pass:\n${report}`);
-  assert.equal(count("skipped") + count("ignored") + count("inconclusive"), 0, report);
-  t.diagnostic(
-    `${total} Pester tests passed; ${/Tests completed in [^\n]*/.exec(ran.stdout)?.[0] ?? ""}`,
-  );
-});
+    const ran = await runPwsh(pwsh, ["-NoProfile", "-NonInteractive", "-Command", script], env);
+    assert.notEqual(ran.code, 3, `Pester 5 is not installed: run ${INSTALL} first.\n${ran.stderr}`);
+    assert.ok(
+      existsSync(results),
+      `Pester wrote no results (exit ${ran.code}):\n${ran.stdout}\n${ran.stderr}`,
+    );
+    const xml = await readFile(results, "utf8");
+    const summary = /<test-results\b([^>]*)>/.exec(xml)?.[1] ?? "";
+    const count = (name: string): number =>
+      Number(new RegExp(`\\b${name}="(\\d+)"`).exec(summary)?.[1] ?? NaN);
+    const failed = [
+      ...xml.matchAll(
+        /<test-case\b[^>]*name="([^"]*)"[^>]*result="Failure"[^>]*>([\s\S]*?)<\/test-case>/g,
+      ),
+    ].map(
+      (m) => `${m[1]}\n${(/<message>([\s\S]*?)<\/message>/.exec(m[2] ?? "")?.[1] ?? "").trim()}`,
+    );
+    const total = count("total");
+    const problems = count("failures") + count("errors") + count("not-run") + count("invalid");
+    const report = `${failed.join("\n\n")}\n--- pwsh output ---\n${ran.stdout.slice(-20_000)}\n${ran.stderr.slice(-5000)}`;
+    assert.ok(total > 0, `no Pester test ran:\n${report}`);
+    assert.equal(problems, 0, `Pester: ${problems} of ${total} did not pass:\n${report}`);
+    assert.equal(count("skipped") + count("ignored") + count("inconclusive"), 0, report);
+    t.diagnostic(
+      `${total} Pester tests passed; ${/Tests completed in [^\n]*/.exec(ran.stdout)?.[0] ?? ""}`,
+    );
+  },
+);
