@@ -20,14 +20,17 @@ import type { AddressInfo } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { retryAfterHint } from "../../src/client/retry-after.ts";
 import { ensurePki } from "../../src/emulator/pki.ts";
 import {
   acquireTokenByClientCredentials,
   acquireTokenByDeviceCode,
   acquireTokenByRefreshToken,
+  customerTokens,
   PartnerCenterClient,
   PartnerTokenError,
   ResponseTooLargeError,
+  ServerError,
   TimeoutError,
   type ClientOptions,
 } from "../../src/index.ts";
@@ -616,6 +619,41 @@ describe("memory stays bounded with the default limit", () => {
     // Node itself takes 50–100 MB; reading the whole of an endless body would take gigabytes.
     assert.ok(Number(maxRssKb) < 400 * 1024, `peak RSS ${maxRssKb} kB`);
     assert.ok(server.written.bytes < 64 * 1024 * 1024, `${server.written.bytes} bytes written`);
+  });
+});
+
+describe("the bulk customer job and a Retry-After of 11 days", () => {
+  test("each tenant is given up with a hint naming 11 days, and the job does not wait for them", async () => {
+    const asked: string[] = [];
+    const source = {
+      getToken: async (request: { tenant?: string }) => {
+        asked.push(request.tenant ?? "");
+        throw new ServerError("ERR_HTTP_STATUS", "The server answered HTTP 429.", {
+          status: 429,
+          response: new Response(null, {
+            status: 429,
+            headers: { "retry-after": String(11 * 86400) },
+          }),
+          hint: retryAfterHint(
+            new Response(null, { status: 429, headers: { "retry-after": String(11 * 86400) } }),
+          ),
+        });
+      },
+    } as never;
+    const results = [];
+    for await (const result of customerTokens(source, {
+      scopes: ["https://graph.microsoft.com/.default"],
+      customers: ["t1", "t2", "t3"],
+      concurrency: 1,
+      maxRetryAfterMs: 500,
+    }))
+      results.push(result);
+    assert.deepEqual(asked, ["t1", "t2", "t3"], "one request per tenant, none retried");
+    assert.equal(results.length, 3);
+    for (const result of results) {
+      assert.equal(result.status, "error");
+      if (result.status === "error") assert.match(result.error.hint, /11 days/);
+    }
   });
 });
 
