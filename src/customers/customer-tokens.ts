@@ -41,6 +41,12 @@ export interface CustomerTokensOptions {
   maxAttempts?: number;
   /** Throttled answers absorbed per tenant before it is given up. Default 30. */
   maxThrottled?: number;
+  /**
+   * The longest `Retry-After` the job waits for, in milliseconds. A tenant whose answer asks for
+   * longer (a server asking for days) is given up with that error, whose hint names the wait, and
+   * the other workers pause for this long at most. Default {@link DEFAULT_MAX_RETRY_AFTER_MS}.
+   */
+  maxRetryAfterMs?: number;
   /** Told of every throttled answer absorbed (for a summary). */
   onThrottled?: (event: { tenantId: string; retryAfterMs: number | undefined }) => void;
 }
@@ -82,6 +88,9 @@ export type CustomerTokenResult = CustomerTokenSuccess | CustomerTokenFailure;
  * throttle, not this, keeps the rate within what the server allows.
  */
 export const DEFAULT_CONCURRENCY = 64;
+
+/** Five minutes: far above Entra's usual Retry-After, far below a job left hanging for days. */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 5 * 60_000;
 
 /**
  * The client options a token source should be built with for this job: throttled answers come
@@ -152,6 +161,7 @@ export async function* customerTokens(
   const throttle = options.throttle ?? new LocalThrottle();
   const maxAttempts = options.maxAttempts ?? 4;
   const maxThrottled = options.maxThrottled ?? 30;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(options.signal?.reason);
   if (options.signal?.aborted) throw new CancelledError();
@@ -190,9 +200,10 @@ export async function* customerTokens(
         await throttle.succeeded(sentAt);
       else if (!throttledAnswer) await throttle.failed(sentAt);
       if (throttledAnswer) {
-        await throttle.throttled(sentAt, retryAfterMs);
+        const tooLong = retryAfterMs !== undefined && retryAfterMs > maxRetryAfterMs;
+        await throttle.throttled(sentAt, tooLong ? maxRetryAfterMs : retryAfterMs);
         options.onThrottled?.({ tenantId, retryAfterMs });
-        if (++item.throttled <= maxThrottled) {
+        if (!tooLong && ++item.throttled <= maxThrottled) {
           queue.retry(item, Date.now() + (retryAfterMs ?? 1000));
           return undefined;
         }
