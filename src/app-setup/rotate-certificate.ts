@@ -18,7 +18,7 @@ import {
   type AppGraph,
   type KeyCredential,
 } from "./graph-app.ts";
-import { RotationError } from "./rotate-secret.ts";
+import { applicationToRotate, RotationError } from "./rotate-secret.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -175,15 +175,7 @@ export async function rotateCertificate(
 ): Promise<RotateCertificateResult> {
   const now = o.now ?? Date.now;
   const log = o.log ?? (() => {});
-  const app = await getApplication(o.graph, o.applicationId);
-  if (!app)
-    throw new RotationError(
-      "ERR_APP_NOT_FOUND",
-      `No application with id ${o.applicationId} in the signed-in tenant.`,
-      {
-        hint: "Sign in to the app's home tenant as an Application Administrator (or Global Administrator).",
-      },
-    );
+  const app = await applicationToRotate(o.graph, o.applicationId);
   const existing = app.keyCredentials ?? [];
   const where = o.store?.description ?? o.path;
   const store = o.store;

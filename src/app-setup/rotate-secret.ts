@@ -13,6 +13,7 @@ import {
   removePassword,
   waitForReplication,
   type AppGraph,
+  type GraphApplication,
   type PasswordCredential,
 } from "./graph-app.ts";
 
@@ -66,18 +67,27 @@ export class RotationError extends PartnerTokenError {}
  * await rotateSecret({ graph, applicationId, store, prove: (s) => tokenWith(s) });
  * ```
  */
-export async function rotateSecret(o: RotateSecretOptions): Promise<RotateSecretResult> {
-  const now = o.now ?? Date.now;
-  const log = o.log ?? (() => {});
-  const app = await getApplication(o.graph, o.applicationId);
+/** The app registration a rotation changes; `ERR_APP_NOT_FOUND` when the signed-in tenant has none. */
+export async function applicationToRotate(
+  graph: AppGraph,
+  applicationId: string,
+): Promise<GraphApplication> {
+  const app = await getApplication(graph, applicationId);
   if (!app)
     throw new RotationError(
       "ERR_APP_NOT_FOUND",
-      `No application with id ${o.applicationId} in the signed-in tenant.`,
+      `No application with id ${applicationId} in the signed-in tenant.`,
       {
         hint: "Sign in to the app's home tenant as an Application Administrator (or Global Administrator).",
       },
     );
+  return app;
+}
+
+export async function rotateSecret(o: RotateSecretOptions): Promise<RotateSecretResult> {
+  const now = o.now ?? Date.now;
+  const log = o.log ?? (() => {});
+  const app = await applicationToRotate(o.graph, o.applicationId);
   const previous = await o.store.read();
   const lifetime = (o.lifetimeDays ?? 180) * DAY_MS;
   const added = await addPassword(o.graph, app.id, {
