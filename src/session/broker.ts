@@ -138,6 +138,19 @@ export class TokenBroker implements TokenSource {
   }
 
   /**
+   * The app credential the next renewal signs in with: its client secret, or its certificate
+   * source; neither for a public client. What `status` compares with the app's credentials in
+   * Graph to warn before the one in use expires. Never logged or printed.
+   */
+  async appCredential(): Promise<{ clientSecret?: string; certificate?: CertificateSource }> {
+    const { app } = this.options;
+    return {
+      ...(app.clientSecret ? { clientSecret: app.clientSecret } : {}),
+      ...(app.certificate ? { certificate: app.certificate } : {}),
+    };
+  }
+
+  /**
    * The cache key of a request: where, which app, whose, which tenant, which scopes — and `|cae`
    * for a CAE token (bin/token-cache-hit.cjs computes the same key: change both together).
    */
