@@ -41,4 +41,11 @@ export {
   type PasswordCredential,
   type KeyCredential,
 } from "./graph-app.ts";
-export { appCredentials, type AppCredentials, type CredentialInfo } from "./credentials.ts";
+export {
+  appCredentials,
+  sessionCredentialExpiry,
+  type AppCredentials,
+  type CredentialInfo,
+  type CredentialHolder,
+  type SessionCredentialExpiry,
+} from "./credentials.ts";

@@ -58,7 +58,7 @@ export async function openPartnerSource(
  * the origin Partner Center is served at (the emulator serves Graph there too), with tokens for
  * `https://graph.microsoft.com`.
  */
-async function graphOf(env: {
+export async function graphOf(env: {
   name: string;
   partnerCenterEndpoint: string;
 }): Promise<{ graphEndpoint: string; graphResource: string }> {
