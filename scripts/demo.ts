@@ -444,6 +444,107 @@ try {
   show(await readFile(checkFile, "utf8"));
   await partnerToken(["disconnect"], {}, { where: false });
 
+  step(
+    "13. The partner's own app from nothing: app create, its secret and refresh token in Key Vault, rotated",
+  );
+  // A partner admin's session with the default app (Azure CLI's), which may create apps.
+  await partnerToken([
+    "connect",
+    "--profile",
+    "admin",
+    "--use-device-authentication",
+    "-o",
+    "none",
+  ]);
+  const admin = ["--profile", "admin", "--ca-file", emu.caFile!];
+  const samSecret = `keyvault:${emu.url}/secrets/sam-secret`;
+  const samRt = `keyvault:${emu.url}/secrets/sam-refresh-token`;
+  const create = [
+    "app",
+    "create",
+    "--name",
+    "Contoso partner-token",
+    "--secret-store",
+    samSecret,
+    "--refresh-token-store",
+    samRt,
+    "--use-device-authentication",
+    ...admin,
+  ];
+  const made = await partnerToken(create, vaultEnv, { where: false });
+  console.log(
+    `  app ${made["applicationId"]}: redirect URI ${made["redirectUris"].join(" ")}, ${made["permissions"].length} permissions consented`,
+  );
+  console.log(
+    `  its secret in ${made["secretStore"]}, its App + User refresh token in ${made["refreshTokenStore"]}`,
+  );
+  const again = await partnerToken(create, vaultEnv, { where: false });
+  console.log(`  run again: changed = ${again["changed"]}`);
+  // The job's own source: the refresh token and the secret, both read from the vault at each run.
+  const source = [
+    "--refresh-token-store",
+    samRt,
+    "--application-id",
+    made["applicationId"],
+    "--credential",
+    samSecret,
+  ];
+  const [consent] = (
+    await partnerTokenRaw(
+      ["customers", "consent", "--customer", named[0]!.id, ...source],
+      vaultEnv,
+      {
+        where: true,
+      },
+    )
+  )
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
+  console.log(`  customers consent in ${named[0]!.domain}: ${consent.action}`);
+  const job = ["token", ...source, "--tenant", named[0]!.id, "--scopes", `${GRAPH}/.default`];
+  const first = await partnerToken(job, vaultEnv);
+  console.log(
+    `  a job, secret and refresh token from the vault: a Graph token in ${named[0]!.domain} (tid ${claims(first["accessToken"])["tid"]})`,
+  );
+  const rotated = await partnerToken(
+    [
+      "app",
+      "rotate-secret",
+      "--application-id",
+      made["applicationId"],
+      "--secret-store",
+      samSecret,
+      "--grace-seconds",
+      "0",
+      ...admin,
+    ],
+    vaultEnv,
+    { where: false },
+  );
+  console.log(
+    `  rotate-secret: a new secret (hint ${rotated["hint"]}…) stored and proven, ${rotated["removed"].length} old one removed`,
+  );
+  await partnerToken([...job, "--force-refresh"], vaultEnv);
+  console.log("  the same job, unchanged, renews with the new secret from the vault");
+  const creds = await partnerToken(
+    [
+      "app",
+      "credentials",
+      "--application-id",
+      made["applicationId"],
+      "--secret-store",
+      samSecret,
+      ...admin,
+    ],
+    vaultEnv,
+    { where: false },
+  );
+  for (const c of creds["credentials"] as Array<Record<string, any>>)
+    console.log(
+      `  ${c["kind"]} ${c["hint"]}…  expires ${c["endDateTime"]} (${c["daysLeft"]} days)${c["inUse"] ? "  in use" : ""}`,
+    );
+
   console.log("\nDone. Everything above ran offline against the emulator.");
 } finally {
   await emu.close();
