@@ -1,7 +1,8 @@
 /**
  * The partner's setup from nothing, as separate processes against an emulator whose seed holds
  * only a partner tenant, its admin, customers and a vault (no application of the partner's own):
- * `app create --secret-store keyvault:… --refresh-token-store keyvault:…` → `customers consent` →
+ * `app create --secret-store keyvault:… --refresh-token-store keyvault:…` (with no session yet: it
+ * signs the partner admin in first and keeps the session) → `customers consent` →
  * `token --credential keyvault:… --refresh-token-store keyvault:… --tenant <customer>` works. The
  * secret and the refresh token are read back with Microsoft's @azure/keyvault-secrets, signed in as
  * the admin; neither is on any output.
@@ -13,7 +14,7 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import { defaultSeed, type SeedInput } from "../../src/emulator/index.ts";
 import { trustEmulatorCa } from "../interop/helpers.ts";
 import { emuFlags, GRAPH, runCli, startTestEmulator, type Emulator } from "../cli/helpers.ts";
-import { connectDevice, sessionEnv } from "../session/helpers.ts";
+import { sessionEnv } from "../session/helpers.ts";
 
 const AZURE_CLI = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const ADMIN = "admin@contoso-partner.onmicrosoft.com";
@@ -60,8 +61,8 @@ describe("from nothing: a partner tenant, its admin and customers → an unatten
       ),
       { disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
     );
+    // No `connect`: app create signs the admin in itself.
     const session = await sessionEnv();
-    await connectDevice(emu, session);
     // Key Vault reached as the admin (the Azure SDK's environment credential, Azure CLI's client).
     env = {
       ...session,
@@ -97,6 +98,11 @@ describe("from nothing: a partner tenant, its admin and customers → an unatten
       "json",
     ]);
     assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stderr, /No session in profile 'default': sign in as a partner admin/);
+    assert.match(made.stderr, new RegExp(`Signed in as ${ADMIN}`));
+    const admin = await run(["status", "-o", "json", "--offline"]);
+    assert.equal(admin.code, 0, admin.stderr);
+    assert.equal(admin.json.account, ADMIN, "the admin's session is kept for the next run");
     const appId = (made.json as { applicationId: string }).applicationId;
     assert.match(appId, /^[0-9a-f-]{36}$/);
     const secret = (await vault.getSecret("sam-secret")).value!;

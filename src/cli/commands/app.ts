@@ -24,8 +24,16 @@ import {
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import { addSecret, progress } from "../redact.ts";
-import { profileFlags } from "../session-flags.ts";
-import { caFileFlag, withHelp } from "../sign-in-flags.ts";
+import { profileFlags, sessionOptionsOf } from "../session-flags.ts";
+import {
+  authorityHostFlag,
+  caFileFlag,
+  environmentFlag,
+  signInPlaceOf,
+  signInOptionsOf,
+  tenantFlag,
+  withHelp,
+} from "../sign-in-flags.ts";
 import { usageError } from "../usage-error.ts";
 
 const common: FlagSpec[] = [
@@ -89,8 +97,25 @@ export const createFlags: FlagSpec[] = [
     name: "use-device-authentication",
     aliases: ["device-code", "UseDeviceAuthentication"],
     kind: "boolean",
-    help: "the App + User sign-in with a device code instead of the browser",
+    help: "sign in with a device code instead of the browser (the admin's sign-in, when the profile has none, and the App + User one)",
   },
+  {
+    name: "no-browser",
+    kind: "boolean",
+    help: "print the sign-in address instead of opening a browser",
+  },
+  withHelp(
+    environmentFlag,
+    "with no session in the profile: the cloud the partner admin signs in to (AzureCloud by default, …, Emulator)",
+  ),
+  withHelp(
+    authorityHostFlag,
+    "with no session in the profile: a custom login host, e.g. the emulator's URL [env AZURE_AUTHORITY_HOST]",
+  ),
+  withHelp(
+    tenantFlag,
+    "with no session in the profile: the partner tenant the admin signs in to (default organizations)",
+  ),
   ...common,
 ];
 
@@ -157,7 +182,7 @@ const usage =
 const help = (): string => `partner-token app — the partner's Secure Application Model app
 
 Examples:
-  # once, as a partner admin: partner-token connect --use-device-authentication
+  # signs the partner admin in first when the profile has no session (kept for the next run)
   partner-token app create --name "Contoso partner-token" \\
       --secret-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-secret \\
       --refresh-token-store keyvault:https://contoso-kv.vault.azure.net/secrets/sam-rt
@@ -200,7 +225,10 @@ app credentials
 
 The signed-in session (--profile) must be a partner admin's (Global Administrator, Application
 Administrator or Cloud Application Administrator) with Graph's Application.ReadWrite.All and
-DelegatedPermissionGrant.ReadWrite.All (the default app, Azure CLI's, has them).
+DelegatedPermissionGrant.ReadWrite.All (the default app, Azure CLI's, has them). When the profile
+has no session, app create makes it first, as 'partner-token connect' would: the admin signs in
+with Azure CLI's app in the browser (or with --use-device-authentication, a device code), in
+--environment / --authority-host / --tenant; the other subcommands ask for 'connect'.
 
 Options of app create:
 ${formatFlags(createFlags)}
@@ -244,15 +272,25 @@ function positiveDays(args: ParsedArgs, name: string, fallback: number): number 
   return n;
 }
 
-/** The admin's Graph client over the profile's session, and the session's environment. */
-async function adminGraph(args: ParsedArgs, clientOptions: ClientOptions) {
+/**
+ * The admin's Graph client over the profile's session, and the session's environment. With
+ * `signIn` (app create), a profile with no session first gets one: the partner admin signs in
+ * with the default app (Azure CLI's) in the browser or with a device code, and the session is
+ * kept for the next run, as `connect` would.
+ */
+async function adminGraph(args: ParsedArgs, clientOptions: ClientOptions, signIn = false) {
   const { openPartnerSource } = await import("../partner-center-source.ts");
   // --refresh-token-store is where the new app's refresh token goes, not the admin's source.
   const sessionArgs: ParsedArgs = { ...args, values: new Map(args.values) };
   sessionArgs.values.delete("refresh-token-store");
   // --certificate-path is where the app's new certificate goes, not how the admin signs in.
   sessionArgs.values.delete("certificate-path");
-  const partner = await openPartnerSource(sessionArgs, clientOptions);
+  const open = () => openPartnerSource(sessionArgs, clientOptions);
+  const partner = await open().catch(async (error: unknown) => {
+    if (!signIn || (error as { code?: string }).code !== "ERR_NO_SESSION") throw error;
+    await signInAdmin(args, clientOptions);
+    return open();
+  });
   const { GraphClient } = await import("../../graph/client.ts");
   const graph = new GraphClient({
     source: partner.source,
@@ -266,6 +304,29 @@ async function adminGraph(args: ParsedArgs, clientOptions: ClientOptions) {
   if (!info?.environment)
     throw usageError("app needs a partner admin's session: run 'partner-token connect' first.");
   return { graph, partner, environment: info.environment, tenant: info.tenantId };
+}
+
+/** The partner admin's sign-in into the profile, when it has no session: `connect` with the default app. */
+async function signInAdmin(args: ParsedArgs, clientOptions: ClientOptions): Promise<void> {
+  const device = getBoolean(args, "use-device-authentication");
+  const tenant = getString(args, "tenant");
+  const options = sessionOptionsOf(args, { ...clientOptions, ...signInOptionsOf(args) });
+  progress(
+    `No session in profile '${options.profile ?? "default"}': sign in as a partner admin (Global Administrator or Application Administrator)${device ? " with the device code below" : " in the browser"}. The session is kept for the next run.`,
+  );
+  const { connectSession } = await import("../../session/session.ts");
+  const { session } = await connectSession(
+    {
+      ...signInPlaceOf(args),
+      ...(tenant ? { tenant } : {}),
+      ...(device ? { useDeviceAuthentication: true } : {}),
+    },
+    options,
+  );
+  const info = session.info;
+  progress(
+    `Signed in as ${info.account ?? "the partner admin"} (tenant ${info.tenantId ?? info.tenant}, ${info.environment.name}).`,
+  );
 }
 
 interface Environment {
@@ -390,7 +451,7 @@ async function create(
       };
     else permissions.push(e);
   }
-  const { graph, partner, environment } = await adminGraph(args, clientOptions);
+  const { graph, partner, environment } = await adminGraph(args, clientOptions, true);
   try {
     const made = await setup.ensureApp({ graph, displayName: name, permissions, log: progress });
     const changes = [...made.changes];
