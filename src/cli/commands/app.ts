@@ -643,10 +643,12 @@ async function credentials(
       ...(secret !== undefined ? { secret } : {}),
     });
     for (const x of c.credentials)
-      if (x.expiring && (x.inUse || !secretUri))
+      if (x.expiring && (x.inUse || !secretUri)) {
+        const rotation = x.kind === "certificate" ? "rotate-certificate" : "rotate-secret";
         progress(
-          `The ${x.kind} ${x.keyId} (${x.hint ?? ""}) expires in ${x.daysLeft} days: run 'partner-token app rotate-secret'.`,
+          `The ${x.kind} ${x.keyId} (${x.hint ?? ""}) expires in ${x.daysLeft} days: run 'partner-token app ${rotation}'.`,
         );
+      }
     return { result: { ...c }, expiring: c.expiring };
   } finally {
     await partner.close();
