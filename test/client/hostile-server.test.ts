@@ -28,6 +28,7 @@ import {
   acquireTokenByRefreshToken,
   customerTokens,
   PartnerCenterClient,
+  PartnerCenterError,
   PartnerTokenError,
   ResponseTooLargeError,
   ServerError,
@@ -431,6 +432,43 @@ for (const path of ["global fetch (http on loopback)", "node:https with the extr
       });
       const silent = await failure(client.request({ path: "/v1/customers" }));
       assert.equal(silent.code, "ERR_TIMEOUT", silent.message);
+    });
+
+    test("Partner Center: a 200 that is not JSON is PartnerCenterError naming the path; a 502 page keeps its status", async () => {
+      const client = new PartnerCenterClient({
+        endpoint: server.url,
+        source: {
+          getToken: async () =>
+            ({
+              accessToken: "pc-token",
+              expiresOn: new Date(Date.now() + 3600_000).toISOString(),
+            }) as never,
+        } as never,
+        ...(tlsPath ? { caFile: pki.caFile } : {}),
+        retries: 0,
+      });
+      server.handle((_req, res) => {
+        res.writeHead(200, { "content-type": "text/html" });
+        res.end("<html>a proxy's page</html>");
+      });
+      const notJson = await failure(client.request({ path: "/v1/customers?size=1" }));
+      assert.ok(notJson instanceof PartnerCenterError, String(notJson));
+      assert.equal(notJson.code, "ERR_PARTNER_CENTER_200");
+      assert.equal(
+        notJson.message,
+        "Partner Center answered /v1/customers with a body that is not JSON.",
+      );
+      server.handle((_req, res) => {
+        res.writeHead(502, "Bad Gateway", { "content-type": "text/html" });
+        res.end("<html>a proxy's page</html>");
+      });
+      const page = await failure(client.request({ path: "/v1/customers" }));
+      assert.ok(page instanceof PartnerCenterError, String(page));
+      assert.equal(page.code, "ERR_PARTNER_CENTER_502");
+      assert.equal(
+        page.message,
+        "Partner Center answered /v1/customers with HTTP 502 Bad Gateway.",
+      );
     });
   });
 }
