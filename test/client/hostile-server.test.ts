@@ -34,6 +34,7 @@ import {
   ServerError,
   TimeoutError,
   type ClientOptions,
+  type PartnerCenterClientOptions,
 } from "../../src/index.ts";
 
 const TENANT = "contoso.onmicrosoft.com";
@@ -194,6 +195,21 @@ for (const path of ["global fetch (http on loopback)", "node:https with the extr
         },
         { timeoutMs: 5_000, idleTimeoutMs: 2_000, maxResponseBytes: LIMIT, ...options },
       );
+
+    /** A Partner Center client of this server, its token from a source that needs no sign-in. */
+    const partnerCenter = (options: Partial<PartnerCenterClientOptions>) =>
+      new PartnerCenterClient({
+        endpoint: server.url,
+        source: {
+          getToken: async () =>
+            ({
+              accessToken: "pc-token",
+              expiresOn: new Date(Date.now() + 3600_000).toISOString(),
+            }) as never,
+        } as never,
+        ...(tlsPath ? { caFile: pki.caFile } : {}),
+        ...options,
+      });
 
     test("a declared 512 MB body: ERR_RESPONSE_TOO_LARGE before reading it", async () => {
       server.handle((_req, res) => {
@@ -405,16 +421,7 @@ for (const path of ["global fetch (http on loopback)", "node:https with the extr
     });
 
     test("Partner Center: an endless body is ERR_RESPONSE_TOO_LARGE, a silent one ERR_TIMEOUT", async () => {
-      const client = new PartnerCenterClient({
-        endpoint: server.url,
-        source: {
-          getToken: async () =>
-            ({
-              accessToken: "pc-token",
-              expiresOn: new Date(Date.now() + 3600_000).toISOString(),
-            }) as never,
-        } as never,
-        ...(tlsPath ? { caFile: pki.caFile } : {}),
+      const client = partnerCenter({
         maxResponseBytes: LIMIT,
         timeoutMs: 1_500,
         idleTimeoutMs: 1_000,
@@ -435,18 +442,7 @@ for (const path of ["global fetch (http on loopback)", "node:https with the extr
     });
 
     test("Partner Center: a 200 that is not JSON is PartnerCenterError naming the path; a 502 page keeps its status", async () => {
-      const client = new PartnerCenterClient({
-        endpoint: server.url,
-        source: {
-          getToken: async () =>
-            ({
-              accessToken: "pc-token",
-              expiresOn: new Date(Date.now() + 3600_000).toISOString(),
-            }) as never,
-        } as never,
-        ...(tlsPath ? { caFile: pki.caFile } : {}),
-        retries: 0,
-      });
+      const client = partnerCenter({ retries: 0 });
       server.handle((_req, res) => {
         res.writeHead(200, { "content-type": "text/html" });
         res.end("<html>a proxy's page</html>");
