@@ -444,6 +444,28 @@ function rebuild(
   }
 }
 
+/**
+ * The JSON of an answer that {@link createHttp}'s `fetch` returned (its body already read within
+ * the limits): `undefined` for an empty body. A success (2xx) whose body is not JSON is refused
+ * with the caller's own error, `notJson()`; an error answer's body that is not JSON is
+ * `undefined`, and the caller describes the answer by its status.
+ *
+ * @example
+ * ```ts
+ * const body = await readJsonBody(response, () => new GraphError("not JSON", { status: response.status }));
+ * ```
+ */
+export async function readJsonBody(response: Response, notJson: () => Error): Promise<unknown> {
+  const text = await response.text();
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    if (response.ok) throw notJson();
+    return undefined;
+  }
+}
+
 /** Debug output shows at most this much of a body. */
 const DEBUG_BODY_CHARS = 64 * 1024;
 

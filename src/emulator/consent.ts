@@ -6,7 +6,7 @@
  * something changes them (Graph writes, Partner Center consent, the control API).
  */
 import { createHash } from "node:crypto";
-import type { Application, Resource, Tenant } from "./directory.ts";
+import type { Application, Resource, Tenant } from "./directory-types.ts";
 
 export interface ServicePrincipal {
   id: string;

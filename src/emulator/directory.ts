@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { ConsentModel } from "./consent.ts";
+import type { Application, CustomerKind, Resource, Tenant, User } from "./directory-types.ts";
 import {
   ADMIN_AGENTS,
   DEFAULT_GDAP_GROUP,
@@ -16,55 +17,11 @@ import {
   stableId,
   type Group,
 } from "./gdap.ts";
-import {
-  SeedError,
-  type Seed,
-  type SeedApplication,
-  type SeedResource,
-  type SeedTenant,
-  type SeedUser,
-} from "./seed.ts";
+import { SeedError, type Seed, type SeedApplication } from "./seed.ts";
 
-export interface Tenant extends SeedTenant {
-  /** Customers of this tenant when it is a partner. */
-  customers: Tenant[];
-  /** Partners of this tenant when it is a customer. */
-  partners: Tenant[];
-  /** A customer whose partners' agents have lost delegated admin access (GDAP): AADSTS50020. */
-  withoutDelegatedAccess?: boolean;
-  /** A customer where no app has been consented: the refresh grant answers AADSTS65001. */
-  withoutConsent?: boolean;
-  /** One of `generatedCustomers`: the partner's own multi-tenant apps are consented there. */
-  generated?: boolean;
-  /** What the seed made of a generated customer (absent: an ordinary one). */
-  generatedKind?: CustomerKind;
-}
-
-/** What a generated customer is: its GDAP relationship and consent, from the seed's counts. */
-export type CustomerKind =
-  | "withoutAccess"
-  | "withoutConsent"
-  | "expiredRelationship"
-  | "groupWithoutUser"
-  | "expiringRelationship";
-
-export interface Application extends Omit<
-  SeedApplication,
-  "certificates" | "homeTenant" | "installedIn"
-> {
-  homeTenant: Tenant | null;
-  installedIn: Set<string> | "*";
-  /** PEM certificates, resolved by the server (files read, the demo certificate generated). */
-  certificates: string[];
-}
-
-export interface User extends SeedUser {
-  home: Tenant;
-  /** Seconds: CAE tokens issued at or before this are refused (sessions revoked, password reset). */
-  sessionsValidFrom?: number;
-}
-
-export type Resource = SeedResource;
+// The types live apart so that consent.ts, which Directory uses, can name them without importing
+// this file back; they are re-exported here for the rest of the emulator.
+export type { Application, CustomerKind, Resource, Tenant, User };
 
 /** A deterministic GUID for generated objects, so a seed yields the same directory every time. */
 function stableGuid(text: string): string {

@@ -9,7 +9,7 @@
  * {@link GraphError} keeping Graph's `code` and `request-id`.
  */
 import { PartnerTokenError, ServerError } from "../client/errors.ts";
-import { createHttp } from "../client/http.ts";
+import { createHttp, readJsonBody } from "../client/http.ts";
 import type { TokenSource } from "../session/types.ts";
 
 /** The resource of Microsoft Graph in the global cloud (and the emulator's audience for it). */
@@ -181,21 +181,15 @@ export class GraphClient {
         continue;
       }
       // The HTTP layer stops reading at maxResponseBytes (ERR_RESPONSE_TOO_LARGE).
-      const text = await response.text();
-      let parsed: unknown;
-      try {
-        parsed = text === "" ? undefined : JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      if (response.ok) {
-        if (parsed === undefined && text !== "")
-          throw new GraphError(`Graph answered ${where} with a body that is not JSON.`, {
+      const parsed = await readJsonBody(
+        response,
+        () =>
+          new GraphError(`Graph answered ${where} with a body that is not JSON.`, {
             status: response.status,
             ...ids(response, undefined),
-          });
-        return parsed as T;
-      }
+          }),
+      );
+      if (response.ok) return parsed as T;
       throw graphErrorFrom(response, parsed, where);
     }
   }

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { PartnerTokenError, ServerError } from "../client/errors.ts";
-import { createHttp } from "../client/http.ts";
+import { createHttp, readJsonBody } from "../client/http.ts";
 import { retryAfterHint } from "../client/retry-after.ts";
 import type { TokenSource } from "../session/types.ts";
 
@@ -206,19 +206,15 @@ export class PartnerCenterClient {
         await response.body?.cancel();
         continue;
       }
-      const text = await response.text();
-      let parsed: unknown;
-      try {
-        parsed = text === "" ? undefined : JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      if (response.ok) {
-        if (parsed === undefined && text !== "")
-          throw new PartnerCenterError(
+      const parsed = await readJsonBody(
+        response,
+        () =>
+          new PartnerCenterError(
             `Partner Center answered ${request.path.split("?")[0]} with a body that is not JSON.`,
             { status: response.status, correlationId, requestId },
-          );
+          ),
+      );
+      if (response.ok)
         return {
           status: response.status,
           headers: response.headers,
@@ -226,7 +222,6 @@ export class PartnerCenterClient {
           correlationId,
           requestId,
         };
-      }
       throw partnerCenterErrorFrom(response, parsed, {
         path: request.path,
         correlationId,

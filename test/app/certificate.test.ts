@@ -213,6 +213,20 @@ describe("partner-token app rotate-certificate", () => {
     assert.equal(again.json.changed, false, JSON.stringify(again.json.changes));
   });
 
+  it("app credentials: a certificate that expires within --warn-days names rotate-certificate, exit 3", async () => {
+    const r = await app("credentials", "--application-id", appId, "--warn-days", "400");
+    assert.equal(r.code, 3, r.stderr);
+    const certs = (r.json.credentials as { kind: string; expiring: boolean }[]).filter(
+      (c) => c.kind === "certificate",
+    );
+    assert.ok(certs.length > 0 && certs.every((c) => c.expiring), JSON.stringify(certs));
+    assert.match(
+      r.stderr,
+      /The certificate [0-9a-f-]{36} \([0-9A-F]{40}\) expires in \d+ days: run 'partner-token app rotate-certificate'/,
+    );
+    assert.doesNotMatch(r.stderr, /rotate-secret/);
+  });
+
   it("bad input: a path that is not .pfx is a usage error (exit 2)", async () => {
     const r = await app(
       "rotate-certificate",

@@ -28,11 +28,13 @@ import {
   acquireTokenByRefreshToken,
   customerTokens,
   PartnerCenterClient,
+  PartnerCenterError,
   PartnerTokenError,
   ResponseTooLargeError,
   ServerError,
   TimeoutError,
   type ClientOptions,
+  type PartnerCenterClientOptions,
 } from "../../src/index.ts";
 
 const TENANT = "contoso.onmicrosoft.com";
@@ -193,6 +195,21 @@ for (const path of ["global fetch (http on loopback)", "node:https with the extr
         },
         { timeoutMs: 5_000, idleTimeoutMs: 2_000, maxResponseBytes: LIMIT, ...options },
       );
+
+    /** A Partner Center client of this server, its token from a source that needs no sign-in. */
+    const partnerCenter = (options: Partial<PartnerCenterClientOptions>) =>
+      new PartnerCenterClient({
+        endpoint: server.url,
+        source: {
+          getToken: async () =>
+            ({
+              accessToken: "pc-token",
+              expiresOn: new Date(Date.now() + 3600_000).toISOString(),
+            }) as never,
+        } as never,
+        ...(tlsPath ? { caFile: pki.caFile } : {}),
+        ...options,
+      });
 
     test("a declared 512 MB body: ERR_RESPONSE_TOO_LARGE before reading it", async () => {
       server.handle((_req, res) => {
@@ -404,16 +421,7 @@ for (const path of ["global fetch (http on loopback)", "node:https with the extr
     });
 
     test("Partner Center: an endless body is ERR_RESPONSE_TOO_LARGE, a silent one ERR_TIMEOUT", async () => {
-      const client = new PartnerCenterClient({
-        endpoint: server.url,
-        source: {
-          getToken: async () =>
-            ({
-              accessToken: "pc-token",
-              expiresOn: new Date(Date.now() + 3600_000).toISOString(),
-            }) as never,
-        } as never,
-        ...(tlsPath ? { caFile: pki.caFile } : {}),
+      const client = partnerCenter({
         maxResponseBytes: LIMIT,
         timeoutMs: 1_500,
         idleTimeoutMs: 1_000,
@@ -431,6 +439,32 @@ for (const path of ["global fetch (http on loopback)", "node:https with the extr
       });
       const silent = await failure(client.request({ path: "/v1/customers" }));
       assert.equal(silent.code, "ERR_TIMEOUT", silent.message);
+    });
+
+    test("Partner Center: a 200 that is not JSON is PartnerCenterError naming the path; a 502 page keeps its status", async () => {
+      const client = partnerCenter({ retries: 0 });
+      server.handle((_req, res) => {
+        res.writeHead(200, { "content-type": "text/html" });
+        res.end("<html>a proxy's page</html>");
+      });
+      const notJson = await failure(client.request({ path: "/v1/customers?size=1" }));
+      assert.ok(notJson instanceof PartnerCenterError, String(notJson));
+      assert.equal(notJson.code, "ERR_PARTNER_CENTER_200");
+      assert.equal(
+        notJson.message,
+        "Partner Center answered /v1/customers with a body that is not JSON.",
+      );
+      server.handle((_req, res) => {
+        res.writeHead(502, "Bad Gateway", { "content-type": "text/html" });
+        res.end("<html>a proxy's page</html>");
+      });
+      const page = await failure(client.request({ path: "/v1/customers" }));
+      assert.ok(page instanceof PartnerCenterError, String(page));
+      assert.equal(page.code, "ERR_PARTNER_CENTER_502");
+      assert.equal(
+        page.message,
+        "Partner Center answered /v1/customers with HTTP 502 Bad Gateway.",
+      );
     });
   });
 }

@@ -5,6 +5,7 @@
  */
 import type { AppGraph } from "../../app-setup/graph-app.ts";
 import type { ClientOptions } from "../../client/types.ts";
+import type { RefreshTokenStore } from "../../session/types.ts";
 import {
   formatFlags,
   getBoolean,
@@ -452,14 +453,14 @@ async function create(
     else permissions.push(e);
   }
   const { graph, partner, environment } = await adminGraph(args, clientOptions, true);
+  const opened: RefreshTokenStore[] = [];
   try {
     const made = await setup.ensureApp({ graph, displayName: name, permissions, log: progress });
     const changes = [...made.changes];
     const tenant = await homeTenantOf(graph);
-    const { openStoreFromArgs } = await import("../store-flags.ts");
     let secret: string | undefined;
     if (secretUri) {
-      const store = await openStoreFromArgs(args, secretUri);
+      const store = await openStore(args, secretUri, opened);
       const held = await store.read();
       const known = (made.application.passwordCredentials ?? []).some(
         (c) => held && c.hint === held.token.slice(0, 3),
@@ -531,7 +532,7 @@ async function create(
       }
     }
     if (rtUri && (secret || pfxPath)) {
-      const store = await openStoreFromArgs(args, rtUri);
+      const store = await openStore(args, rtUri, opened);
       if (!(await store.read())) {
         const { partnerCenterResource } = await import("../../session/broker.ts");
         const device = getBoolean(args, "use-device-authentication");
@@ -577,8 +578,29 @@ async function create(
       changes,
     };
   } finally {
+    await closeStores(opened);
     await partner.close();
   }
+}
+
+/**
+ * Opens the store `uri` and adds it to `opened`, which the subcommand's `finally` hands to
+ * {@link closeStores}: a store left open (a Redis connection) would keep the process running.
+ */
+async function openStore(
+  args: ParsedArgs,
+  uri: string,
+  opened: RefreshTokenStore[],
+): Promise<RefreshTokenStore> {
+  const { openStoreFromArgs } = await import("../store-flags.ts");
+  const store = await openStoreFromArgs(args, uri);
+  opened.push(store);
+  return store;
+}
+
+/** Closes what {@link openStore} opened; a store that fails to close does not hide the result. */
+async function closeStores(opened: RefreshTokenStore[]): Promise<void> {
+  await Promise.all(opened.map((store) => store.close?.().catch(() => undefined)));
 }
 
 async function rotate(
@@ -599,9 +621,9 @@ async function rotate(
   if (graceText !== undefined && (!/^\d+$/.test(graceText) || grace > 3600))
     throw usageError(`--grace-seconds: whole seconds from 0 to 3600, not '${graceText}'.`);
   const { graph, partner, environment } = await adminGraph(args, clientOptions);
+  const opened: RefreshTokenStore[] = [];
   try {
-    const { openStoreFromArgs } = await import("../store-flags.ts");
-    const store = await openStoreFromArgs(args, secretUri);
+    const store = await openStore(args, secretUri, opened);
     const tenant = await homeTenantOf(graph);
     const { rotateSecret } = await import("../../app-setup/rotate-secret.ts");
     const result = await rotateSecret({
@@ -617,6 +639,7 @@ async function rotate(
     });
     return { ...result };
   } finally {
+    await closeStores(opened);
     await partner.close();
   }
 }
@@ -641,9 +664,9 @@ async function rotateCert(
   const file = inStore ? path : resolve(path);
   if (inStore) (await import("../../stores/index.ts")).parseStoreUri(path, "--certificate-path");
   const { graph, partner, environment } = await adminGraph(args, clientOptions);
-  let store: Awaited<ReturnType<typeof import("../store-flags.ts").openStoreFromArgs>> | undefined;
+  const opened: RefreshTokenStore[] = [];
   try {
-    if (inStore) store = await (await import("../store-flags.ts")).openStoreFromArgs(args, path);
+    const store = inStore ? await openStore(args, path, opened) : undefined;
     const tenant = await homeTenantOf(graph);
     const { rotateCertificate } = await import("../../app-setup/rotate-certificate.ts");
     const result = await rotateCertificate({
@@ -671,7 +694,7 @@ async function rotateCert(
     });
     return { ...result };
   } finally {
-    await store?.close?.().catch(() => undefined);
+    await closeStores(opened);
     await partner.close();
   }
 }
@@ -689,11 +712,11 @@ async function credentials(
     throw usageError(`--warn-days: whole days from 0 to 3650, not '${warnText}'.`);
   const secretUri = getString(args, "secret-store");
   const { graph, partner } = await adminGraph(args, clientOptions);
+  const opened: RefreshTokenStore[] = [];
   try {
     let secret: string | undefined;
     if (secretUri) {
-      const { openStoreFromArgs } = await import("../store-flags.ts");
-      const store = await openStoreFromArgs(args, secretUri);
+      const store = await openStore(args, secretUri, opened);
       secret = (await store.read())?.token;
       if (secret === undefined)
         throw usageError(`--secret-store: ${store.description} holds no secret.`);
@@ -704,12 +727,15 @@ async function credentials(
       ...(secret !== undefined ? { secret } : {}),
     });
     for (const x of c.credentials)
-      if (x.expiring && (x.inUse || !secretUri))
+      if (x.expiring && (x.inUse || !secretUri)) {
+        const rotation = x.kind === "certificate" ? "rotate-certificate" : "rotate-secret";
         progress(
-          `The ${x.kind} ${x.keyId} (${x.hint ?? ""}) expires in ${x.daysLeft} days: run 'partner-token app rotate-secret'.`,
+          `The ${x.kind} ${x.keyId} (${x.hint ?? ""}) expires in ${x.daysLeft} days: run 'partner-token app ${rotation}'.`,
         );
+      }
     return { result: { ...c }, expiring: c.expiring };
   } finally {
+    await closeStores(opened);
     await partner.close();
   }
 }
