@@ -53,7 +53,7 @@ const secretStoreFlag: FlagSpec = {
   name: "secret-store",
   kind: "string",
   valueName: "uri",
-  help: "where the client secret is written: file:PATH, keyring:NAME or keyvault:https://VAULT.vault.azure.net/secrets/NAME",
+  help: "where the client secret is written: file:PATH, keyring:NAME, keyvault:https://VAULT.vault.azure.net/secrets/NAME or redis://HOST:PORT#KEY (with PARTNER_TOKEN_ENCRYPTION_KEY)",
 };
 const lifetimeFlag: FlagSpec = {
   name: "secret-lifetime",
