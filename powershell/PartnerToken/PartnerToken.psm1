@@ -832,9 +832,12 @@ function Get-PartnerSession {
     <#
     .SYNOPSIS
     The session's health (partner-token status), with a warning when its refresh token nears
-    the end of its 90-day window or a sign-in is needed.
+    the end of its 90-day window, when the app's secret or certificate the session uses nears its
+    expiry (read through Graph, at most -TimeoutSeconds; -Offline skips it), or a sign-in is needed.
     .EXAMPLE
     Get-PartnerSession -WarnDays 30
+    .EXAMPLE
+    (Get-PartnerSession -Profile job).AppCredential
     #>
     [CmdletBinding()]
     [OutputType('PartnerToken.Session')]
@@ -846,11 +849,21 @@ function Get-PartnerSession {
 
         [Parameter()]
         [ValidateRange(0, 365)]
-        [int]$WarnDays
+        [int]$WarnDays,
+
+        # No network: the app credential's expiry is not read through Graph.
+        [Parameter()]
+        [switch]$Offline,
+
+        [Parameter()]
+        [ValidateRange(1, 86400)]
+        [int]$TimeoutSeconds
     )
     $arguments = @('status', '--output', 'json')
     if ($Profile) { $arguments += @('--profile', $Profile) }
     if ($PSBoundParameters.ContainsKey('WarnDays')) { $arguments += @('--warn-days', [string]$WarnDays) }
+    if ($Offline) { $arguments += '--offline' }
+    if ($PSBoundParameters.ContainsKey('TimeoutSeconds')) { $arguments += @('--timeout', [string]$TimeoutSeconds) }
     $exit = 0
     $json = Invoke-PartnerTokenCliJson -Cmdlet $PSCmdlet -Arguments $arguments -AllowExitCode 0, 3, 4 -ExitCode ([ref]$exit)
     if ($null -eq $json) {
@@ -868,6 +881,19 @@ function Get-PartnerSession {
             }
         })
     $daysLeft = Get-JsonProperty $rt 'daysLeft'
+    $credentialInfo = Get-JsonProperty $json 'appCredential'
+    $appCredential = $null
+    if ($null -ne $credentialInfo) {
+        $appCredential = [pscustomobject]@{
+            PSTypeName = 'PartnerToken.AppCredential'
+            Kind       = [string](Get-JsonProperty $credentialInfo 'kind')
+            Hint       = [string](Get-JsonProperty $credentialInfo 'hint')
+            Found      = [bool](Get-JsonProperty $credentialInfo 'found')
+            ExpiresOn  = ConvertTo-PartnerTokenDate (Get-JsonProperty $credentialInfo 'endDateTime')
+            DaysLeft   = Get-JsonProperty $credentialInfo 'daysLeft'
+            Expiring   = [bool](Get-JsonProperty $credentialInfo 'expiring')
+        }
+    }
     $session = [pscustomobject]@{
         PSTypeName                = 'PartnerToken.Session'
         Profile                   = [string](Get-JsonProperty $json 'profile')
@@ -886,12 +912,19 @@ function Get-PartnerSession {
         RefreshTokenDaysLeft      = $daysLeft
         RefreshTokenExpiresOn     = ConvertTo-PartnerTokenDate (Get-JsonProperty $rt 'expiresOn')
         Tokens                    = $tokens
+        AppCredential             = $appCredential
         SignInRequired            = Get-JsonProperty $json 'signInRequired'
         Reason                    = Get-JsonProperty $json 'reason'
         ExitCode                  = $exit
     }
     if ($exit -eq 3) {
-        Write-Warning "The refresh token of profile '$($session.Profile)' expires in $daysLeft day(s) ($($session.RefreshTokenExpiresOn.ToString('u'))): get any token (Get-PartnerAccessToken) to renew it, or Connect-PartnerCenter again."
+        if ([string]$session.Reason -like 'the refresh token*') {
+            Write-Warning "The refresh token of profile '$($session.Profile)' expires in $daysLeft day(s) ($($session.RefreshTokenExpiresOn.ToString('u'))): get any token (Get-PartnerAccessToken) to renew it, or Connect-PartnerCenter again."
+        }
+        if ($appCredential -and $appCredential.Expiring) {
+            $what = if ($appCredential.Kind -eq 'secret') { 'client secret' } else { 'certificate' }
+            Write-Warning "The app's $what that profile '$($session.Profile)' uses expires in $($appCredential.DaysLeft) day(s) ($($appCredential.ExpiresOn.ToString('u'))): rotate it with partner-token app rotate-$($appCredential.Kind) --application-id $($session.ApplicationId)."
+        }
     }
     elseif ($exit -eq 4) {
         Write-Warning "Profile '$($session.Profile)' needs a new sign-in ($($session.Reason)): run Connect-PartnerCenter."

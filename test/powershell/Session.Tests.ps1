@@ -77,6 +77,15 @@ Describe 'Other ways to connect' {
         $c.Account.Username | Should -Be $script:Ready.user.username
         (Get-PartnerAccessToken -Scopes $script:Graph -Tenant $script:Fabrikam -Profile 'ps-rt').TenantId | Should -Be $script:Fabrikam
     }
+    It 'Get-PartnerSession: the app secret the session renews with, its expiry read through Graph; -Offline skips it' {
+        $s = Get-PartnerSession -Profile 'ps-rt' -WarnDays 1
+        $s.AppCredential.PSObject.TypeNames[0] | Should -Be 'PartnerToken.AppCredential'
+        $s.AppCredential.Kind | Should -Be 'secret'
+        $s.AppCredential.Hint | Should -Be $script:Confidential.clientSecret.Substring(0, 3)
+        $s.AppCredential.Found | Should -BeTrue
+        $s.ExitCode | Should -Be 0
+        (Get-PartnerSession -Profile 'ps-rt' -Offline).AppCredential | Should -BeNullOrEmpty
+    }
     It 'AccessToken: the session holds the token given' {
         $at = Get-PartnerAccessToken -Scopes $script:PartnerCenter -Profile 'ps-rt'
         $c = Connect-PartnerCenter -AccessToken $at.AccessToken -Profile 'ps-at'
