@@ -72,6 +72,7 @@ export {
   StoreSession,
   type StoreSessionOptions,
 } from "./session/store-session.ts";
+export { storeValueReader } from "./session/store-reader.ts";
 export { TokenBroker, RefreshTokenWriteError, type TokenBrokerOptions } from "./session/broker.ts";
 export { MemoryTokenCache } from "./session/memory-cache.ts";
 export {
@@ -170,6 +171,7 @@ export type {
   ModuleName,
   ClientOptions,
   ThrottledAnswer,
+  CertificateReader,
   CertificateSource,
   FlowRequest,
   ClientCredentialsRequest,

@@ -73,6 +73,17 @@ describe("architecture: who may import whom", () => {
     );
   });
 
+  test("client/, the bottom layer, imports only client/ and error-codes.ts (no stores: their callers give readers)", () => {
+    assert.deepEqual(
+      violations(
+        (file) => under(file, "src/client"),
+        (target) =>
+          under(target, "src") && !under(target, "src/client") && target !== "src/error-codes.ts",
+      ),
+      [],
+    );
+  });
+
   test("only src/cli and bench/ import src/cli", () => {
     assert.deepEqual(
       violations(

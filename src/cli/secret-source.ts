@@ -22,7 +22,11 @@ import { usageError } from "./usage-error.ts";
 export const SOURCE_SPELLINGS =
   "- (stdin), @path (a file), env:NAME (a variable), prompt, or a store: file:PATH, keyring:NAME, keyvault:https://VAULT.vault.azure.net/secrets/NAME";
 
-/** The stores a secret may be read from (as `--refresh-token-store` names them): read at each run. */
+/**
+ * The stores a secret may be read from (as `--refresh-token-store` names them): read here once per
+ * run; a session (`connect`) and `--refresh-token-store` (`token`, `serve`, `exec`) instead keep
+ * the URI and read the store at each renewal (`session/store-reader.ts`).
+ */
 const STORE_SOURCE = /^(file|keyring|keyvault):/i;
 
 let stdinUsed: string | undefined;

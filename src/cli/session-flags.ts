@@ -104,7 +104,7 @@ export function sessionOptionsOf(
     warn: say,
     warnDays: warnDaysOf(args),
     clientOptions: { log: (line) => progress(line), ...clientOptions },
-    openStore: (uri) => openStoreFromArgs(args, uri),
+    openStore: (uri, o) => openStoreFromArgs(args, uri, o?.caFile),
     ...(getBoolean(args, "no-cae") ? { cae: false } : {}),
   };
 }

@@ -313,7 +313,21 @@ export async function toParams(args: ParsedArgs): Promise<NewPartnerAccessTokenP
   }
 
   if (certificatePath) {
-    p.certificatePath = certificatePath;
+    const { isCredentialStoreUri } = await import("../session/store-reader.ts");
+    if (isCredentialStoreUri(certificatePath)) {
+      // A store: read when the certificate is used (the library opens no store itself).
+      const { storeReaderFromArgs } = await import("./store-flags.ts");
+      p.certificateReader = {
+        read: await storeReaderFromArgs(
+          args,
+          certificatePath,
+          flag("certificate-path"),
+          "certificate",
+          "empty",
+        ),
+        description: certificatePath,
+      };
+    } else p.certificatePath = certificatePath;
     const password = getSource(args, "certificate-password");
     const isPfx = /\.(pfx|p12)$/i.test(certificatePath);
     if (password || (isPfx && env[certificatePasswordFlag.env!]))

@@ -22,7 +22,7 @@ import {
   type FlagSpec,
   type ParsedArgs,
 } from "./args.ts";
-import { progress, say } from "./redact.ts";
+import { addSecret, progress, say } from "./redact.ts";
 import {
   applicationIdFlag,
   authorityHostFlag,
@@ -133,16 +133,50 @@ export async function openCacheFromArgs(args: ParsedArgs): Promise<TokenCache | 
   return openTokenCache(uri, { flag, ...(encryptionKey ? { encryptionKey } : {}) });
 }
 
-/** Opens the refresh-token store `uri` with the key and CA the flags give. */
-export async function openStoreFromArgs(args: ParsedArgs, uri: string): Promise<RefreshTokenStore> {
+/**
+ * Opens the store `uri` with the key and CA the flags give (`fallbackCa`: a session's, when the
+ * flags give none). Every value read from it is registered for redaction: a refresh token, a
+ * client secret, a certificate's PFX never reaches stderr.
+ */
+export async function openStoreFromArgs(
+  args: ParsedArgs,
+  uri: string,
+  fallbackCa?: string,
+  flag?: string,
+): Promise<RefreshTokenStore> {
   const { openRefreshTokenStore, parseStoreUri } = await import("../stores/index.ts");
-  const location = parseStoreUri(uri);
+  const location = parseStoreUri(uri, flag);
   const encryptionKey = location.scheme === "redis" ? await encryptionKeyOf(args) : undefined;
-  const caFile = getSetting(args, "ca-file");
-  return openRefreshTokenStore(uri, {
+  const caFile = getSetting(args, "ca-file") ?? fallbackCa;
+  const store = await openRefreshTokenStore(uri, {
     ...(encryptionKey ? { encryptionKey } : {}),
     ...(caFile ? { caFile } : {}),
+    ...(flag ? { flag } : {}),
   });
+  const read = store.read.bind(store);
+  store.read = async () => {
+    const held = await read();
+    if (held?.token) addSecret(held.token);
+    return held;
+  };
+  return store;
+}
+
+/**
+ * A secret or certificate flag's store (`--credential keyvault:…`, `--certificate-path
+ * keyring:…`) as a reader that opens and reads it at each call: each renewal of a long-running
+ * process (serve, exec, a session) reads what the store holds then.
+ */
+export async function storeReaderFromArgs(
+  args: ParsedArgs,
+  uri: string,
+  flag: string,
+  what: string,
+  emptyIs: "error" | "empty" = "error",
+): Promise<() => Promise<string>> {
+  (await import("../stores/index.ts")).parseStoreUri(uri, flag);
+  const { storeValueReader } = await import("../session/store-reader.ts");
+  return storeValueReader(uri, (u) => openStoreFromArgs(args, u, undefined, flag), what, emptyIs);
 }
 
 /** A token source the CLI opened: a session's `info`, and `close` for what it holds open. */
@@ -168,7 +202,22 @@ export async function openStoreTokenSource(
   const thumbprint = getString(args, "certificate-thumbprint");
   if (credential && (certificatePath || thumbprint))
     throw usageError("give either --credential or a certificate, not both.");
-  const clientSecret = await secretOf(args, "credential", "client secret");
+  // A secret or certificate in a store is read at each renewal (serve and exec run for days), and
+  // not at all when the cache answers.
+  const { isCredentialStoreUri } = await import("../session/store-reader.ts");
+  const secretStore = isCredentialStoreUri(credential?.source) ? credential.source : undefined;
+  const readClientSecret = secretStore
+    ? await storeReaderFromArgs(
+        args,
+        secretStore,
+        args.spelled.get("credential") ?? "--credential",
+        "client secret",
+      )
+    : undefined;
+  const clientSecret = readClientSecret
+    ? undefined
+    : await secretOf(args, "credential", "client secret");
+  const certificateStore = isCredentialStoreUri(certificatePath) ? certificatePath : undefined;
   const certificatePassword =
     getSource(args, "certificate-password") ||
     (certificatePath && process.env[certificatePasswordFlag.env!])
@@ -192,10 +241,24 @@ export async function openStoreTokenSource(
     store,
     applicationId,
     ...(clientSecret ? { clientSecret } : {}),
+    ...(readClientSecret ? { readClientSecret } : {}),
     ...(certificatePath || thumbprint
       ? {
           certificate: {
-            ...(certificatePath ? { path: certificatePath } : {}),
+            ...(certificateStore
+              ? {
+                  read: await storeReaderFromArgs(
+                    args,
+                    certificateStore,
+                    args.spelled.get("certificate-path") ?? "--certificate-path",
+                    "certificate",
+                    "empty",
+                  ),
+                  description: certificateStore,
+                }
+              : certificatePath
+                ? { path: certificatePath }
+                : {}),
             ...(thumbprint ? { thumbprint } : {}),
             ...(certificatePassword ? { password: certificatePassword } : {}),
           },

@@ -1,6 +1,7 @@
 /**
  * Finding a certificate and its private key: by SHA-1 thumbprint (as Windows shows it) in a
- * certificate folder of PEM or PFX files, or from a file given directly. PFX (PKCS#12) parsing
+ * certificate folder of PEM or PFX files, from a file given directly, or read by the caller (a store
+ * the library does not open itself). PFX (PKCS#12) parsing
  * uses node-forge, imported only when a PFX file is actually read.
  */
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
@@ -62,46 +63,46 @@ export function normalizeThumbprint(value: string): string {
   return hex;
 }
 
-/** A store URI (as `--refresh-token-store` names them) in place of a certificate file. */
+/** A store URI (as `--refresh-token-store` names them): opened by the caller, never here. */
 const STORE_URI = /^(file|keyring|keyvault):/i;
-const MAX_STORED_CERTIFICATE = 64 * 1024;
+const MAX_READ_CERTIFICATE = 64 * 1024;
 
 /**
- * A certificate kept in a store (`keyvault:`, `keyring:`, `file:`): the base64 of a PFX — what Key
- * Vault holds in a certificate's secret — or PEM text with its key. Read at each use, so a rotated
+ * A certificate the caller reads (`CertificateSource.read`): the base64 of a PFX — what Key Vault
+ * holds in a certificate's secret — or PEM text with its key. Read at each use, so a rotated
  * certificate is picked up without a restart.
  */
-async function loadCertificateFromStore(
-  uri: string,
+async function loadCertificateFromReader(
+  read: () => Promise<string>,
+  label: string,
   password: string | undefined,
-  caFile: string | undefined,
 ): Promise<LoadedCertificate> {
-  const { openRefreshTokenStore } = await import("../stores/index.ts");
-  const ca = caFile ?? process.env.PARTNER_TOKEN_CA_FILE;
-  const store = await openRefreshTokenStore(uri, {
-    flag: "--certificate-path",
-    ...(ca ? { caFile: ca } : {}),
-  });
-  let value: string | undefined;
+  let value: unknown;
   try {
-    value = (await store.read())?.token;
-  } finally {
-    await store.close?.();
-  }
-  if (!value)
+    value = await read();
+  } catch (cause) {
+    // The reader's own error (a store's, naming it) says best what is wrong.
+    if (cause instanceof PartnerTokenError) throw cause;
     throw new PartnerTokenError(
       "ERR_CERTIFICATE_NOT_FOUND",
-      `${store.description} holds no certificate.`,
-      {
-        hint: "Write the base64 of a PFX (or PEM with its key) there, e.g. with 'partner-token app rotate-certificate'.",
-      },
+      `Cannot read the certificate from ${label}: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
     );
-  if (value.length > MAX_STORED_CERTIFICATE)
+  }
+  if (typeof value !== "string")
     throw new PartnerTokenError(
       "ERR_CERTIFICATE_INVALID",
-      `${store.description} holds ${value.length} characters: too much for a certificate (at most ${MAX_STORED_CERTIFICATE}).`,
+      `${label} gave no text: a certificate is read as the base64 of a PFX or PEM text.`,
     );
-  const label = store.description;
+  if (!value)
+    throw new PartnerTokenError("ERR_CERTIFICATE_NOT_FOUND", `${label} holds no certificate.`, {
+      hint: "Write the base64 of a PFX (or PEM with its key) there, e.g. with 'partner-token app rotate-certificate'.",
+    });
+  if (value.length > MAX_READ_CERTIFICATE)
+    throw new PartnerTokenError(
+      "ERR_CERTIFICATE_INVALID",
+      `${label} holds ${value.length} characters: too much for a certificate (at most ${MAX_READ_CERTIFICATE}).`,
+    );
   const { certificates, keys } = value.includes("-----BEGIN")
     ? readPem(value, password, label)
     : await readPfxBytes(Buffer.from(value.replace(/\s+/g, ""), "base64"), password, label);
@@ -126,23 +127,38 @@ async function loadCertificateFromStore(
  * ```ts
  * const cert = await loadCertificate({ thumbprint: "3A2F…9C" });
  * const cert2 = await loadCertificate({ path: "./app.pfx", password: process.env.PFX_PASSWORD });
+ * const cert3 = await loadCertificate({ read: async () => pfxBase64FromMyVault(), description: "my vault" });
  * ```
  * @throws {PartnerTokenError} `ERR_CERTIFICATE_NOT_FOUND`, `ERR_CERTIFICATE_INVALID`.
  */
-export async function loadCertificate(
-  source: CertificateSource,
-  options: { caFile?: string } = {},
-): Promise<LoadedCertificate> {
-  if (source.path !== undefined) {
-    const loaded = STORE_URI.test(source.path)
-      ? await loadCertificateFromStore(source.path, source.password, options.caFile)
-      : await loadCertificateFile(source.path, source.password);
+export async function loadCertificate(source: CertificateSource): Promise<LoadedCertificate> {
+  if (source.read !== undefined || source.path !== undefined) {
+    let loaded: LoadedCertificate;
+    if (source.read !== undefined) {
+      if (source.path !== undefined)
+        throw new UsageError(
+          "ERR_INVALID_ARGUMENT",
+          "A certificate is read from a file path or by a reader, not both.",
+        );
+      loaded = await loadCertificateFromReader(
+        source.read,
+        source.description ?? "the certificate reader",
+        source.password,
+      );
+    } else {
+      if (STORE_URI.test(source.path!))
+        throw new UsageError(
+          "ERR_INVALID_ARGUMENT",
+          `The certificate path '${source.path}' names a store, which the token library does not open: give the certificate's 'read' instead (the command line and sessions do this for a store URI).`,
+        );
+      loaded = await loadCertificateFile(source.path!, source.password);
+    }
     if (source.thumbprint !== undefined) {
       const wanted = normalizeThumbprint(source.thumbprint);
       if (wanted !== loaded.thumbprint && wanted !== loaded.thumbprintSha256) {
         throw new PartnerTokenError(
           "ERR_CERTIFICATE_NOT_FOUND",
-          `The certificate in '${source.path}' has thumbprint ${loaded.thumbprint}, not ${wanted}.`,
+          `The certificate in '${loaded.file}' has thumbprint ${loaded.thumbprint}, not ${wanted}.`,
         );
       }
     }
@@ -151,7 +167,7 @@ export async function loadCertificate(
   if (source.thumbprint === undefined) {
     throw new UsageError(
       "ERR_INVALID_ARGUMENT",
-      "A certificate needs a thumbprint or a file path.",
+      "A certificate needs a thumbprint, a file path or a reader.",
     );
   }
   return findCertificateByThumbprint(

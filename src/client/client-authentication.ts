@@ -25,10 +25,7 @@ export async function clientAuthenticationFor(
     // Certificate loading and signing are only loaded for the apps that use them.
     const [{ loadCertificate }, { CLIENT_ASSERTION_TYPE, createClientAssertion }] =
       await Promise.all([import("./certificates.ts"), import("./client-assertion.ts")]);
-    const certificate = await loadCertificate(
-      request.certificate,
-      request.caFile ? { caFile: request.caFile } : {},
-    );
+    const certificate = await loadCertificate(request.certificate);
     const algorithm = request.certificate.assertionAlgorithm;
     // Signed per request: each assertion needs its own jti and a fresh lifetime.
     const auth: oauth.ClientAuth = async (as, client, body) => {

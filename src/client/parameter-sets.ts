@@ -114,7 +114,11 @@ function present(params: NewPartnerAccessTokenParams): Set<SetParameter> {
     value !== undefined && value !== null && value !== "" && value !== false;
   if (has(params.accessToken)) given.add("accessToken");
   if (has(params.applicationId)) given.add("applicationId");
-  if (has(params.certificateThumbprint) || has(params.certificatePath))
+  if (
+    has(params.certificateThumbprint) ||
+    has(params.certificatePath) ||
+    has(params.certificateReader)
+  )
     given.add("certificateThumbprint");
   if (has(params.credential)) given.add("credential");
   if (has(params.module)) given.add("module");
@@ -280,12 +284,20 @@ export function resolveParameterSet(params: NewPartnerAccessTokenParams): Resolv
         : [...(params.scopes ?? [])];
 
   const certificate: CertificateSource | undefined =
-    params.certificateThumbprint !== undefined || params.certificatePath !== undefined
+    params.certificateThumbprint !== undefined ||
+    params.certificatePath !== undefined ||
+    params.certificateReader !== undefined
       ? {
           ...(params.certificateThumbprint !== undefined
             ? { thumbprint: params.certificateThumbprint }
             : {}),
           ...(params.certificatePath !== undefined ? { path: params.certificatePath } : {}),
+          ...(params.certificateReader !== undefined
+            ? {
+                read: params.certificateReader.read,
+                description: params.certificateReader.description,
+              }
+            : {}),
           ...(params.certificatePassword !== undefined
             ? { password: params.certificatePassword }
             : {}),

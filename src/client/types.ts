@@ -21,6 +21,11 @@ export interface NewPartnerAccessTokenParams {
   certificatePath?: string;
   /** Password of a PFX certificate file. */
   certificatePassword?: string;
+  /**
+   * A certificate the caller reads from where it keeps it (a vault, the OS keyring), instead of
+   * `certificatePath`: the library opens no store. Read at each use.
+   */
+  certificateReader?: CertificateReader;
   credential?: ClientCredential;
   /** Environment name (AzureCloud, AzureChinaCloud, …, legacy names, `Emulator`), any case. */
   environment?: string;
@@ -116,12 +121,30 @@ export interface ThrottledAnswer {
   retryAfterMs: number | undefined;
 }
 
-/** A certificate for a signed client assertion: by thumbprint (certificate folder) or by file. */
+/**
+ * Reads a certificate from wherever the caller keeps it: the base64 of a PFX (what Key Vault holds
+ * in a certificate's secret) or PEM text with its private key; `""` when there is none.
+ */
+export interface CertificateReader {
+  read: () => Promise<string>;
+  /** Where it reads from, for messages (`keyvault:https://…/secrets/app-cert`); never a secret. */
+  description: string;
+}
+
+/** A certificate for a signed client assertion: by thumbprint (certificate folder), by file, or read by the caller. */
 export interface CertificateSource {
   /** SHA-1 thumbprint (hex, as Windows shows it; spaces and colons ignored). SHA-256 also accepted. */
   thumbprint?: string;
   /** A PEM file (certificate and key; a key in another file of the same folder is found too) or a PFX file. */
   path?: string;
+  /**
+   * Instead of `path`: reads the certificate — the base64 of a PFX or PEM text with its key —
+   * from where the caller keeps it (a store), at each use, so a rotated certificate is picked up
+   * without a restart. The library imports no store: whoever knows the store gives the reader.
+   */
+  read?: () => Promise<string>;
+  /** What `read` reads from, for messages (default "the certificate reader"). */
+  description?: string;
   /** Password of a PFX file or of an encrypted PEM key. */
   password?: string;
   /** Folder searched by thumbprint. Default: `$PARTNER_TOKEN_CERTIFICATE_DIR`, else `~/.config/partner-token/certificates` (`%APPDATA%\partner-token\certificates`). */

@@ -26,6 +26,12 @@ export const DEFAULT_WARN_DAYS = 14;
 export interface BrokerApp {
   clientId: string;
   clientSecret?: string;
+  /**
+   * Instead of `clientSecret`: reads the secret where it is kept (a store), at each renewal, so a
+   * rotated secret is picked up without a reconnect or a restart.
+   */
+  readClientSecret?: () => Promise<string>;
+  /** A certificate; one with `read` is read from its store at each renewal. */
   certificate?: CertificateSource;
   environment: SessionEnvironment;
   /** Default tenant of `getToken` (the home tenant id, or what was given at connect). */
@@ -140,14 +146,23 @@ export class TokenBroker implements TokenSource {
   /**
    * The app credential the next renewal signs in with: its client secret, or its certificate
    * source; neither for a public client. What `status` compares with the app's credentials in
-   * Graph to warn before the one in use expires. Never logged or printed.
+   * Graph to warn before the one in use expires. A secret kept in a store is read from it now (a
+   * certificate's source reads its store when loaded), so this is the rotated one once the store
+   * holds it. Never logged or printed.
    */
   async appCredential(): Promise<{ clientSecret?: string; certificate?: CertificateSource }> {
     const { app } = this.options;
+    const clientSecret = await this.clientSecret();
     return {
-      ...(app.clientSecret ? { clientSecret: app.clientSecret } : {}),
+      ...(clientSecret ? { clientSecret } : {}),
       ...(app.certificate ? { certificate: app.certificate } : {}),
     };
+  }
+
+  /** The client secret of this renewal: read from its store when it lives in one. */
+  private async clientSecret(): Promise<string | undefined> {
+    const { app } = this.options;
+    return app.readClientSecret ? app.readClientSecret() : app.clientSecret;
   }
 
   /**
@@ -299,12 +314,15 @@ export class TokenBroker implements TokenSource {
     cae = false,
   ): Promise<AuthResult> {
     const { app, clientOptions = {} } = this.options;
+    // Read at each renewal (outside the refresh's error handling: a store that fails to answer
+    // says nothing of the refresh token).
+    const clientSecret = await this.clientSecret();
     const base: FlowRequest = {
       ...flowTarget(app.environment),
       clientId: app.clientId,
       scopes,
       tenant,
-      ...(app.clientSecret ? { clientSecret: app.clientSecret } : {}),
+      ...(clientSecret ? { clientSecret } : {}),
       ...(app.certificate ? { certificate: app.certificate } : {}),
     };
     const options: ClientOptions = request.signal

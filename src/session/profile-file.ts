@@ -47,8 +47,14 @@ export interface ProfileRecord {
   account: { username: string | null; homeAccountId: string } | null;
   /** The scopes asked for at connect; the default of `token`. */
   scopes: string[];
-  /** A confidential app's secret (App + User or service principal). */
+  /** A confidential app's secret (App + User or service principal), when given as a value. */
   clientSecret?: string;
+  /**
+   * Instead of `clientSecret`: the store the secret is kept in (`keyvault:…`, `keyring:…`,
+   * `file:…`), read at each renewal so that a rotated secret is picked up; the value is not kept.
+   */
+  clientSecretStore?: string;
+  /** `path` is a file, or a store URI (read at each renewal, like `clientSecretStore`). */
   certificate?: { path?: string; thumbprint?: string; password?: string };
   /** The refresh token, when it is kept here rather than in an external store. */
   refreshToken?: { token: string; updatedAt: number };

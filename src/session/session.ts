@@ -26,7 +26,9 @@ import {
   type SessionEnvironment,
   type SessionKind,
 } from "./profile-file.ts";
+import { isCredentialStoreUri, storeValueReader } from "./store-reader.ts";
 import type { CachedToken, RefreshTokenStore, TokenCache } from "./types.ts";
+import type { BrokerApp } from "./broker.ts";
 
 /** `Connect-PartnerCenter`'s default application: the Azure CLI's public client. */
 export const DEFAULT_APPLICATION_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
@@ -42,8 +44,12 @@ export interface SessionOptions {
   /** Notices for a person: the key-file warning, a refresh token near the end of its window. */
   warn?: (line: string) => void;
   warnDays?: number;
-  /** Opens an external refresh-token store by URI (`--refresh-token-store`). */
-  openStore?: (uri: string) => Promise<RefreshTokenStore>;
+  /**
+   * Opens an external store by URI: the refresh token's (`--refresh-token-store`), and the one a
+   * client secret or certificate is kept in (`--credential keyvault:…`), read at each renewal.
+   * `caFile` is the session's extra CA, for a store that has none of its own.
+   */
+  openStore?: (uri: string, options?: { caFile?: string }) => Promise<RefreshTokenStore>;
   /** CAE tokens (cp1) where the resource takes them (default true; `--no-cae` turns it off). */
   cae?: boolean;
 }
@@ -116,6 +122,68 @@ async function storeFor(
   return options.openStore(record.refreshTokenStore);
 }
 
+/**
+ * Opens the store a profile keeps its secret or certificate in, for `what`; an error naming it
+ * when this caller was given no way to open stores.
+ */
+function credentialStoreOpener(
+  record: Pick<ProfileRecord, "profile" | "environment">,
+  options: SessionOptions,
+  what: string,
+): (uri: string) => Promise<RefreshTokenStore> {
+  const caFile = record.environment.caFile;
+  return async (uri) => {
+    if (!options.openStore)
+      throw new PartnerTokenError(
+        "ERR_STORE_UNAVAILABLE",
+        `The session of profile '${record.profile}' reads its ${what} from ${uri}, which this caller cannot open.`,
+        { hint: "Give SessionOptions.openStore (the command line does)." },
+      );
+    return options.openStore(uri, caFile ? { caFile } : {});
+  };
+}
+
+/**
+ * The app of a profile's session: a secret or certificate kept in a store is read from it at
+ * each renewal (a profile from before `clientSecretStore` keeps its secret's value: still used).
+ */
+function appOf(record: ProfileRecord, options: SessionOptions): BrokerApp {
+  const { certificate, clientSecretStore } = record;
+  return {
+    clientId: record.clientId,
+    ...(clientSecretStore
+      ? {
+          readClientSecret: storeValueReader(
+            clientSecretStore,
+            credentialStoreOpener(record, options, "client secret"),
+            "client secret",
+          ),
+        }
+      : record.clientSecret
+        ? { clientSecret: record.clientSecret }
+        : {}),
+    ...(certificate
+      ? {
+          certificate: isCredentialStoreUri(certificate.path)
+            ? {
+                read: storeValueReader(
+                  certificate.path,
+                  credentialStoreOpener(record, options, "certificate"),
+                  "certificate",
+                  "empty",
+                ),
+                description: certificate.path,
+                ...(certificate.thumbprint ? { thumbprint: certificate.thumbprint } : {}),
+                ...(certificate.password ? { password: certificate.password } : {}),
+              }
+            : certificate,
+        }
+      : {}),
+    environment: record.environment,
+    tenant: record.tenantId ?? record.tenant,
+  };
+}
+
 function brokerOptions(
   record: ProfileRecord,
   file: ProfileFile,
@@ -124,13 +192,7 @@ function brokerOptions(
 ): TokenBrokerOptions {
   return {
     kind: record.kind,
-    app: {
-      clientId: record.clientId,
-      ...(record.clientSecret ? { clientSecret: record.clientSecret } : {}),
-      ...(record.certificate ? { certificate: record.certificate } : {}),
-      environment: record.environment,
-      tenant: record.tenantId ?? record.tenant,
-    },
+    app: appOf(record, options),
     ...(record.account ? { accountId: record.account.homeAccountId } : {}),
     ...(refreshTokens ? { refreshTokens } : {}),
     cache: options.cache ?? new FileTokenCache(file),
@@ -187,6 +249,18 @@ export async function openSession(options: SessionOptions = {}): Promise<Session
 export interface ConnectParams extends NewPartnerAccessTokenParams {
   /** Keep the refresh token in this store instead of the local cache. */
   refreshTokenStore?: string;
+  /**
+   * The store the client secret is kept in (`keyvault:…`, `keyring:…`, `file:…`), opened through
+   * `options.openStore`: the session keeps this URI, never the secret, and reads the secret from
+   * it at each renewal. The sign-in uses `credential` when given, else reads the store.
+   */
+  clientSecretStore?: string;
+  /**
+   * The store the certificate is kept in (the base64 of a PFX, or PEM with its key), read through
+   * `options.openStore` at the sign-in and each renewal; the session keeps the URI. Instead of
+   * `certificatePath`/`certificateReader`.
+   */
+  certificateStore?: string;
 }
 
 /** The kind of session a set of parameters makes. */
@@ -231,6 +305,48 @@ export async function connectSession(
         : [kind === "servicePrincipal" ? `${pc}/.default` : `${pc}/user_impersonation`]),
   };
   delete (request as ConnectParams).refreshTokenStore;
+  delete (request as ConnectParams).clientSecretStore;
+  delete (request as ConnectParams).certificateStore;
+  // A store URI as the certificate's path (as sessions kept it before certificateStore) is one too.
+  const certificateStore =
+    params.certificateStore ??
+    (isCredentialStoreUri(params.certificatePath) ? params.certificatePath : undefined);
+  for (const [name, uri] of [
+    ["clientSecretStore", params.clientSecretStore],
+    ["certificateStore", certificateStore],
+  ] as const)
+    if (uri !== undefined && !isCredentialStoreUri(uri))
+      throw new UsageError(
+        "ERR_INVALID_ARGUMENT",
+        `${name} takes a store URI (keyvault:https://VAULT.vault.azure.net/secrets/NAME, keyring:NAME or file:PATH), not '${uri}'.`,
+      );
+  if (params.certificateReader && !certificateStore)
+    throw new UsageError(
+      "ERR_INVALID_ARGUMENT",
+      "A session cannot keep a certificateReader: give certificateStore (the store's URI), which it reads at each renewal.",
+    );
+  // The stores the first sign-in reads are the ones every renewal reads again.
+  const where = { profile: file.profile, environment };
+  if (params.clientSecretStore && !params.credential) {
+    const read = storeValueReader(
+      params.clientSecretStore,
+      credentialStoreOpener(where, options, "client secret"),
+      "client secret",
+    );
+    request.credential = { userName: request.applicationId!, password: await read() };
+  }
+  if (certificateStore) {
+    delete request.certificatePath;
+    request.certificateReader = {
+      read: storeValueReader(
+        certificateStore,
+        credentialStoreOpener(where, options, "certificate"),
+        "certificate",
+        "empty",
+      ),
+      description: certificateStore,
+    };
+  }
   let store: RefreshTokenStore | undefined;
   if (params.refreshTokenStore) {
     if (!options.openStore)
@@ -275,11 +391,18 @@ export async function connectSession(
         }
       : null,
     scopes,
-    ...(params.credential ? { clientSecret: params.credential.password } : {}),
-    ...(params.certificatePath || params.certificateThumbprint
+    // A secret kept in a store stays there: the session keeps where, and reads it at each renewal.
+    ...(params.clientSecretStore
+      ? { clientSecretStore: params.clientSecretStore }
+      : params.credential
+        ? { clientSecret: params.credential.password }
+        : {}),
+    ...(certificateStore || params.certificatePath || params.certificateThumbprint
       ? {
           certificate: {
-            ...(params.certificatePath ? { path: params.certificatePath } : {}),
+            ...(certificateStore || params.certificatePath
+              ? { path: (certificateStore ?? params.certificatePath)! }
+              : {}),
             ...(params.certificateThumbprint ? { thumbprint: params.certificateThumbprint } : {}),
             ...(params.certificatePassword ? { password: params.certificatePassword } : {}),
           },

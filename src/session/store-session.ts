@@ -21,6 +21,12 @@ export interface StoreSessionOptions {
   applicationId: string;
   /** A confidential app's secret, or its certificate (neither for a public client). */
   clientSecret?: string;
+  /**
+   * Instead of `clientSecret`: reads the secret where it is kept, at each renewal, so a
+   * long-running process picks up a rotated secret (`storeValueReader` reads a store).
+   */
+  readClientSecret?: () => Promise<string>;
+  /** A certificate; one with `read` is read again at each renewal. */
   certificate?: CertificateSource;
   /** The cloud (`AzureCloud` by default, …, `Emulator`), or a custom login host, and an extra CA. */
   environment?: string;
@@ -124,7 +130,11 @@ export async function openStoreSession(options: StoreSessionOptions): Promise<St
         kind: "user",
         app: {
           clientId: options.applicationId,
-          ...(options.clientSecret ? { clientSecret: options.clientSecret } : {}),
+          ...(options.readClientSecret
+            ? { readClientSecret: options.readClientSecret }
+            : options.clientSecret
+              ? { clientSecret: options.clientSecret }
+              : {}),
           ...(options.certificate ? { certificate: options.certificate } : {}),
           environment,
           tenant,

@@ -60,6 +60,75 @@ describe("certificates", () => {
     );
   });
 
+  test("a certificate from the caller's reader: a PFX's base64 (read at each use) signs in; PEM text too; the reader's failures and bounds are clear", async () => {
+    const { clientId, thumbprint, certificateFile, keyFile } = emu.info.apps.certificate;
+    const pfx = (await readFile(join(pfxDir, "app.pfx"))).toString("base64");
+    let reads = 0;
+    const fromVault = {
+      read: async () => {
+        reads++;
+        return pfx;
+      },
+      description: "the test's vault",
+      password: "pfx-pass",
+    };
+    const tenant = emu.info.partnerTenant.id;
+    const result = await acquireTokenByClientCredentials({
+      authorityHost: emu.url,
+      caFile: emu.caFile!,
+      clientId,
+      tenant,
+      scopes: [GRAPH],
+      certificate: fromVault,
+    });
+    assert.equal((await verifyAccessToken(emu, result.accessToken, tenant)).appid, clientId);
+    assert.equal(reads, 1);
+    assert.equal((await loadCertificate(fromVault)).thumbprint, thumbprint);
+    assert.equal(reads, 2, "read again at each use");
+
+    const pem = (await readFile(certificateFile, "utf8")) + (await readFile(keyFile, "utf8"));
+    const fromPem = await loadCertificate({ read: async () => pem, description: "a PEM store" });
+    assert.equal(fromPem.thumbprint, thumbprint);
+    assert.equal(fromPem.file, "a PEM store");
+
+    const fails = (source: Parameters<typeof loadCertificate>[0], code: string, text: RegExp) =>
+      assert.rejects(loadCertificate(source), (e: PartnerTokenError) => {
+        assert.equal(e.code, code);
+        assert.match(e.message, text);
+        return true;
+      });
+    await fails(
+      { read: async () => "", description: "keyring:app-cert" },
+      "ERR_CERTIFICATE_NOT_FOUND",
+      /^keyring:app-cert holds no certificate\.$/,
+    );
+    await fails(
+      {
+        read: async () => {
+          throw new Error("connection refused");
+        },
+        description: "the test's vault",
+      },
+      "ERR_CERTIFICATE_NOT_FOUND",
+      /Cannot read the certificate from the test's vault: connection refused/,
+    );
+    await fails(
+      { read: async () => "A".repeat(64 * 1024 + 1), description: "a big store" },
+      "ERR_CERTIFICATE_INVALID",
+      /a big store holds 65537 characters: too much for a certificate/,
+    );
+    await fails(
+      { read: async () => pfx, description: "the test's vault", password: "nope" },
+      "ERR_CERTIFICATE_INVALID",
+      /Cannot open the PFX file 'the test's vault'/,
+    );
+    await fails(
+      { read: async () => pfx, path: join(pfxDir, "app.pfx") },
+      "ERR_INVALID_ARGUMENT",
+      /from a file path or by a reader, not both/,
+    );
+  });
+
   test("the certificate folder: env override, then the per-OS default", () => {
     assert.equal(certificateDirectory({ PARTNER_TOKEN_CERTIFICATE_DIR: "/c" }, "linux"), "/c");
     assert.equal(

@@ -681,7 +681,10 @@ async function rotateCert(
           {
             ...flowBase(environment),
             clientId: applicationId,
-            certificate: { path: pfx },
+            // A store is read as the jobs read it: the library opens no store itself.
+            certificate: store
+              ? { read: storeCertificate(store), description: store.description }
+              : { path: pfx },
             tenant,
             scopes: [`${partner.graphResource}/.default`],
           },
@@ -697,6 +700,13 @@ async function rotateCert(
     await closeStores(opened);
     await partner.close();
   }
+}
+
+/** Reads the PFX's base64 a store holds ("" when none), for a certificate's `read`. */
+function storeCertificate(store: {
+  read(): Promise<{ token: string } | null>;
+}): () => Promise<string> {
+  return async () => (await store.read())?.token ?? "";
 }
 
 async function credentials(

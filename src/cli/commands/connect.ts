@@ -5,7 +5,7 @@
  * `exec`…) need no flags but the profile.
  */
 import type { ConnectParams } from "../../session/session.ts";
-import { formatFlags, getString, type FlagSpec } from "../args.ts";
+import { formatFlags, getSetting, getSource, getString, type FlagSpec } from "../args.ts";
 import {
   debugFlag,
   timeoutFlag,
@@ -63,7 +63,9 @@ ${formatFlags(flags)}
 
 Secrets are read from a source, never the command line: ${SOURCE_SPELLINGS}.
 A service principal's secret or certificate password is kept in the encrypted session so that
-tokens can be renewed.
+tokens can be renewed. A secret or certificate given as a store (--credential keyvault:…,
+--certificate-path keyvault:…) is not: the session keeps where it is and reads it at each
+renewal, so a rotated secret is picked up without connecting again.
 
 Exit codes: 0 ok, 1 error, 2 usage, 4 sign-in refused (expired, revoked, MFA), 130 cancelled.
 `;
@@ -79,6 +81,16 @@ export async function body({
   const params: ConnectParams = await toParams(args);
   const refreshTokenStore = getString(args, "refresh-token-store");
   if (refreshTokenStore !== undefined) params.refreshTokenStore = refreshTokenStore;
+  // A secret or certificate in a store: the session keeps where, and reads it at each renewal.
+  const { isCredentialStoreUri } = await import("../../session/store-reader.ts");
+  const secretSource = getSource(args, "credential")?.source;
+  if (params.credential && isCredentialStoreUri(secretSource))
+    params.clientSecretStore = secretSource;
+  const certificateUri = getSetting(args, "certificate-path");
+  if (params.certificateReader && isCredentialStoreUri(certificateUri)) {
+    params.certificateStore = certificateUri;
+    delete params.certificateReader;
+  }
   if (params.module)
     throw usageError(
       "--module belongs to 'partner-token new'; connect signs in to Partner Center.",
