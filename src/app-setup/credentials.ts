@@ -116,7 +116,7 @@ export interface SessionCredentialExpiry {
 export async function sessionCredentialExpiry(
   graph: AppGraph,
   session: CredentialHolder,
-  options: { warnDays?: number; now?: number; caFile?: string } = {},
+  options: { warnDays?: number; now?: number } = {},
 ): Promise<SessionCredentialExpiry | null> {
   const held = await session.appCredential();
   let secret: string | undefined;
@@ -124,11 +124,7 @@ export async function sessionCredentialExpiry(
   if (held.clientSecret) secret = held.clientSecret;
   else if (held.certificate) {
     const { loadCertificate } = await import("../client/certificates.ts");
-    const loaded = await loadCertificate(
-      held.certificate,
-      options.caFile ? { caFile: options.caFile } : {},
-    );
-    thumbprint = loaded.thumbprint;
+    thumbprint = (await loadCertificate(held.certificate)).thumbprint;
   } else return null;
   const all = await appCredentials(graph, session.info.applicationId, {
     ...(options.warnDays !== undefined ? { warnDays: options.warnDays } : {}),

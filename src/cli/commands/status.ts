@@ -161,10 +161,7 @@ async function readCredentialExpiry(
     });
     const warnDays =
       getString(args, "warn-days") !== undefined ? warnDaysOf(args) : DEFAULT_CREDENTIAL_WARN_DAYS;
-    return await sessionCredentialExpiry(graph, session, {
-      warnDays,
-      ...(env.caFile ? { caFile: env.caFile } : {}),
-    });
+    return await sessionCredentialExpiry(graph, session, { warnDays });
   } catch (error) {
     if (signal.aborted) throw error;
     clientOptions.debug?.(
