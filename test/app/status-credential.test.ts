@@ -231,4 +231,34 @@ describe("partner-token status: the expiry of the app credential the session use
       /the app's credential expiry was not read: .*(403|Authorization|privileges)/i,
     );
   });
+  it("after app rotate-secret: status reads the new secret from the session's store and finds it, 100 days left", async () => {
+    const before = (await readFile(secretFile, "utf8")).trim();
+    const rotated = await runCli(
+      [
+        "app",
+        "rotate-secret",
+        "--application-id",
+        appId,
+        "--secret-store",
+        `file:${secretFile}`,
+        "--secret-lifetime",
+        "100",
+        "--grace-seconds",
+        "0",
+        "-o",
+        "json",
+      ],
+      { env, timeoutMs: 120_000 },
+    );
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const after = (await readFile(secretFile, "utf8")).trim();
+    assert.notEqual(after, before);
+    const r = await status("--profile", "job");
+    assert.equal(r.code, 0, r.stderr);
+    const c = r.json.appCredential;
+    assert.equal(c.found, true);
+    assert.equal(c.hint, rotated.json.hint);
+    assert.ok(c.daysLeft === 99 || c.daysLeft === 100, `daysLeft ${c.daysLeft}`);
+    assert.equal(c.expiring, false);
+  });
 });
