@@ -58,19 +58,7 @@ export async function openKeyVaultStore(
 ): Promise<RefreshTokenStore> {
   const description = `keyvault:${vaultUrl}/secrets/${secretName}`;
   if (options.caFile) await trustCa(options.caFile);
-  const [{ SecretClient }, credential] = await Promise.all([
-    import("@azure/keyvault-secrets"),
-    options.credential ?? defaultCredential(),
-  ]);
-  const host = new URL(vaultUrl).hostname.toLowerCase();
-  const client = new SecretClient(vaultUrl, credential, {
-    // The SDK checks that the challenge's resource is the vault's own domain; a vault served
-    // elsewhere (the emulator, a private name) needs the check off. The token still only goes
-    // back to the origin that sent the challenge.
-    disableChallengeResourceVerification: !KEY_VAULT_SUFFIXES.some((s) => host.endsWith(s)),
-    retryOptions: { maxRetries: options.maxRetries ?? 3 },
-    userAgentOptions: { userAgentPrefix: "partner-token" },
-  });
+  const client = await secretClient(vaultUrl, options);
   return {
     description,
     async read(): Promise<StoredRefreshToken | null> {
@@ -98,6 +86,47 @@ export async function openKeyVaultStore(
       }
     },
   };
+}
+
+type SecretClient = import("@azure/keyvault-secrets").SecretClient;
+
+/**
+ * One client per vault in a process, over one default credential: a secret read at every renewal
+ * (a client secret kept in the vault) then costs one GET, not a new sign-in of the credential and
+ * a new challenge round trip each time. A caller's own credential gets a client of its own.
+ */
+const clients = new Map<string, Promise<SecretClient>>();
+let sharedCredential: Promise<TokenCredential> | undefined;
+
+function secretClient(vaultUrl: string, options: KeyVaultStoreOptions): Promise<SecretClient> {
+  const make = async (): Promise<SecretClient> => {
+    const [{ SecretClient }, credential] = await Promise.all([
+      import("@azure/keyvault-secrets"),
+      options.credential ??
+        (sharedCredential ??= defaultCredential().catch((error: unknown) => {
+          sharedCredential = undefined;
+          throw error;
+        })),
+    ]);
+    const host = new URL(vaultUrl).hostname.toLowerCase();
+    return new SecretClient(vaultUrl, credential, {
+      // The SDK checks that the challenge's resource is the vault's own domain; a vault served
+      // elsewhere (the emulator, a private name) needs the check off. The token still only goes
+      // back to the origin that sent the challenge.
+      disableChallengeResourceVerification: !KEY_VAULT_SUFFIXES.some((s) => host.endsWith(s)),
+      retryOptions: { maxRetries: options.maxRetries ?? 3 },
+      userAgentOptions: { userAgentPrefix: "partner-token" },
+    });
+  };
+  if (options.credential) return make();
+  const key = `${vaultUrl}|${options.maxRetries ?? 3}`;
+  let client = clients.get(key);
+  if (!client) {
+    client = make();
+    clients.set(key, client);
+    client.catch(() => clients.delete(key));
+  }
+  return client;
 }
 
 async function defaultCredential(): Promise<TokenCredential> {
