@@ -3,7 +3,8 @@
  * node-forge, loaded lazily) goes into the app's `keyCredentials` by PATCH — the existing ones
  * listed with `key: null`, which keeps them — as Graph allows without the proof JWT `addKey`
  * wants. Its PFX (an empty password; the file private) is written where the jobs read it, proven with a
- * token, and only then is the old certificate removed (unless `keepOld`). If writing or proving
+ * token, and only then — after a grace period for the jobs that read the old one a moment ago —
+ * is the old certificate removed (unless `keepOld`). If writing or proving
  * fails, the new certificate is taken off the app and the file given its old content back.
  */
 import { createHash, randomUUID, X509Certificate } from "node:crypto";
@@ -134,6 +135,11 @@ export interface RotateCertificateOptions {
   keepOld?: boolean;
   /** Days until the new certificate expires (default 180). */
   lifetimeDays?: number;
+  /**
+   * How long jobs may still use the old certificate after the new one is stored (default 60 s):
+   * a job that read the old PFX a moment before the write signs in with it a moment after.
+   */
+  graceMs?: number;
   /** Retries of the proof while Entra replicates the new certificate. */
   replication?: { tries?: number; delayMs?: number };
   log?: (line: string) => void;
@@ -163,7 +169,8 @@ const keep = (k: KeyCredential) => ({
 
 /**
  * Adds a new certificate to the app (the first one, or the next), writes its PFX to `path`,
- * proves it, then removes the certificate the file held before unless `keepOld`.
+ * proves it, then — after `graceMs` — removes the certificate the file held before unless
+ * `keepOld`.
  *
  * @example
  * ```ts
@@ -285,6 +292,13 @@ export async function rotateCertificate(
     result.kept = "no certificate of the app matches the one the file held (already removed?)";
     log(`Left the other certificates in place: ${result.kept}`);
     return result;
+  }
+  const grace = o.graceMs ?? 60_000;
+  if (grace > 0) {
+    log(
+      `Waiting ${Math.round(grace / 1000)} s before removing the old certificate (jobs that read it just now)…`,
+    );
+    await new Promise((r) => setTimeout(r, grace));
   }
   const after = (await getApplication(o.graph, o.applicationId))?.keyCredentials ?? [];
   await patchKeys(after.filter((k) => !old.some((x) => x.keyId === k.keyId)).map(keep));

@@ -91,6 +91,8 @@ describe("partner-token app rotate-certificate", () => {
       appId,
       "--certificate-path",
       file,
+      "--grace-seconds",
+      "0",
     );
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.json.removed, [before[0]!.keyId]);
@@ -141,6 +143,8 @@ describe("partner-token app rotate-certificate", () => {
       appId,
       "--certificate-path",
       uri,
+      "--grace-seconds",
+      "0",
     );
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(second.json.removed, [first.json.keyId]);
@@ -223,6 +227,17 @@ describe("partner-token app rotate-certificate", () => {
     );
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--certificate-path FILE\.pfx/);
+    const grace = await app(
+      "rotate-certificate",
+      "--application-id",
+      appId,
+      "--certificate-path",
+      join(dir, "app.pfx"),
+      "--grace-seconds",
+      "3601",
+    );
+    assert.equal(grace.code, 2);
+    assert.match(grace.stderr, /--grace-seconds: whole seconds from 0 to 3600, not '3601'/);
     const both = await app(
       "create",
       "--name",

@@ -94,6 +94,16 @@ export const createFlags: FlagSpec[] = [
   ...common,
 ];
 
+/** `--grace-seconds` of both rotations: how long the old credential outlives the new one's write. */
+function graceFlag(what: string): FlagSpec {
+  return {
+    name: "grace-seconds",
+    kind: "string",
+    valueName: "s",
+    help: `how long jobs may still use the old ${what} after the new one is stored (default 60)`,
+  };
+}
+
 export const rotateFlags: FlagSpec[] = [
   { name: "application-id", kind: "string", valueName: "id", help: "the app's client id" },
   secretStoreFlag,
@@ -103,12 +113,7 @@ export const rotateFlags: FlagSpec[] = [
     kind: "boolean",
     help: "keep the old secret (default: removed once the new one is proven)",
   },
-  {
-    name: "grace-seconds",
-    kind: "string",
-    valueName: "s",
-    help: "how long jobs may still use the old secret after the new one is stored (default 60)",
-  },
+  graceFlag("secret"),
   ...common,
 ];
 
@@ -131,6 +136,7 @@ export const rotateCertificateFlags: FlagSpec[] = [
     kind: "boolean",
     help: "keep the old certificate (default: removed once the new one is proven)",
   },
+  graceFlag("certificate"),
   ...common,
 ];
 
@@ -190,9 +196,9 @@ app rotate-certificate
              makes a self-signed certificate (RSA 2048, --certificate-lifetime days), adds it to
              the app's keyCredentials (the others kept), writes its PFX to --certificate-path
              (empty password, 0600; the first certificate too when the file does not exist), proves
-             it with a token, then removes the certificate the file held before, unless
-             --keep-old. If writing or proving fails, the new certificate is removed and the
-             file put back: exit 1 with the reason.
+             it with a token, then (after --grace-seconds) removes the certificate the file held
+             before, unless --keep-old. If writing or proving fails, the new certificate is
+             removed and the file put back: exit 1 with the reason.
 app credentials
              the app's secrets and certificates with their expiry (days left), through Graph;
              the one in use marked when --secret-store says which. Exit 3 when it (or, without
@@ -520,6 +526,15 @@ async function create(
   }
 }
 
+/** `--grace-seconds`: whole seconds from 0 to 3600, default 60. */
+function graceSeconds(args: ParsedArgs): number {
+  const text = getString(args, "grace-seconds");
+  const grace = text === undefined ? 60 : Number(text);
+  if (text !== undefined && (!/^\d+$/.test(text) || grace > 3600))
+    throw usageError(`--grace-seconds: whole seconds from 0 to 3600, not '${text}'.`);
+  return grace;
+}
+
 async function rotate(
   args: ParsedArgs,
   clientOptions: ClientOptions,
@@ -533,10 +548,7 @@ async function rotate(
   const { parseStoreUri } = await import("../../stores/index.ts");
   parseStoreUri(secretUri, "--secret-store");
   const lifetimeDays = positiveDays(args, "secret-lifetime", 180);
-  const graceText = getString(args, "grace-seconds");
-  const grace = graceText === undefined ? 60 : Number(graceText);
-  if (graceText !== undefined && (!/^\d+$/.test(graceText) || grace > 3600))
-    throw usageError(`--grace-seconds: whole seconds from 0 to 3600, not '${graceText}'.`);
+  const grace = graceSeconds(args);
   const { graph, partner, environment } = await adminGraph(args, clientOptions);
   try {
     const { openStoreFromArgs } = await import("../store-flags.ts");
@@ -576,6 +588,7 @@ async function rotateCert(
       "app rotate-certificate needs --certificate-path FILE.pfx (or a store URI): where the jobs read the certificate.",
     );
   const lifetimeDays = positiveDays(args, "certificate-lifetime", 180);
+  const grace = graceSeconds(args);
   const { resolve } = await import("node:path");
   const file = inStore ? path : resolve(path);
   if (inStore) (await import("../../stores/index.ts")).parseStoreUri(path, "--certificate-path");
@@ -606,6 +619,7 @@ async function rotateCert(
       },
       keepOld: getBoolean(args, "keep-old"),
       lifetimeDays,
+      graceMs: grace * 1000,
       log: progress,
     });
     return { ...result };
