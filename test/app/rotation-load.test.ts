@@ -51,6 +51,11 @@ const JUMP = 3500;
 const WORKERS = 5;
 /** Rounds after the rotation ended: the workers renew with the new credential only. */
 const ROUNDS_AFTER = 1;
+/**
+ * Each test's own bound: on a busy machine a round of five runs takes tens of seconds, and the
+ * grace period grows with it (see `underLoad`).
+ */
+const TEST_TIMEOUT = { timeout: 600_000 };
 /** A bound on the loop, whatever happens. */
 const MAX_ROUNDS = 60;
 
@@ -131,6 +136,8 @@ describe("rotation under load: 5 workers renewing with the credential from Key V
 
   interface Load {
     rotation: CliResult;
+    /** The rotation's --grace-seconds. */
+    grace: number;
     runs: number;
     rounds: number;
     failures: string[];
@@ -149,6 +156,7 @@ describe("rotation under load: 5 workers renewing with the credential from Key V
    */
   async function underLoad(o: {
     job: string[];
+    /** `app rotate-…` and its flags; `--grace-seconds` is added (see below). */
     rotate: string[];
     appId: string;
     /** The vault secret the credential is kept in (its write marks the grace period's start). */
@@ -179,16 +187,21 @@ describe("rotation under load: 5 workers renewing with the credential from Key V
         }),
       );
     const start = lastSeq();
+    const started = Date.now();
     await round();
+    // A grace period of two rounds, however slow the machine: at least one whole round renews
+    // while the vault holds the new credential and the app still has the old one.
+    const grace = Math.min(90, Math.max(10, Math.ceil((2 * (Date.now() - started)) / 1000)));
     let stderr = "";
     let done = false;
-    const rotation = runCli(["app", ...o.rotate, "-o", "json"], {
+    const rotation = runCli(["app", ...o.rotate, "--grace-seconds", `${grace}`, "-o", "json"], {
       env: { ...admin, ...clock.env },
       timeoutMs: 300_000,
       onStderr: (text) => (stderr = text),
     }).finally(() => (done = true));
     rotation.catch(() => undefined); // awaited below; a rejection must not go unhandled meanwhile
     let rounds = 1;
+    // Each round: the clocks jump, then every worker runs once (none runs across a jump).
     for (let afterwards = 0; afterwards < ROUNDS_AFTER && rounds < MAX_ROUNDS; rounds++) {
       while (!done && o.hold?.(stderr)) await new Promise((r) => setTimeout(r, 25));
       clock.advance(JUMP);
@@ -214,6 +227,7 @@ describe("rotation under load: 5 workers renewing with the credential from Key V
       renewals.filter((e) => (e.seq ?? 0) > from && (e.seq ?? 0) < removed).length;
     return {
       rotation: result,
+      grace,
       runs,
       rounds,
       failures,
@@ -227,7 +241,7 @@ describe("rotation under load: 5 workers renewing with the credential from Key V
   /** What every rotation under load must show. */
   function assertLoad(t: TestContext, load: Load): void {
     t.diagnostic(
-      `${load.runs} runs in ${load.rounds} rounds; ${load.renewals} renewals, ${load.duringRotation} while the rotation was under way, ${load.inGrace} of them with the new credential already in the vault`,
+      `${load.runs} runs in ${load.rounds} rounds, a grace period of ${load.grace} s; ${load.renewals} renewals, ${load.duringRotation} while the rotation was under way, ${load.inGrace} of them with the new credential already in the vault`,
     );
     assert.equal(load.rotation.code, 0, load.rotation.stderr);
     assert.deepEqual(load.failures, [], `${load.failures.length} of ${load.runs} runs failed`);
@@ -235,163 +249,162 @@ describe("rotation under load: 5 workers renewing with the credential from Key V
     assert.equal(load.renewals, load.runs, "the clock made every run renew");
     assert.ok(load.rounds >= 1 + ROUNDS_AFTER + 1, `${load.rounds} rounds`);
     assert.ok(load.duringRotation > 0, "renewals happened while the rotation was under way");
+    assert.ok(load.inGrace > 0, "renewals happened while both credentials were valid");
     assert.equal(load.rotation.json.removed.length, 1, "the old credential was removed");
   }
 
-  it("secret: app rotate-secret --secret-store keyvault:… while 5 workers renew with --credential keyvault:…", async (t) => {
-    const made = await app(
-      "create",
-      "--name",
-      "Contoso rotation (secret)",
-      "--secret-store",
-      uri("rot-secret"),
-      "--refresh-token-store",
-      uri("rot-rt"),
-      "--use-device-authentication",
-    );
-    assert.equal(made.code, 0, made.stderr);
-    const appId: string = made.json.applicationId;
-    const old = await secretNow("rot-secret");
-
-    const load = await underLoad({
-      job: [
-        "token",
-        "--refresh-token-store",
-        uri("rot-rt"),
-        "--application-id",
-        appId,
-        "--credential",
-        uri("rot-secret"),
-        "--tenant",
-        emu.info.partnerTenant.id,
-        "--scopes",
-        PARTNER_CENTER,
-        ...emuFlags(emu),
-        "-o",
-        "json",
-      ],
-      rotate: [
-        "rotate-secret",
-        "--application-id",
-        appId,
+  it(
+    "secret: app rotate-secret --secret-store keyvault:… while 5 workers renew with --credential keyvault:…",
+    TEST_TIMEOUT,
+    async (t) => {
+      const made = await app(
+        "create",
+        "--name",
+        "Contoso rotation (secret)",
         "--secret-store",
         uri("rot-secret"),
-        "--grace-seconds",
-        "10",
-      ],
-      appId,
-      credentialSecret: "rot-secret",
-      adds: (e) => /addPassword/.test(e.note["graph"] ?? "") && e.status < 300,
-      removes: (e) => /removePassword/.test(e.note["graph"] ?? "") && e.status < 300,
-    });
-    assertLoad(t, load);
+        "--refresh-token-store",
+        uri("rot-rt"),
+        "--use-device-authentication",
+      );
+      assert.equal(made.code, 0, made.stderr);
+      const appId: string = made.json.applicationId;
+      const old = await secretNow("rot-secret");
 
-    const fresh = await secretNow("rot-secret");
-    assert.notEqual(fresh, old, "the vault holds a new secret");
-    assert.equal(load.rotation.json.hint, fresh.slice(0, 3));
-    assert.equal((await servicePrincipal(appId, "--credential", uri("rot-secret"))).code, 0);
-    const withOld = await runCli(
-      [
-        "new",
-        "--service-principal",
-        "--application-id",
+      const load = await underLoad({
+        job: [
+          "token",
+          "--refresh-token-store",
+          uri("rot-rt"),
+          "--application-id",
+          appId,
+          "--credential",
+          uri("rot-secret"),
+          "--tenant",
+          emu.info.partnerTenant.id,
+          "--scopes",
+          PARTNER_CENTER,
+          ...emuFlags(emu),
+          "-o",
+          "json",
+        ],
+        rotate: ["rotate-secret", "--application-id", appId, "--secret-store", uri("rot-secret")],
         appId,
-        "--credential",
-        "env:S",
-        "--tenant",
-        emu.info.partnerTenant.id,
-        "--scopes",
-        GRAPH,
-        ...emuFlags(emu),
-      ],
-      { env: { ...base, ...clock.env, S: old }, timeoutMs: 120_000 },
-    );
-    outputs.push(withOld.stdout, withOld.stderr);
-    assert.equal(withOld.code, 1, withOld.stderr);
-    assert.match(withOld.stderr, /AADSTS7000215/, "the old secret is gone");
-    for (const text of outputs) {
-      assert.ok(!text.includes(old), "the old secret is on no output");
-      assert.ok(!text.includes(fresh), "the new secret is on no output");
-    }
-  });
+        credentialSecret: "rot-secret",
+        adds: (e) => /addPassword/.test(e.note["graph"] ?? "") && e.status < 300,
+        removes: (e) => /removePassword/.test(e.note["graph"] ?? "") && e.status < 300,
+      });
+      assertLoad(t, load);
 
-  it("certificate: app rotate-certificate --certificate-path keyvault:… while 5 workers renew with --certificate-path keyvault:…", async (t) => {
-    const dir = await tempDir("pt-rotation-");
-    const pfx = join(dir, "app.pfx");
-    const made = await app(
-      "create",
-      "--name",
-      "Contoso rotation (certificate)",
-      "--certificate",
-      "--certificate-path",
-      pfx,
-      "--refresh-token-store",
-      uri("rot-cert-rt"),
-      "--use-device-authentication",
-    );
-    assert.equal(made.code, 0, made.stderr);
-    const appId: string = made.json.applicationId;
-    // The first certificate goes to the vault, as Key Vault keeps one: its PFX in base64.
-    const old = (await readFile(pfx)).toString("base64");
-    await vault().setSecret("rot-cert", old);
-    const certificates = async () => {
-      const r = await app("credentials", "--application-id", appId, "--warn-days", "0");
-      assert.equal(r.code, 0, r.stderr);
-      return (r.json.credentials as { kind: string; keyId: string }[])
-        .filter((c) => c.kind === "certificate")
-        .map((c) => c.keyId);
-    };
-    const before = await certificates();
-    assert.equal(before.length, 1);
+      const fresh = await secretNow("rot-secret");
+      assert.notEqual(fresh, old, "the vault holds a new secret");
+      assert.equal(load.rotation.json.hint, fresh.slice(0, 3));
+      assert.equal((await servicePrincipal(appId, "--credential", uri("rot-secret"))).code, 0);
+      const withOld = await runCli(
+        [
+          "new",
+          "--service-principal",
+          "--application-id",
+          appId,
+          "--credential",
+          "env:S",
+          "--tenant",
+          emu.info.partnerTenant.id,
+          "--scopes",
+          GRAPH,
+          ...emuFlags(emu),
+        ],
+        { env: { ...base, ...clock.env, S: old }, timeoutMs: 120_000 },
+      );
+      outputs.push(withOld.stdout, withOld.stderr);
+      assert.equal(withOld.code, 1, withOld.stderr);
+      assert.match(withOld.stderr, /AADSTS7000215/, "the old secret is gone");
+      for (const text of outputs) {
+        assert.ok(!text.includes(old), "the old secret is on no output");
+        assert.ok(!text.includes(fresh), "the new secret is on no output");
+      }
+    },
+  );
 
-    const load = await underLoad({
-      job: [
-        "token",
+  it(
+    "certificate: app rotate-certificate --certificate-path keyvault:… while 5 workers renew with --certificate-path keyvault:…",
+    TEST_TIMEOUT,
+    async (t) => {
+      const dir = await tempDir("pt-rotation-");
+      const pfx = join(dir, "app.pfx");
+      const made = await app(
+        "create",
+        "--name",
+        "Contoso rotation (certificate)",
+        "--certificate",
+        "--certificate-path",
+        pfx,
         "--refresh-token-store",
         uri("rot-cert-rt"),
-        "--application-id",
-        appId,
-        "--certificate-path",
-        uri("rot-cert"),
-        "--tenant",
-        emu.info.partnerTenant.id,
-        "--scopes",
-        PARTNER_CENTER,
-        ...emuFlags(emu),
-        "-o",
-        "json",
-      ],
-      rotate: [
-        "rotate-certificate",
-        "--application-id",
-        appId,
-        "--certificate-path",
-        uri("rot-cert"),
-        "--grace-seconds",
-        "10",
-      ],
-      appId,
-      credentialSecret: "rot-cert",
-      adds: (e) => e.method === "PATCH" && /applications/.test(e.note["graph"] ?? ""),
-      removes: (e) => e.method === "PATCH" && /applications/.test(e.note["graph"] ?? ""),
-      // Its proof is a client assertion signed now and checked a moment later: no jump between.
-      hold: (stderr) => stderr.includes("Added certificate") && !stderr.includes("Proved it"),
-    });
-    assertLoad(t, load);
-    assert.deepEqual(load.rotation.json.removed, before);
+        "--use-device-authentication",
+      );
+      assert.equal(made.code, 0, made.stderr);
+      const appId: string = made.json.applicationId;
+      // The first certificate goes to the vault, as Key Vault keeps one: its PFX in base64.
+      const old = (await readFile(pfx)).toString("base64");
+      await vault().setSecret("rot-cert", old);
+      const certificates = async () => {
+        const r = await app("credentials", "--application-id", appId, "--warn-days", "0");
+        assert.equal(r.code, 0, r.stderr);
+        return (r.json.credentials as { kind: string; keyId: string }[])
+          .filter((c) => c.kind === "certificate")
+          .map((c) => c.keyId);
+      };
+      const before = await certificates();
+      assert.equal(before.length, 1);
 
-    const fresh = await secretNow("rot-cert");
-    assert.notEqual(fresh, old, "the vault holds a new PFX");
-    assert.deepEqual(await certificates(), [load.rotation.json.keyId]);
-    assert.equal(
-      (await servicePrincipal(appId, "--certificate-path", uri("rot-cert"))).code,
-      0,
-      "the new certificate works",
-    );
-    const oldFile = join(dir, "old.pfx");
-    await writeFile(oldFile, Buffer.from(old, "base64"), { mode: 0o600 });
-    const withOld = await servicePrincipal(appId, "--certificate-path", oldFile);
-    assert.equal(withOld.code, 1, withOld.stderr);
-    assert.match(withOld.stderr, /AADSTS700027/, "the old certificate is gone");
-  });
+      const load = await underLoad({
+        job: [
+          "token",
+          "--refresh-token-store",
+          uri("rot-cert-rt"),
+          "--application-id",
+          appId,
+          "--certificate-path",
+          uri("rot-cert"),
+          "--tenant",
+          emu.info.partnerTenant.id,
+          "--scopes",
+          PARTNER_CENTER,
+          ...emuFlags(emu),
+          "-o",
+          "json",
+        ],
+        rotate: [
+          "rotate-certificate",
+          "--application-id",
+          appId,
+          "--certificate-path",
+          uri("rot-cert"),
+        ],
+        appId,
+        credentialSecret: "rot-cert",
+        adds: (e) => e.method === "PATCH" && /applications/.test(e.note["graph"] ?? ""),
+        removes: (e) => e.method === "PATCH" && /applications/.test(e.note["graph"] ?? ""),
+        // Its proof is a client assertion signed now and checked a moment later: no jump between.
+        hold: (stderr) => stderr.includes("Added certificate") && !stderr.includes("Proved it"),
+      });
+      assertLoad(t, load);
+      assert.deepEqual(load.rotation.json.removed, before);
+
+      const fresh = await secretNow("rot-cert");
+      assert.notEqual(fresh, old, "the vault holds a new PFX");
+      assert.deepEqual(await certificates(), [load.rotation.json.keyId]);
+      assert.equal(
+        (await servicePrincipal(appId, "--certificate-path", uri("rot-cert"))).code,
+        0,
+        "the new certificate works",
+      );
+      const oldFile = join(dir, "old.pfx");
+      await writeFile(oldFile, Buffer.from(old, "base64"), { mode: 0o600 });
+      const withOld = await servicePrincipal(appId, "--certificate-path", oldFile);
+      assert.equal(withOld.code, 1, withOld.stderr);
+      assert.match(withOld.stderr, /AADSTS700027/, "the old certificate is gone");
+    },
+  );
 });
