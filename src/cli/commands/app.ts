@@ -188,17 +188,17 @@ app create   makes (or, when an app of that --name exists, brings in line) a mul
              Prints applicationId, objectId, servicePrincipalId, redirectUris, permissions,
              secretStore, refreshTokenStore and changed — never the secret.
 app rotate-secret
-             adds a secret, writes it to --secret-store, proves it with a token, then (after
-             --grace-seconds) removes the secret the store held before, unless --keep-old. If
-             writing or proving fails, the new secret is removed and the store given the old
-             one back: exit 1 with the reason, the old secret still working.
+             adds a secret, proves it with a token (waiting out Entra's replication), writes it
+             to --secret-store, then (after --grace-seconds) removes the secret the store held
+             before, unless --keep-old. If proving or writing fails, the new secret is removed
+             and the store keeps the old one: exit 1 with the reason, the old secret working.
 app rotate-certificate
              makes a self-signed certificate (RSA 2048, --certificate-lifetime days), adds it to
-             the app's keyCredentials (the others kept), writes its PFX to --certificate-path
-             (empty password, 0600; the first certificate too when the file does not exist), proves
-             it with a token, then (after --grace-seconds) removes the certificate the file held
-             before, unless --keep-old. If writing or proving fails, the new certificate is
-             removed and the file put back: exit 1 with the reason.
+             the app's keyCredentials (the others kept), proves it with a token, writes its PFX
+             to --certificate-path (empty password, 0600; the first certificate too when the file
+             does not exist), then (after --grace-seconds) removes the certificate the file held
+             before, unless --keep-old. If proving or writing fails, the new certificate is
+             removed and the file left as it was: exit 1 with the reason.
 app credentials
              the app's secrets and certificates with their expiry (days left), through Graph;
              the one in use marked when --secret-store says which. Exit 3 when it (or, without
@@ -419,7 +419,8 @@ async function create(
         });
         addSecret(added.secretText);
         try {
-          await store.write(added.secretText);
+          // Proven before it is stored: a job reading the store must never get a secret Entra
+          // has not replicated yet.
           await setup.waitForReplication(
             () =>
               proveWith(
@@ -432,6 +433,7 @@ async function create(
             setup.isCredentialLag,
             { log: progress, what: "the new secret" },
           );
+          await store.write(added.secretText);
         } catch (error) {
           await setup.removePassword(graph, made.objectId, added.keyId).catch(() => {});
           throw error;
