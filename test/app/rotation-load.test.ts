@@ -24,13 +24,16 @@
  * (AADSTS7000215 for 2 of 20 runs with a 4 s delay).
  *
  * One refresh-token store for the whole fleet, each worker with a cache folder of its own — as five
- * machines that share a vault. That is the set-up that works with our locking: the renewal lock is
+ * machines that share a vault. It is correct with our locking, which does not span them: the lock is
  * a lock file in the cache folder, so it serialises renewals on one machine only, and machines that
  * share the store redeem the same refresh token at once; this is correct because redeeming a
  * refresh token does not revoke it (Entra ID's rule, which the emulator follows) and every
  * write-back is a new version of the secret, each one valid. So five renewals each round (one per
- * worker), all from one refresh token, and the test shows none is refused. (A shared cache folder
- * would serialise them to one renewal per round; one store per worker would not model a fleet.)
+ * worker), all from one refresh token, and the test shows none is refused. (Five workers sharing
+ * one cache folder, as five processes on one machine, work too: the lock serialises them to one
+ * renewal per round — 5 renewals for 25 runs when tried — the others reading its token from the
+ * cache, which leaves few renewals to race the rotation. One store per worker would not model a
+ * fleet.)
  */
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
