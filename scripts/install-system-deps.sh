@@ -6,7 +6,8 @@
 #   Sentinel tests' sentinels) and redis-tools (redis-cli, which makes the test Redis Cluster);
 # - gnome-keyring, dbus (dbus-run-session) and libsecret-tools (a real Secret Service for the
 #   OS-keyring tests);
-# - faketime (moves the client's clock for the 90-day refresh-token window);
+# - faketime (moves the client's clock for the 90-day refresh-token window; its libfaketime
+#   gives the rotation-under-load test one clock shared with the emulator);
 # - python3-msal, python3-azure (azure-identity) and azure-cli (Microsoft's Python clients,
 #   unmodified, against the emulator and through the sidecar);
 # - util-linux (unshare) and iproute2 (ip), for the tests that need Microsoft's host names in a

@@ -163,9 +163,13 @@ export async function waitForReplication<T>(
   }
 }
 
-/** An Entra refusal that a new secret or app gives until it has replicated. */
+/**
+ * An Entra refusal that a new secret, certificate (AADSTS700027: not registered on the app) or
+ * app gives until it has replicated.
+ */
 export function isCredentialLag(error: unknown): boolean {
   return (
-    error instanceof PartnerTokenError && [7000215, 700016, 7000229].includes(error.aadsts ?? 0)
+    error instanceof PartnerTokenError &&
+    [7000215, 700027, 700016, 7000229].includes(error.aadsts ?? 0)
   );
 }

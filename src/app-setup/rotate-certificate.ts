@@ -2,12 +2,16 @@
  * The app's certificate made and rotated: a new self-signed certificate (RSA 2048, made here with
  * node-forge, loaded lazily) goes into the app's `keyCredentials` by PATCH — the existing ones
  * listed with `key: null`, which keeps them — as Graph allows without the proof JWT `addKey`
- * wants. Its PFX (an empty password; the file private) is written where the jobs read it, proven with a
- * token, and only then is the old certificate removed (unless `keepOld`). If writing or proving
- * fails, the new certificate is taken off the app and the file given its old content back.
+ * wants. It is proven with a token (from a private copy of its PFX, waiting out Entra's
+ * replication), only then is its PFX (an empty password; the file private) written where the jobs
+ * read it, and — after a grace period for the jobs that read the old one a moment ago — the old
+ * certificate removed (unless `keepOld`). If proving or writing fails, the new certificate is
+ * taken off the app, and the jobs' file or store never held it.
  */
 import { createHash, randomUUID, X509Certificate } from "node:crypto";
-import { readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PartnerTokenError } from "../client/errors.ts";
 import { writeFileAtomic } from "../session/atomic-file.ts";
 import type { RefreshTokenStore } from "../session/types.ts";
@@ -108,6 +112,18 @@ async function thumbprintOfFile(content: Buffer): Promise<string | null> {
   }
 }
 
+/** Runs `use` with `pfx` in a private file (0600 in a folder of its own, 0700), removed after. */
+async function withPrivateCopy<T>(pfx: Buffer, use: (file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "partner-token-pfx-"));
+  try {
+    const file = join(dir, "new.pfx");
+    await writeFile(file, pfx, { mode: 0o600 });
+    return await use(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** The SHA-1 thumbprint of the certificate in a PFX (empty password) or PEM file; null when absent or unreadable. */
 export async function thumbprintOfPfxFile(path: string): Promise<string | null> {
   try {
@@ -125,15 +141,23 @@ export interface RotateCertificateOptions {
   path: string;
   /**
    * Instead of the file: a store (`--certificate-path keyvault:…`) that is given the PFX's base64,
-   * as Key Vault keeps certificates. `path` is then only what `prove` is given.
+   * as Key Vault keeps certificates (`path` is then the store's URI).
    */
   store?: RefreshTokenStore;
-  /** Gets a token with the PFX at `path`; throws when it is refused. */
+  /**
+   * Gets a token with the new PFX at `path` — a private copy, before the PFX is written where the
+   * jobs read it; throws when it is refused.
+   */
   prove: (path: string) => Promise<void>;
   /** Keep the old certificate (default: removed once the new one is proven). */
   keepOld?: boolean;
   /** Days until the new certificate expires (default 180). */
   lifetimeDays?: number;
+  /**
+   * How long jobs may still use the old certificate after the new one is stored (default 60 s):
+   * a job that read the old PFX a moment before the write signs in with it a moment after.
+   */
+  graceMs?: number;
   /** Retries of the proof while Entra replicates the new certificate. */
   replication?: { tries?: number; delayMs?: number };
   log?: (line: string) => void;
@@ -162,8 +186,8 @@ const keep = (k: KeyCredential) => ({
 });
 
 /**
- * Adds a new certificate to the app (the first one, or the next), writes its PFX to `path`,
- * proves it, then removes the certificate the file held before unless `keepOld`.
+ * Adds a new certificate to the app (the first one, or the next), proves it, writes its PFX to
+ * `path`, then — after `graceMs` — removes the certificate the file held before unless `keepOld`.
  *
  * @example
  * ```ts
@@ -186,8 +210,6 @@ export async function rotateCertificate(
           return held ? Buffer.from(held.token, "base64") : null;
         },
         write: (b: Buffer) => store.write(b.toString("base64")),
-        // A store cannot be emptied: it keeps the new (removed) certificate, which is harmless.
-        clear: async () => {},
       }
     : {
         read: async () => {
@@ -199,7 +221,6 @@ export async function rotateCertificate(
           }
         },
         write: (b: Buffer) => writeFileAtomic(o.path, b),
-        clear: () => rm(o.path, { force: true }),
       };
   const previous = await target.read();
   const previousThumbprint = previous ? await thumbprintOfFile(previous) : null;
@@ -223,17 +244,21 @@ export async function rotateCertificate(
     },
   ]);
   log(`Added certificate ${made.thumbprint} (key ${keyId}) to ${app.displayName}.`);
-  let written = false;
+  let proven = false;
   try {
-    await target.write(made.pfx);
-    written = true;
-    log(`Wrote its PFX to ${where}.`);
-    await waitForReplication(() => o.prove(o.path), isCredentialLag, {
-      ...o.replication,
-      log,
-      what: "the new certificate",
-    });
+    // Proven before it is written: a job that read it where the jobs read it before Entra had
+    // replicated it would be refused (AADSTS700027).
+    await withPrivateCopy(made.pfx, (file) =>
+      waitForReplication(() => o.prove(file), isCredentialLag, {
+        ...o.replication,
+        log,
+        what: "the new certificate",
+      }),
+    );
+    proven = true;
     log("Proved it: a token was issued with the new certificate.");
+    await target.write(made.pfx);
+    log(`Wrote its PFX to ${where}.`);
   } catch (error) {
     const undone: string[] = [];
     try {
@@ -244,16 +269,8 @@ export async function rotateCertificate(
         `the new certificate ${keyId} could NOT be removed (${(e as Error).message}); remove it in the portal`,
       );
     }
-    if (written) {
-      try {
-        if (previous) await target.write(previous);
-        else await target.clear();
-        undone.push(previous || !store ? `${where} is as it was` : `${where} still holds it`);
-      } catch (e) {
-        undone.push(`${where} could NOT be put back (${(e as Error).message})`);
-      }
-    }
-    const step = written ? "proving the new certificate" : `writing it to ${where}`;
+    if (!proven) undone.push(`${where} is as it was`);
+    const step = proven ? `writing it to ${where}` : "proving the new certificate";
     throw new RotationError(
       "ERR_ROTATION_FAILED",
       `The certificate was not rotated: ${step} failed: ${(error as Error).message} — ${undone.join("; ")}.`,
@@ -285,6 +302,13 @@ export async function rotateCertificate(
     result.kept = "no certificate of the app matches the one the file held (already removed?)";
     log(`Left the other certificates in place: ${result.kept}`);
     return result;
+  }
+  const grace = o.graceMs ?? 60_000;
+  if (grace > 0) {
+    log(
+      `Waiting ${Math.round(grace / 1000)} s before removing the old certificate (jobs that read it just now)…`,
+    );
+    await new Promise((r) => setTimeout(r, grace));
   }
   const after = (await getApplication(o.graph, o.applicationId))?.keyCredentials ?? [];
   await patchKeys(after.filter((k) => !old.some((x) => x.keyId === k.keyId)).map(keep));

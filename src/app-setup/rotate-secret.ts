@@ -1,8 +1,10 @@
 /**
- * Rotating the app's client secret with no job ever seeing a refused one: add a new secret, write
- * it where the jobs read it, prove it with a token, and only then (after a grace period for the
- * jobs that read the old one a moment ago) remove the old one. If writing or proving fails, the
- * new secret is removed and the store given its old value back: everything as it was.
+ * Rotating the app's client secret with no job ever seeing a refused one: add a new secret, prove
+ * it with a token (waiting out Entra's replication), only then write it where the jobs read it —
+ * a job given a secret Entra has not replicated yet would be refused — and, after a
+ * grace period for the jobs that read the old one a moment ago, remove the old one. If proving or
+ * writing fails, the new secret is removed and the store left with the old one: everything as it
+ * was.
  */
 import { PartnerTokenError } from "../client/errors.ts";
 import type { RefreshTokenStore } from "../session/types.ts";
@@ -96,17 +98,19 @@ export async function rotateSecret(o: RotateSecretOptions): Promise<RotateSecret
   });
   o.onSecret?.(added.secretText);
   log(`Added secret ${added.keyId} (${added.hint ?? ""}…) to ${app.displayName}.`);
-  let written = false;
+  let proven = false;
   try {
-    await o.store.write(added.secretText);
-    written = true;
-    log(`Wrote it to ${o.store.description}.`);
+    // Proven before it is stored: a job that read it from the store before Entra had replicated
+    // it would be refused (AADSTS7000215).
     await waitForReplication(() => o.prove(added.secretText), isCredentialLag, {
       ...o.replication,
       log,
       what: "the new secret",
     });
+    proven = true;
     log("Proved it: a token was issued with the new secret.");
+    await o.store.write(added.secretText);
+    log(`Wrote it to ${o.store.description}.`);
   } catch (error) {
     const undone: string[] = [];
     try {
@@ -117,17 +121,8 @@ export async function rotateSecret(o: RotateSecretOptions): Promise<RotateSecret
         `the new secret ${added.keyId} could NOT be removed (${(e as Error).message}); remove it in the portal`,
       );
     }
-    if (written && previous) {
-      try {
-        await o.store.write(previous.token);
-        undone.push(`${o.store.description} holds the old secret again`);
-      } catch (e) {
-        undone.push(
-          `${o.store.description} could NOT be given the old secret back (${(e as Error).message})`,
-        );
-      }
-    }
-    const step = written ? "proving the new secret" : `writing it to ${o.store.description}`;
+    if (!proven) undone.push(`${o.store.description} still holds the old secret`);
+    const step = proven ? `writing it to ${o.store.description}` : "proving the new secret";
     throw new RotationError(
       "ERR_ROTATION_FAILED",
       `The secret was not rotated: ${step} failed: ${(error as Error).message} — ${undone.join("; ")}. The old secret still works.`,

@@ -1,8 +1,9 @@
 /**
  * `partner-token app rotate-certificate` as a separate process against the emulator: the app's
  * first certificate (a PFX written where none was), a token with it; a rotation that makes the
- * old certificate refused and the new one work; `--keep-old`; and a PFX that cannot be written
- * leaving the app's certificates as they were, exit 1.
+ * old certificate refused and the new one work; the old one still working during
+ * `--grace-seconds`; `--keep-old`; and a PFX that cannot be written leaving the app's
+ * certificates as they were, exit 1.
  */
 import assert from "node:assert/strict";
 import { stat } from "node:fs/promises";
@@ -91,6 +92,8 @@ describe("partner-token app rotate-certificate", () => {
       appId,
       "--certificate-path",
       file,
+      "--grace-seconds",
+      "0",
     );
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.json.removed, [before[0]!.keyId]);
@@ -103,6 +106,44 @@ describe("partner-token app rotate-certificate", () => {
       now.map((c) => c.keyId),
       [r.json.keyId],
     );
+  });
+
+  it("--grace-seconds: the old certificate still signs in while the rotation waits, and is refused after it", async () => {
+    const file = join(dir, "app.pfx");
+    const old = join(dir, "grace-old.pfx");
+    await copyFile(file, old);
+    let during: Promise<CliResult> | undefined;
+    const r = await runCli(
+      [
+        "app",
+        "rotate-certificate",
+        "--application-id",
+        appId,
+        "--certificate-path",
+        file,
+        "--grace-seconds",
+        "20",
+        "-o",
+        "json",
+      ],
+      {
+        env,
+        timeoutMs: 120_000,
+        // A job that read the old PFX just before the new one was written signs in now.
+        onStderr: (text) => {
+          if (!during && text.includes("Waiting 20 s before removing the old certificate"))
+            during = withPfx(old);
+        },
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(during, "the rotation waited before removing the old certificate");
+    const job = await during;
+    assert.equal(job.code, 0, job.stderr);
+    assert.equal(r.json.removed.length, 1);
+    const refused = await withPfx(old);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /AADSTS700027/);
   });
 
   it("--keep-old keeps both working", async () => {
@@ -141,6 +182,8 @@ describe("partner-token app rotate-certificate", () => {
       appId,
       "--certificate-path",
       uri,
+      "--grace-seconds",
+      "0",
     );
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(second.json.removed, [first.json.keyId]);
@@ -237,6 +280,17 @@ describe("partner-token app rotate-certificate", () => {
     );
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--certificate-path FILE\.pfx/);
+    const grace = await app(
+      "rotate-certificate",
+      "--application-id",
+      appId,
+      "--certificate-path",
+      join(dir, "app.pfx"),
+      "--grace-seconds",
+      "3601",
+    );
+    assert.equal(grace.code, 2);
+    assert.match(grace.stderr, /--grace-seconds: whole seconds from 0 to 3600, not '3601'/);
     const both = await app(
       "create",
       "--name",

@@ -189,7 +189,7 @@ describe("app setup", () => {
     assert.ok(await works(app.applicationId, old.secretText));
   });
 
-  test("rotateSecret whose proof fails: the store gets the old secret back", async () => {
+  test("rotateSecret whose proof fails: the new secret never reaches the store", async () => {
     const app = await ensureApp({ graph, displayName: `Unproven ${Date.now()}` });
     const obj = (await getApplication(graph, app.applicationId))!;
     const old = await addPassword(graph, obj.id, {
@@ -210,7 +210,7 @@ describe("app setup", () => {
         },
         graceMs: 0,
       }),
-      /proving the new secret failed: the token endpoint is unreachable.*holds the old secret again/,
+      /proving the new secret failed: the token endpoint is unreachable.*still holds the old secret/,
     );
     assert.equal((await readFile(file, "utf8")).trim(), old.secretText);
     const after = (await getApplication(graph, app.applicationId))!;

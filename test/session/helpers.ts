@@ -1,8 +1,10 @@
 /**
  * Shared by the session tests: a private cache folder and key folder per test, the CLI run with
- * them, the emulator's refresh-grant count, and faketime for the client's clock.
+ * them, the emulator's refresh-grant count, and faketime for the client's clock (a fixed offset,
+ * or one clock shared with the emulator).
  */
 import { spawn } from "node:child_process";
+import { renameSync, writeFileSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { MAIN, emuFlags, runCli, tempDir, type CliResult, type Emulator } from "../cli/helpers.ts";
@@ -96,4 +98,64 @@ export function runCliAt(
     });
     child.stdin.end();
   });
+}
+
+/** Debian's libfaketime (the thread-safe build: node runs threads), or a message saying what to install. */
+async function libfaketime(): Promise<string> {
+  for (const arch of await readdir("/usr/lib").catch(() => [] as string[])) {
+    const path = join("/usr/lib", arch, "faketime", "libfaketimeMT.so.1");
+    if (
+      await stat(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
+  }
+  throw new Error(
+    "libfaketime is not installed: install Debian's faketime (scripts/install-system-deps.sh).",
+  );
+}
+
+/**
+ * One clock for the emulator and the CLI processes given `env`: libfaketime reads the offset
+ * from a file at every call (`FAKETIME_TIMESTAMP_FILE`, `FAKETIME_NO_CACHE`), so `advance` moves
+ * the emulator's clock and that of every such process at once — one already running too.
+ * Monotonic time is left alone, so timers and timeouts still count real seconds.
+ */
+export interface SharedClock {
+  /** Add to `runCli`'s environment. */
+  env: Record<string, string>;
+  /** Seconds the clock is ahead of the real one. */
+  readonly offset: number;
+  /** Moves the emulator and the processes `seconds` ahead, together (synchronously). */
+  advance(seconds: number): void;
+}
+
+export async function sharedClock(emu: Emulator): Promise<SharedClock> {
+  const dir = await tempDir("pt-clock-");
+  const file = join(dir, "offset");
+  let offset = 0;
+  const write = () => {
+    // Atomically: a process reading it mid-write must not see an empty offset (the real time).
+    writeFileSync(`${file}.tmp`, `+${offset}s\n`);
+    renameSync(`${file}.tmp`, file);
+  };
+  write();
+  return {
+    env: {
+      LD_PRELOAD: await libfaketime(),
+      FAKETIME_TIMESTAMP_FILE: file,
+      FAKETIME_NO_CACHE: "1",
+      FAKETIME_DONT_FAKE_MONOTONIC: "1",
+    },
+    get offset() {
+      return offset;
+    },
+    advance(seconds: number) {
+      emu.advanceClock(seconds);
+      offset += seconds;
+      write();
+    },
+  };
 }

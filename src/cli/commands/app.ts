@@ -120,6 +120,16 @@ export const createFlags: FlagSpec[] = [
   ...common,
 ];
 
+/** `--grace-seconds` of both rotations: how long the old credential outlives the new one's write. */
+function graceFlag(what: string): FlagSpec {
+  return {
+    name: "grace-seconds",
+    kind: "string",
+    valueName: "s",
+    help: `how long jobs may still use the old ${what} after the new one is stored (default 60)`,
+  };
+}
+
 export const rotateFlags: FlagSpec[] = [
   { name: "application-id", kind: "string", valueName: "id", help: "the app's client id" },
   secretStoreFlag,
@@ -129,12 +139,7 @@ export const rotateFlags: FlagSpec[] = [
     kind: "boolean",
     help: "keep the old secret (default: removed once the new one is proven)",
   },
-  {
-    name: "grace-seconds",
-    kind: "string",
-    valueName: "s",
-    help: "how long jobs may still use the old secret after the new one is stored (default 60)",
-  },
+  graceFlag("secret"),
   ...common,
 ];
 
@@ -157,6 +162,7 @@ export const rotateCertificateFlags: FlagSpec[] = [
     kind: "boolean",
     help: "keep the old certificate (default: removed once the new one is proven)",
   },
+  graceFlag("certificate"),
   ...common,
 ];
 
@@ -208,17 +214,17 @@ app create   makes (or, when an app of that --name exists, brings in line) a mul
              Prints applicationId, objectId, servicePrincipalId, redirectUris, permissions,
              secretStore, refreshTokenStore and changed — never the secret.
 app rotate-secret
-             adds a secret, writes it to --secret-store, proves it with a token, then (after
-             --grace-seconds) removes the secret the store held before, unless --keep-old. If
-             writing or proving fails, the new secret is removed and the store given the old
-             one back: exit 1 with the reason, the old secret still working.
+             adds a secret, proves it with a token (waiting out Entra's replication), writes it
+             to --secret-store, then (after --grace-seconds) removes the secret the store held
+             before, unless --keep-old. If proving or writing fails, the new secret is removed
+             and the store keeps the old one: exit 1 with the reason, the old secret working.
 app rotate-certificate
              makes a self-signed certificate (RSA 2048, --certificate-lifetime days), adds it to
-             the app's keyCredentials (the others kept), writes its PFX to --certificate-path
-             (empty password, 0600; the first certificate too when the file does not exist), proves
-             it with a token, then removes the certificate the file held before, unless
-             --keep-old. If writing or proving fails, the new certificate is removed and the
-             file put back: exit 1 with the reason.
+             the app's keyCredentials (the others kept), proves it with a token, writes its PFX
+             to --certificate-path (empty password, 0600; the first certificate too when the file
+             does not exist), then (after --grace-seconds) removes the certificate the file held
+             before, unless --keep-old. If proving or writing fails, the new certificate is
+             removed and the file left as it was: exit 1 with the reason.
 app credentials
              the app's secrets and certificates with their expiry (days left), through Graph;
              the one in use marked when --secret-store says which. Exit 3 when it (or, without
@@ -475,7 +481,8 @@ async function create(
         });
         addSecret(added.secretText);
         try {
-          await store.write(added.secretText);
+          // Proven before it is stored: a job reading the store must never get a secret Entra
+          // has not replicated yet.
           await setup.waitForReplication(
             () =>
               proveWith(
@@ -488,6 +495,7 @@ async function create(
             setup.isCredentialLag,
             { log: progress, what: "the new secret" },
           );
+          await store.write(added.secretText);
         } catch (error) {
           await setup.removePassword(graph, made.objectId, added.keyId).catch(() => {});
           throw error;
@@ -603,6 +611,15 @@ async function closeStores(opened: RefreshTokenStore[]): Promise<void> {
   await Promise.all(opened.map((store) => store.close?.().catch(() => undefined)));
 }
 
+/** `--grace-seconds`: whole seconds from 0 to 3600, default 60. */
+function graceSeconds(args: ParsedArgs): number {
+  const text = getString(args, "grace-seconds");
+  const grace = text === undefined ? 60 : Number(text);
+  if (text !== undefined && (!/^\d+$/.test(text) || grace > 3600))
+    throw usageError(`--grace-seconds: whole seconds from 0 to 3600, not '${text}'.`);
+  return grace;
+}
+
 async function rotate(
   args: ParsedArgs,
   clientOptions: ClientOptions,
@@ -616,10 +633,7 @@ async function rotate(
   const { parseStoreUri } = await import("../../stores/index.ts");
   parseStoreUri(secretUri, "--secret-store");
   const lifetimeDays = positiveDays(args, "secret-lifetime", 180);
-  const graceText = getString(args, "grace-seconds");
-  const grace = graceText === undefined ? 60 : Number(graceText);
-  if (graceText !== undefined && (!/^\d+$/.test(graceText) || grace > 3600))
-    throw usageError(`--grace-seconds: whole seconds from 0 to 3600, not '${graceText}'.`);
+  const grace = graceSeconds(args);
   const { graph, partner, environment } = await adminGraph(args, clientOptions);
   const opened: RefreshTokenStore[] = [];
   try {
@@ -660,6 +674,7 @@ async function rotateCert(
       "app rotate-certificate needs --certificate-path FILE.pfx (or a store URI): where the jobs read the certificate.",
     );
   const lifetimeDays = positiveDays(args, "certificate-lifetime", 180);
+  const grace = graceSeconds(args);
   const { resolve } = await import("node:path");
   const file = inStore ? path : resolve(path);
   if (inStore) (await import("../../stores/index.ts")).parseStoreUri(path, "--certificate-path");
@@ -681,10 +696,8 @@ async function rotateCert(
           {
             ...flowBase(environment),
             clientId: applicationId,
-            // A store is read as the jobs read it: the library opens no store itself.
-            certificate: store
-              ? { read: storeCertificate(store), description: store.description }
-              : { path: pfx },
+            // The new certificate's private copy: it is proven before it reaches the store.
+            certificate: { path: pfx },
             tenant,
             scopes: [`${partner.graphResource}/.default`],
           },
@@ -693,6 +706,7 @@ async function rotateCert(
       },
       keepOld: getBoolean(args, "keep-old"),
       lifetimeDays,
+      graceMs: grace * 1000,
       log: progress,
     });
     return { ...result };
@@ -700,13 +714,6 @@ async function rotateCert(
     await closeStores(opened);
     await partner.close();
   }
-}
-
-/** Reads the PFX's base64 a store holds ("" when none), for a certificate's `read`. */
-function storeCertificate(store: {
-  read(): Promise<{ token: string } | null>;
-}): () => Promise<string> {
-  return async () => (await store.read())?.token ?? "";
 }
 
 async function credentials(
