@@ -199,8 +199,9 @@ function oneChunk({ members, lazy }: { members: string[]; lazy: string[] }): Plu
  * (its default `charset`), but keeps some comments (those inside object literals) as written:
  * one `…` there makes V8 hold the whole file as a two-byte string, and Node's compile cache
  * encode it back to UTF-8 for its checksum on every run (about 1.5% of a `new`'s instructions for
- * the common-flows chunk). The characters left are escaped; a minified comparison proves that
- * only comments changed.
+ * the common-flows chunk). The characters left are escaped, and a minified comparison proves the
+ * code unchanged (an escape means the same character in a comment, a string or a name, not in a
+ * regular expression without the u flag).
  */
 export async function asciiOnly(text: string): Promise<string> {
   const escaped = text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
@@ -215,7 +216,9 @@ export async function asciiOnly(text: string): Promise<string> {
       })
     ).code;
   if ((await code(escaped)) !== (await code(text)))
-    throw new Error("scripts/build.ts: a non-ASCII character outside a comment in the bundle");
+    throw new Error(
+      "scripts/build.ts: escaping the bundle's non-ASCII characters changes the code",
+    );
   return escaped;
 }
 
