@@ -11,7 +11,7 @@
  * resolved from `node_modules` when a command needs them. Type declarations for the library
  * come from `tsc --emitDeclarationOnly`.
  */
-import { build, type BuildOptions, type Plugin } from "esbuild";
+import { build, transform, type BuildOptions, type Plugin } from "esbuild";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -110,6 +110,118 @@ const builtinsFromProcess: Plugin = {
   },
 };
 
+/**
+ * The modules of the everyday flows: `new` with client credentials or a refresh token, with the
+ * command shell, flags, secret sources and output every command shares. With plain splitting,
+ * esbuild cuts them into one chunk per set of entry points reaching them (each lazily imported
+ * module is one) — fifteen files for one `new`, each a resolution, a read, a compile-cache lookup
+ * and a module record for the ES loader, in four rounds of dynamic imports. Here they make one
+ * chunk, loaded by main.js: a virtual module uses every one of them, and every entry point
+ * imports it, so that all their code is reached by the same entry points. Their static imports
+ * are in the group too (the closure, from a first pass's metafile).
+ * npm run bench:cli measures it.
+ */
+export const COMMON_FLOW_ROOTS = [
+  "src/cli/commands/new.ts",
+  "src/client/new-partner-access-token.ts",
+  "src/client/client-credentials.ts",
+  "src/client/refresh-token.ts",
+];
+const GROUP = "partner-token:common-flows";
+
+type Inputs = Record<string, { imports: { path: string; kind: string; external?: boolean }[] }>;
+
+/**
+ * The group (the static-import closure of `roots` in a metafile's inputs) and the modules that
+ * import the group's module: every entry point, which is every module outside the group (the
+ * entry's own module or one it imports) and every module of the group that is imported lazily.
+ * Paths are relative to ROOT, as the metafile gives them.
+ */
+export function commonFlowGroup(
+  inputs: Inputs,
+  roots: string[],
+): { members: string[]; lazy: string[] } {
+  const members = new Set<string>();
+  const visit = (path: string): void => {
+    if (members.has(path) || !(path in inputs)) return;
+    members.add(path);
+    for (const i of inputs[path]!.imports)
+      if (i.kind === "import-statement" && !i.external) visit(i.path);
+  };
+  roots.forEach(visit);
+  const lazy = new Set(
+    Object.values(inputs).flatMap((input) =>
+      input.imports.filter((i) => i.kind === "dynamic-import").map((i) => i.path),
+    ),
+  );
+  return {
+    members: [...members].sort(),
+    lazy: [...members].filter((m) => lazy.has(m)).sort(),
+  };
+}
+
+/** The plugin that makes the group one chunk (the CLI's build only). */
+function oneChunk({ members, lazy }: { members: string[]; lazy: string[] }): Plugin {
+  const withoutImport = new Set(members.filter((m) => !lazy.includes(m)).map((m) => join(ROOT, m)));
+  const ns = members.map((_, i) => `m${i}`);
+  // A use of every module's namespace that esbuild cannot drop, and that costs nothing at run
+  // time: the branch is never taken (the symbol is this build's and never set).
+  const contents =
+    members
+      .map((m, i) => `import * as ${ns[i]} from ${JSON.stringify(join(ROOT, m))};`)
+      .join("\n") +
+    `\nconst use = globalThis[Symbol.for(${JSON.stringify(GROUP)})];\nif (use) use(${ns.join(", ")});\n`;
+  return {
+    name: "one-chunk",
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^${GROUP}$`) }, () => ({ path: GROUP, namespace: GROUP }));
+      b.onLoad({ filter: /.*/, namespace: GROUP }, () => ({
+        contents,
+        resolveDir: ROOT,
+        loader: "js",
+      }));
+      b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => {
+        const source = builtinsThroughProcess(readFileSync(args.path, "utf8"));
+        return {
+          // After a hashbang line, which must stay first.
+          contents: withoutImport.has(args.path)
+            ? source
+            : source.replace(/^(#!.*\n)?/, (hashbang) => `${hashbang}import "${GROUP}";\n`),
+          loader: "ts",
+        };
+      });
+    },
+  };
+}
+
+/**
+ * The output in ASCII. esbuild writes strings, templates, regular expressions and names in ASCII
+ * (its default `charset`), but keeps some comments (those inside object literals) as written:
+ * one `…` there makes V8 hold the whole file as a two-byte string, and Node's compile cache
+ * encode it back to UTF-8 for its checksum on every run (about 1.5% of a `new`'s instructions for
+ * the common-flows chunk). The characters left are escaped, and a minified comparison proves the
+ * code unchanged (an escape means the same character in a comment, a string or a name, not in a
+ * regular expression without the u flag).
+ */
+export async function asciiOnly(text: string): Promise<string> {
+  const escaped = text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+  if (escaped === text) return text;
+  const code = async (source: string) =>
+    (
+      await transform(source, {
+        minifyWhitespace: true,
+        legalComments: "none",
+        format: "esm",
+        loader: "js",
+      })
+    ).code;
+  if ((await code(escaped)) !== (await code(text)))
+    throw new Error(
+      "scripts/build.ts: escaping the bundle's non-ASCII characters changes the code",
+    );
+  return escaped;
+}
+
 /** What both the npm build and the standalone executable's build share. */
 export const common: BuildOptions = {
   absWorkingDir: ROOT,
@@ -135,24 +247,32 @@ export async function buildPackage(outdir = join(ROOT, "dist")): Promise<void> {
     emulator: "src/emulator/index.ts",
   };
   const out = { cli: "cli/main", lib: "index", emulator: "emulator/index" };
-  const results = await Promise.all(
-    (Object.keys(entries) as (keyof typeof entries)[]).map((name) =>
-      build({
-        ...common,
-        entryPoints: { [out[name]]: entries[name] },
-        outdir,
-        format: "esm",
-        splitting: true,
-        chunkNames: `chunks/${name}/[name]-[hash]`,
-        banner: { js: REQUIRE_BANNER },
-        plugins: [builtinsFromProcess],
-        write: false,
-      }),
-    ),
-  );
-  for (const file of results.flatMap((r) => r.outputFiles)) {
+  const options = (name: keyof typeof entries, plugin: Plugin): BuildOptions => ({
+    ...common,
+    entryPoints: { [out[name]]: entries[name] },
+    outdir,
+    format: "esm",
+    splitting: true,
+    chunkNames: `chunks/${name}/[name]-[hash]`,
+    banner: { js: REQUIRE_BANNER },
+    plugins: [plugin],
+    write: false,
+  });
+  // The CLI in two passes: the first finds the common flows' modules, the second makes them one chunk.
+  const cli = async () => {
+    const first = await build({ ...options("cli", builtinsFromProcess), metafile: true });
+    return build(
+      options("cli", oneChunk(commonFlowGroup(first.metafile!.inputs, COMMON_FLOW_ROOTS))),
+    );
+  };
+  const results = await Promise.all([
+    cli(),
+    build(options("lib", builtinsFromProcess)),
+    build(options("emulator", builtinsFromProcess)),
+  ]);
+  for (const file of results.flatMap((r) => r.outputFiles ?? [])) {
     await mkdir(dirname(file.path), { recursive: true });
-    await writeFile(file.path, withoutUnusedBanner(file.text), { mode: 0o644 });
+    await writeFile(file.path, await asciiOnly(withoutUnusedBanner(file.text)), { mode: 0o644 });
   }
   await promisify(execFile)(
     process.execPath,

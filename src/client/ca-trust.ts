@@ -13,16 +13,24 @@
  * Certificate checks stay fully on: we only add a root, never disable verification.
  */
 import { readFileSync } from "node:fs";
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent, request as httpsRequest } from "node:https";
-import { Readable } from "node:stream";
-import * as tls from "node:tls";
+import type { IncomingMessage } from "node:http";
+import type { Agent } from "node:https";
+import type * as Tls from "node:tls";
 import { PartnerTokenError } from "./errors.ts";
+
+// Node's tls, https, http and stream are taken when a request needs them, not when this module
+// loads: the CLI loads it with every command (scripts/build.ts puts the common flows in one
+// chunk), and most commands make no request, or none with an extra CA. Loading tls also starts
+// Node's reading of its root certificates on another thread.
+const tlsModule = (): typeof Tls => process.getBuiltinModule("node:tls");
+const webStream = (res: IncomingMessage) =>
+  process.getBuiltinModule("node:stream").Readable.toWeb(res);
 
 export type FetchFunction = (url: string, init: RequestInit) => Promise<Response>;
 
 /** The roots Node would use by default (bundled, plus NODE_EXTRA_CA_CERTS and the system store where enabled). */
 function defaultRoots(): string[] {
+  const tls = tlsModule();
   const withDefaults = tls as unknown as { getCACertificates?: (type: "default") => string[] };
   return withDefaults.getCACertificates?.("default") ?? [...tls.rootCertificates];
 }
@@ -39,8 +47,8 @@ interface NativeSecureContext {
  * added does the same without that, the way Node applies `ca` itself (the native context copies
  * its shared root store before adding), so it is used when Node has it.
  */
-function trustOptions(pem: string): { ca: string[] } | { secureContext: tls.SecureContext } {
-  const secureContext = tls.createSecureContext();
+function trustOptions(pem: string): { ca: string[] } | { secureContext: Tls.SecureContext } {
+  const secureContext = tlsModule().createSecureContext();
   const native = (secureContext as unknown as { context?: NativeSecureContext }).context;
   if (typeof native?.addCACert !== "function") return { ca: [...defaultRoots(), pem] };
   native.addCACert(pem);
@@ -76,6 +84,7 @@ function agentFor(caFile: string): Agent {
       );
     }
     // keepAlive: a flow makes several requests to the same host; idle sockets are unref'd by Node.
+    const { Agent } = process.getBuiltinModule("node:https");
     agent = new Agent({ ...trustOptions(pem), keepAlive: true, timeout: 30_000 });
     agents.set(caFile, agent);
   }
@@ -125,7 +134,7 @@ export function fetchTrustingCa(caFile: string): FetchFunction {
         if (noBody) res.resume();
         try {
           resolve(
-            new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), {
+            new Response(noBody ? null : (webStream(res) as ReadableStream<Uint8Array>), {
               status,
               statusText: res.statusMessage ?? "",
               headers: responseHeaders,
@@ -138,8 +147,8 @@ export function fetchTrustingCa(caFile: string): FetchFunction {
       };
       const req =
         url.protocol === "https:"
-          ? httpsRequest(url, { ...options, agent }, onResponse)
-          : httpRequest(url, options, onResponse);
+          ? process.getBuiltinModule("node:https").request(url, { ...options, agent }, onResponse)
+          : process.getBuiltinModule("node:http").request(url, options, onResponse);
       req.on("error", reject);
       req.end(body);
     });

@@ -10,7 +10,6 @@
  * the longest silence) and one deadline for the whole operation (`timeoutMs`: every attempt,
  * retry wait and body together), on both paths (global `fetch` and the extra-CA `node:https` one).
  */
-import { randomUUID } from "node:crypto";
 import { fetchTrustingCa, type FetchFunction } from "./ca-trust.ts";
 import { isLoopbackUrl } from "./environments.ts";
 import {
@@ -191,7 +190,9 @@ export function createHttp(options: HttpOptions = {}): Http {
   const base: FetchFunction = options.caFile
     ? fetchTrustingCa(options.caFile)
     : (url, init) => fetch(url, init);
-  const correlationId = randomUUID();
+  // node:crypto taken here rather than imported: this module loads with every command of the
+  // CLI (scripts/build.ts), most of which send no request.
+  const correlationId = process.getBuiltinModule("node:crypto").randomUUID();
   const retries = options.retries ?? 3;
   const secrets = (options.secrets ?? []).filter((s) => s.length > 0);
   const debug = options.debug ? (line: string) => options.debug!(redact(line, secrets)) : undefined;
