@@ -261,4 +261,24 @@ describe("partner-token status: the expiry of the app credential the session use
     assert.ok(c.daysLeft === 99 || c.daysLeft === 100, `daysLeft ${c.daysLeft}`);
     assert.equal(c.expiring, false);
   });
+  it("app credentials with the job's own session and no --application-id: its app, the secret it renews with marked in use", async () => {
+    const r = await runCli(["app", "credentials", "--profile", "job", "-o", "json"], {
+      env,
+      timeoutMs: 120_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.applicationId, appId);
+    const inUse = (r.json.credentials as { kind: string; inUse: boolean; hint: string }[]).filter(
+      (c) => c.inUse,
+    );
+    assert.equal(inUse.length, 1, JSON.stringify(r.json.credentials));
+    assert.equal(inUse[0]!.kind, "secret");
+    assert.equal(inUse[0]!.hint, (await readFile(secretFile, "utf8")).trim().slice(0, 3));
+    const soon = await runCli(
+      ["app", "credentials", "--profile", "job", "--warn-days", "200", "-o", "json"],
+      { env, timeoutMs: 120_000 },
+    );
+    assert.equal(soon.code, 3, soon.stderr);
+    assert.match(soon.stderr, /run 'partner-token app rotate-secret'/);
+  });
 });

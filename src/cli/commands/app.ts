@@ -3,6 +3,7 @@
  * brought in line) through Graph by a signed-in partner admin, its secret kept in a store and
  * rotated with no job seeing a refused secret. The work is `src/app-setup/`'s.
  */
+import type { CredentialHolder } from "../../app-setup/credentials.ts";
 import type { AppGraph } from "../../app-setup/graph-app.ts";
 import type { ClientOptions } from "../../client/types.ts";
 import type { RefreshTokenStore } from "../../session/types.ts";
@@ -167,7 +168,12 @@ export const rotateCertificateFlags: FlagSpec[] = [
 ];
 
 export const credentialsFlags: FlagSpec[] = [
-  { name: "application-id", kind: "string", valueName: "id", help: "the app's client id" },
+  {
+    name: "application-id",
+    kind: "string",
+    valueName: "id",
+    help: "the app's client id (default: the session's own app, its secret or certificate the one in use)",
+  },
   {
     name: "secret-store",
     kind: "string",
@@ -178,7 +184,7 @@ export const credentialsFlags: FlagSpec[] = [
     name: "warn-days",
     kind: "string",
     valueName: "days",
-    help: "exit 3 when the secret in use (or, without --secret-store, any) expires within this many days (default 30)",
+    help: "exit 3 when the credential in use (or, when none is known to be, any) expires within this many days (default 30)",
   },
   ...common,
 ];
@@ -227,8 +233,10 @@ app rotate-certificate
              removed and the file left as it was: exit 1 with the reason.
 app credentials
              the app's secrets and certificates with their expiry (days left), through Graph;
-             the one in use marked when --secret-store says which. Exit 3 when it (or, without
-             --secret-store, any) expires within --warn-days (default 30).
+             the one in use marked when --secret-store says which, or, for the session's own app
+             (the default without --application-id), the one the session renews with. Exit 3
+             when it (or, when none is known to be in use, any) expires within --warn-days
+             (default 30).
 
 The signed-in session (--profile) must be a partner admin's (Global Administrator, Application
 Administrator or Cloud Application Administrator) with Graph's Application.ReadWrite.All and
@@ -720,9 +728,9 @@ async function credentials(
   args: ParsedArgs,
   clientOptions: ClientOptions,
 ): Promise<{ result: Record<string, unknown>; expiring: boolean }> {
-  const applicationId = getString(args, "application-id");
-  if (!applicationId || !/^[0-9a-fA-F-]{36}$/.test(applicationId))
-    throw usageError("app credentials needs --application-id: the app's client id (a GUID).");
+  const given = getString(args, "application-id");
+  if (given !== undefined && !/^[0-9a-fA-F-]{36}$/.test(given))
+    throw usageError("--application-id: the app's client id (a GUID).");
   const warnText = getString(args, "warn-days");
   const warnDays = warnText === undefined ? 30 : Number(warnText);
   if (warnText !== undefined && (!/^\d+$/.test(warnText) || warnDays > 3650))
@@ -731,20 +739,35 @@ async function credentials(
   const { graph, partner } = await adminGraph(args, clientOptions);
   const opened: RefreshTokenStore[] = [];
   try {
+    const applicationId = given ?? partner.applicationId;
     let secret: string | undefined;
+    let thumbprint: string | undefined;
     if (secretUri) {
       const store = await openStore(args, secretUri, opened);
       secret = (await store.read())?.token;
       if (secret === undefined)
         throw usageError(`--secret-store: ${store.description} holds no secret.`);
+    } else if (applicationId.toLowerCase() === partner.applicationId.toLowerCase()) {
+      // The session's own app: the credential in use is the one the session renews with.
+      const own = await (partner.source as Partial<CredentialHolder>).appCredential?.();
+      if (own?.clientSecret) secret = own.clientSecret;
+      else if (own?.certificate) {
+        const { loadCertificate } = await import("../../client/certificates.ts");
+        thumbprint = (await loadCertificate(own.certificate)).thumbprint;
+      } else if (given === undefined)
+        throw usageError(
+          `app credentials needs --application-id: the session's own app (${applicationId}) signs in with no secret or certificate.`,
+        );
     }
     const { appCredentials } = await import("../../app-setup/credentials.ts");
     const c = await appCredentials(graph, applicationId, {
       warnDays,
       ...(secret !== undefined ? { secret } : {}),
+      ...(thumbprint !== undefined ? { thumbprint } : {}),
     });
+    const known = secret !== undefined || thumbprint !== undefined;
     for (const x of c.credentials)
-      if (x.expiring && (x.inUse || !secretUri)) {
+      if (x.expiring && (x.inUse || !known)) {
         const rotation = x.kind === "certificate" ? "rotate-certificate" : "rotate-secret";
         progress(
           `The ${x.kind} ${x.keyId} (${x.hint ?? ""}) expires in ${x.daysLeft} days: run 'partner-token app ${rotation}'.`,
