@@ -15,6 +15,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
+import { getSetting, getSource, type ParsedArgs } from "./args.ts";
 import { addSecret } from "./redact.ts";
 import { CancelledError } from "../client/errors.ts";
 import { usageError } from "./usage-error.ts";
@@ -165,5 +166,28 @@ function prompt(label: string): Promise<string> {
       }
     };
     stdin.on("data", onData);
+  });
+}
+
+/**
+ * Reads the secret of the `source` flag `name` (its declared `env` when the source is left out).
+ * Undefined when the flag is not given and `always` is not set.
+ */
+export async function secretOf(
+  args: ParsedArgs,
+  name: string,
+  what: string,
+  always = false,
+): Promise<string | undefined> {
+  const source = getSource(args, name);
+  if (!source && !always) return undefined;
+  const env = args.specs.get(name)?.env;
+  // --ca-file (or its setting) reaches a keyvault: source too, not only PARTNER_TOKEN_CA_FILE.
+  const caFile = args.specs.has("ca-file") ? getSetting(args, "ca-file") : undefined;
+  return readSecret(source?.source, {
+    flag: args.spelled.get(name) ?? `--${name}`,
+    what,
+    ...(env ? { defaultEnv: env } : {}),
+    ...(caFile ? { caFile } : {}),
   });
 }

@@ -17,7 +17,9 @@ import {
   type ParsedArgs,
 } from "./args.ts";
 import { say } from "./redact.ts";
-import { readSecret } from "./secret-source.ts";
+import { secretOf } from "./secret-source.ts";
+
+export { secretOf };
 import { usageError } from "./usage-error.ts";
 
 /** The values of --module (completion offers them). */
@@ -207,29 +209,6 @@ const spelledFlag = (args: ParsedArgs, name: string): string =>
   args.spelled.get(name) ?? `--${name}`;
 
 /**
- * Reads the secret of the `source` flag `name` (its declared `env` when the source is left out).
- * Undefined when the flag is not given and `always` is not set.
- */
-export async function secretOf(
-  args: ParsedArgs,
-  name: string,
-  what: string,
-  always = false,
-): Promise<string | undefined> {
-  const source = getSource(args, name);
-  if (!source && !always) return undefined;
-  const env = args.specs.get(name)?.env;
-  // --ca-file (or its setting) reaches a keyvault: source too, not only PARTNER_TOKEN_CA_FILE.
-  const caFile = args.specs.has("ca-file") ? getSetting(args, "ca-file") : undefined;
-  return readSecret(source?.source, {
-    flag: spelledFlag(args, name),
-    what,
-    ...(env ? { defaultEnv: env } : {}),
-    ...(caFile ? { caFile } : {}),
-  });
-}
-
-/**
  * Where to sign in: `--environment`, `--authority-host` (AZURE_AUTHORITY_HOST only when neither
  * `--environment` nor `--authority` is given) and `--ca-file` (or PARTNER_TOKEN_CA_FILE).
  */
@@ -316,7 +295,7 @@ export async function toParams(args: ParsedArgs): Promise<NewPartnerAccessTokenP
     const { isCredentialStoreUri } = await import("../session/store-reader.ts");
     if (isCredentialStoreUri(certificatePath)) {
       // A store: read when the certificate is used (the library opens no store itself).
-      const { storeReaderFromArgs } = await import("./store-flags.ts");
+      const { storeReaderFromArgs } = await import("./store-open.ts");
       p.certificateReader = {
         read: await storeReaderFromArgs(
           args,

@@ -22,7 +22,7 @@ import {
   type FlagSpec,
   type ParsedArgs,
 } from "./args.ts";
-import { addSecret, progress, say } from "./redact.ts";
+import { progress, say } from "./redact.ts";
 import {
   applicationIdFlag,
   authorityHostFlag,
@@ -37,20 +37,21 @@ import {
   signInTenantFlag,
   withHelp,
 } from "./sign-in-flags.ts";
+import {
+  encryptionKeyFlag,
+  encryptionKeyOf,
+  openStoreFromArgs,
+  storeReaderFromArgs,
+} from "./store-open.ts";
 import { usageError } from "./usage-error.ts";
+
+export { encryptionKeyFlag, encryptionKeyOf, openStoreFromArgs, storeReaderFromArgs };
 
 export const refreshTokenStoreFlag: FlagSpec = {
   name: "refresh-token-store",
   kind: "string",
   valueName: "uri",
   help: "where the refresh token lives: file:PATH, keyring:NAME, keyvault:https://V.vault.azure.net/secrets/N, redis://H:P[/DB]#KEY",
-};
-
-export const encryptionKeyFlag: FlagSpec = {
-  name: "encryption-key",
-  kind: "source",
-  env: "PARTNER_TOKEN_ENCRYPTION_KEY",
-  help: "the key (32 bytes, base64 or hex) that encrypts what goes to Redis, from a source [env PARTNER_TOKEN_ENCRYPTION_KEY]",
 };
 
 /** `--cache` and `--encryption-key`: for every command that uses a session. */
@@ -109,15 +110,6 @@ export const storeSourceFlags: FlagSpec[] = [
   },
 ];
 
-/** The `--encryption-key` (or `PARTNER_TOKEN_ENCRYPTION_KEY`), read only when Redis needs it. */
-export async function encryptionKeyOf(args: ParsedArgs): Promise<Buffer | undefined> {
-  const source = getSource(args, "encryption-key");
-  if (!source && !process.env[encryptionKeyFlag.env!]) return undefined;
-  const { parseEncryptionKey } = await import("../stores/encryption.ts");
-  const text = (await secretOf(args, "encryption-key", "encryption key", true))!;
-  return parseEncryptionKey(text, source ? "--encryption-key" : encryptionKeyFlag.env!);
-}
-
 /** The fleet cache `--cache` / `PARTNER_TOKEN_CACHE` names, opened; undefined for the local cache. */
 export async function openCacheFromArgs(args: ParsedArgs): Promise<TokenCache | undefined> {
   const setting = getSettingFrom(args, "cache");
@@ -131,52 +123,6 @@ export async function openCacheFromArgs(args: ParsedArgs): Promise<TokenCache | 
   const { openTokenCache } = await import("../stores/index.ts");
   const encryptionKey = await encryptionKeyOf(args);
   return openTokenCache(uri, { flag, ...(encryptionKey ? { encryptionKey } : {}) });
-}
-
-/**
- * Opens the store `uri` with the key and CA the flags give (`fallbackCa`: a session's, when the
- * flags give none). Every value read from it is registered for redaction: a refresh token, a
- * client secret, a certificate's PFX never reaches stderr.
- */
-export async function openStoreFromArgs(
-  args: ParsedArgs,
-  uri: string,
-  fallbackCa?: string,
-  flag?: string,
-): Promise<RefreshTokenStore> {
-  const { openRefreshTokenStore, parseStoreUri } = await import("../stores/index.ts");
-  const location = parseStoreUri(uri, flag);
-  const encryptionKey = location.scheme === "redis" ? await encryptionKeyOf(args) : undefined;
-  const caFile = getSetting(args, "ca-file") ?? fallbackCa;
-  const store = await openRefreshTokenStore(uri, {
-    ...(encryptionKey ? { encryptionKey } : {}),
-    ...(caFile ? { caFile } : {}),
-    ...(flag ? { flag } : {}),
-  });
-  const read = store.read.bind(store);
-  store.read = async () => {
-    const held = await read();
-    if (held?.token) addSecret(held.token);
-    return held;
-  };
-  return store;
-}
-
-/**
- * A secret or certificate flag's store (`--credential keyvault:…`, `--certificate-path
- * keyring:…`) as a reader that opens and reads it at each call: each renewal of a long-running
- * process (serve, exec, a session) reads what the store holds then.
- */
-export async function storeReaderFromArgs(
-  args: ParsedArgs,
-  uri: string,
-  flag: string,
-  what: string,
-  emptyIs: "error" | "empty" = "error",
-): Promise<() => Promise<string>> {
-  (await import("../stores/index.ts")).parseStoreUri(uri, flag);
-  const { storeValueReader } = await import("../session/store-reader.ts");
-  return storeValueReader(uri, (u) => openStoreFromArgs(args, u, undefined, flag), what, emptyIs);
 }
 
 /** A token source the CLI opened: a session's `info`, and `close` for what it holds open. */
