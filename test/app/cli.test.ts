@@ -20,8 +20,8 @@ import {
   type CliResult,
   type Emulator,
 } from "../cli/helpers.ts";
-import { connectDevice, sessionEnv } from "../session/helpers.ts";
 import { control } from "../stores/helpers.ts";
+import { adminVaultEnv } from "./helpers.ts";
 
 describe("partner-token app", () => {
   let emu: Emulator;
@@ -71,16 +71,7 @@ describe("partner-token app", () => {
       { disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
     );
     // The admin's session (the default app); the vault reached as the seed's automation app.
-    const session = await sessionEnv();
-    await connectDevice(emu, session);
-    env = {
-      ...session,
-      AZURE_AUTHORITY_HOST: emu.info.url,
-      AZURE_TENANT_ID: emu.info.partnerTenant.id,
-      AZURE_CLIENT_ID: clientId,
-      AZURE_CLIENT_SECRET: clientSecret,
-      PARTNER_TOKEN_CA_FILE: emu.info.caFile!,
-    };
+    env = await adminVaultEnv(emu);
     secretUri = `keyvault:${emu.info.url}/secrets/sam-secret`;
     rtUri = `keyvault:${emu.info.url}/secrets/sam-rt`;
   });

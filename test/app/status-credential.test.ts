@@ -20,6 +20,7 @@ import {
 } from "../cli/helpers.ts";
 import { connectDevice, sessionEnv } from "../session/helpers.ts";
 import { control } from "../stores/helpers.ts";
+import { createApp } from "./helpers.ts";
 
 describe("partner-token status: the expiry of the app credential the session uses", () => {
   let emu: Emulator;
@@ -38,25 +39,17 @@ describe("partner-token status: the expiry of the app credential the session use
     const dir = await tempDir("pt-status-cred-");
     secretFile = join(dir, "secret");
     const rtFile = join(dir, "rt");
-    const made = await runCli(
-      [
-        "app",
-        "create",
-        "--name",
-        "Status partner-token",
-        "--secret-store",
-        `file:${secretFile}`,
-        "--secret-lifetime",
-        "20",
-        "--refresh-token-store",
-        `file:${rtFile}`,
-        "--use-device-authentication",
-        "-o",
-        "json",
-      ],
-      { env, timeoutMs: 120_000 },
+    const made = await createApp(
+      env,
+      "Status partner-token",
+      "--secret-store",
+      `file:${secretFile}`,
+      "--secret-lifetime",
+      "20",
+      "--refresh-token-store",
+      `file:${rtFile}`,
+      "--use-device-authentication",
     );
-    assert.equal(made.code, 0, made.stderr);
     appId = made.json.applicationId;
     // The job's profile: the app's refresh token and secret, read from the files app create wrote.
     const job = await runCli(
@@ -119,24 +112,16 @@ describe("partner-token status: the expiry of the app credential the session use
     const dir = await tempDir("pt-status-cert-");
     const pfx = join(dir, "app.pfx");
     const rt = join(dir, "rt");
-    const made = await runCli(
-      [
-        "app",
-        "create",
-        "--name",
-        "Status certificate app",
-        "--certificate",
-        "--certificate-path",
-        pfx,
-        "--refresh-token-store",
-        `file:${rt}`,
-        "--use-device-authentication",
-        "-o",
-        "json",
-      ],
-      { env, timeoutMs: 120_000 },
+    const made = await createApp(
+      env,
+      "Status certificate app",
+      "--certificate",
+      "--certificate-path",
+      pfx,
+      "--refresh-token-store",
+      `file:${rt}`,
+      "--use-device-authentication",
     );
-    assert.equal(made.code, 0, made.stderr);
     const certApp = made.json.applicationId;
     const connected = await runCli(
       [

@@ -15,7 +15,7 @@ import {
   type CliResult,
   type Emulator,
 } from "../cli/helpers.ts";
-import { connectDevice, sessionEnv } from "../session/helpers.ts";
+import { adminVaultEnv, createApp } from "../app/helpers.ts";
 
 describe("a client secret in Key Vault, read at every renewal", () => {
   let emu: Emulator;
@@ -25,33 +25,18 @@ describe("a client secret in Key Vault, read at every renewal", () => {
 
   before(async () => {
     emu = await startTestEmulator();
-    const session = await sessionEnv();
-    await connectDevice(emu, session);
-    const vaultIdentity = emu.info.apps.confidential;
-    env = {
-      ...session,
-      AZURE_AUTHORITY_HOST: emu.info.url,
-      AZURE_TENANT_ID: emu.info.partnerTenant.id,
-      AZURE_CLIENT_ID: vaultIdentity.clientId,
-      AZURE_CLIENT_SECRET: vaultIdentity.clientSecret,
-      PARTNER_TOKEN_CA_FILE: emu.info.caFile!,
-    };
+    env = await adminVaultEnv(emu);
     const secretUri = `keyvault:${emu.info.url}/secrets/job-secret`;
     const rtUri = `keyvault:${emu.info.url}/secrets/job-rt`;
-    const made = await run([
-      "app",
-      "create",
-      "--name",
+    const made = await createApp(
+      env,
       "Vault reads",
       "--secret-store",
       secretUri,
       "--refresh-token-store",
       rtUri,
       "--use-device-authentication",
-      "-o",
-      "json",
-    ]);
-    assert.equal(made.code, 0, made.stderr);
+    );
     source = [
       "--refresh-token-store",
       rtUri,
