@@ -80,7 +80,7 @@ export const storeSourceFlags: FlagSpec[] = [
   ),
   withHelp(
     credentialFlag,
-    "with --refresh-token-store: the client secret, from a source [default env AZURE_CLIENT_SECRET]",
+    "with --refresh-token-store: the client secret, from a source (a store is read at each renewal); --credential alone reads AZURE_CLIENT_SECRET, which is not read otherwise (it may be the vault's identity)",
   ),
   // Not AZURE_CLIENT_CERTIFICATE_PATH here: a store's app uses a certificate only when asked to.
   withoutEnv(
