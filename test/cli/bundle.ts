@@ -106,9 +106,10 @@ export async function cliEntry(): Promise<string> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // `npm test`'s first step: the bundle built once, before the runner starts its processes.
   const started = performance.now();
-  const entry = await builtCli();
+  const entry = await cliEntry();
   process.stderr.write(
-    `CLI for the tests: ${relative(ROOT, entry)} (${Math.round(performance.now() - started)} ms)\n`,
+    `The tests run the CLI from ${relative(ROOT, entry)} (${Math.round(performance.now() - started)} ms)\n`,
   );
 }
