@@ -236,20 +236,27 @@ export const common: BuildOptions = {
   logLevel: "warning",
 };
 
-/** Builds the package's `dist/`. */
-export async function buildPackage(outdir = join(ROOT, "dist")): Promise<void> {
+/** The package's entry points: where each is bundled from and to, relative to `dist/`. */
+const ENTRIES = {
+  cli: { source: "src/cli/main.ts", out: "cli/main" },
+  lib: { source: "src/index.ts", out: "index" },
+  emulator: { source: "src/emulator/index.ts", out: "emulator/index" },
+} as const;
+
+/**
+ * Bundles the named entry points into `outdir` (its old content removed), as the package ships
+ * them. The tests run the CLI from `bundle(outdir, ["cli"])` (test/cli/bundle.ts).
+ */
+export async function bundle(
+  outdir: string,
+  names: readonly (keyof typeof ENTRIES)[] = ["cli", "lib", "emulator"],
+): Promise<void> {
   await rm(outdir, { recursive: true, force: true });
   // One build per entry point: built together, the library's index (which imports every flow)
   // would cut the CLI's modules into many small shared chunks, and each is a file to load.
-  const entries = {
-    cli: "src/cli/main.ts",
-    lib: "src/index.ts",
-    emulator: "src/emulator/index.ts",
-  };
-  const out = { cli: "cli/main", lib: "index", emulator: "emulator/index" };
-  const options = (name: keyof typeof entries, plugin: Plugin): BuildOptions => ({
+  const options = (name: keyof typeof ENTRIES, plugin: Plugin): BuildOptions => ({
     ...common,
-    entryPoints: { [out[name]]: entries[name] },
+    entryPoints: { [ENTRIES[name].out]: ENTRIES[name].source },
     outdir,
     format: "esm",
     splitting: true,
@@ -259,21 +266,23 @@ export async function buildPackage(outdir = join(ROOT, "dist")): Promise<void> {
     write: false,
   });
   // The CLI in two passes: the first finds the common flows' modules, the second makes them one chunk.
-  const cli = async () => {
+  const one = async (name: keyof typeof ENTRIES) => {
+    if (name !== "cli") return build(options(name, builtinsFromProcess));
     const first = await build({ ...options("cli", builtinsFromProcess), metafile: true });
     return build(
       options("cli", oneChunk(commonFlowGroup(first.metafile!.inputs, COMMON_FLOW_ROOTS))),
     );
   };
-  const results = await Promise.all([
-    cli(),
-    build(options("lib", builtinsFromProcess)),
-    build(options("emulator", builtinsFromProcess)),
-  ]);
+  const results = await Promise.all(names.map(one));
   for (const file of results.flatMap((r) => r.outputFiles ?? [])) {
     await mkdir(dirname(file.path), { recursive: true });
     await writeFile(file.path, await asciiOnly(withoutUnusedBanner(file.text)), { mode: 0o644 });
   }
+}
+
+/** Builds the package's `dist/`. */
+export async function buildPackage(outdir = join(ROOT, "dist")): Promise<void> {
+  await bundle(outdir);
   await promisify(execFile)(
     process.execPath,
     [

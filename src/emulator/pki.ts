@@ -10,10 +10,12 @@
  * Private keys are written atomically with mode 0600 in a 0700 folder.
  */
 import {
+  constants,
   createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
+  privateEncrypt,
   randomBytes,
   X509Certificate,
 } from "node:crypto";
@@ -101,14 +103,29 @@ function makeCert(o: CertOptions): string {
       keyIdentifier: o.issuer.cert.generateSubjectKeyIdentifier().getBytes(),
     });
   cert.setExtensions(extensions);
-  const signer = forge.pki.privateKeyFromPem(
-    createPrivateKey(o.issuer?.keyPem ?? o.keyPem).export({
-      type: "pkcs1",
-      format: "pem",
-    }) as string,
-  );
-  cert.sign(signer, forge.md.sha256.create());
+  cert.sign(nodeSigner(o.issuer?.keyPem ?? o.keyPem), forge.md.sha256.create());
   return forge.pki.certificateToPem(cert);
+}
+
+/** DER of DigestInfo's head for SHA-256 (RFC 8017 §9.2): the 32-byte digest follows. */
+const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
+
+/**
+ * The signer forge's `cert.sign` calls with the SHA-256 of the TBSCertificate: RSASSA-PKCS1-v1_5
+ * (the same, deterministic, signature forge's own RSA would give) made by node:crypto, since
+ * forge's RSA in JavaScript took most of an emulator's first start.
+ */
+function nodeSigner(keyPem: string): forge.pki.rsa.PrivateKey {
+  const key = createPrivateKey(keyPem);
+  const sign = (md: forge.md.MessageDigest): string => {
+    if (md.algorithm !== "sha256") throw new Error(`pki: no DigestInfo for ${md.algorithm}`);
+    const digest = Buffer.from(md.digest().getBytes(), "binary");
+    return privateEncrypt(
+      { key, padding: constants.RSA_PKCS1_PADDING },
+      Buffer.concat([SHA256_DIGEST_INFO, digest]),
+    ).toString("binary");
+  };
+  return { sign } as unknown as forge.pki.rsa.PrivateKey;
 }
 
 /**

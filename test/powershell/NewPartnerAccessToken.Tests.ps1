@@ -255,7 +255,7 @@ Describe 'Cancelled' {
             while ([DateTime]::UtcNow -lt $deadline) {
                 $child = Get-Process | Where-Object { $_.Parent -and $_.Parent.Id -eq $parent } | Where-Object {
                     $c = Get-Content -Raw -LiteralPath "/proc/$($_.Id)/cmdline" -ErrorAction Ignore
-                    $c -and $c -like "*main.ts`0new*"
+                    $c -and $c -like "*$([System.IO.Path]::GetFileName($env:PARTNER_TOKEN_CLI))`0new*"
                 } | Select-Object -First 1
                 if ($child) {
                     # Let it reach the waiting request before the signal.
@@ -293,7 +293,7 @@ Describe 'Secrets stay out of the command line and the streams' {
                 foreach ($p in Get-Process) {
                     if ($p.Parent -and $p.Parent.Id -eq $parent) {
                         $c = Get-Content -Raw -LiteralPath "/proc/$($p.Id)/cmdline" -ErrorAction Ignore
-                        if ($c -and $c -like "*main.ts`0new*") { $seen[$p.Id] = $c -replace "`0", ' ' }
+                        if ($c -and $c -like "*$([System.IO.Path]::GetFileName($env:PARTNER_TOKEN_CLI))`0new*") { $seen[$p.Id] = $c -replace "`0", ' ' }
                     }
                 }
                 Start-Sleep -Milliseconds 50
@@ -322,7 +322,7 @@ Describe 'Secrets stay out of the command line and the streams' {
         $lines = @(Get-RecordedCommandLine)
         $lines.Count | Should -BeGreaterThan 0
         foreach ($line in $lines) {
-            $line | Should -BeLike '*main.ts new*'
+            $line | Should -BeLike "*$([System.IO.Path]::GetFileName($env:PARTNER_TOKEN_CLI)) new*"
             $line | Should -Not -BeLike "*$($script:Confidential.clientSecret)*"
             $line | Should -BeLike '*env:PARTNER_TOKEN_PS_CLIENT_SECRET*'
         }

@@ -2,7 +2,8 @@
  * The PowerShell module's proof: one real PowerShell 7 runs Pester 5 over
  * test/powershell/*.Tests.ps1 against one emulator started here (generated customers, some
  * without delegated access or consent; sign-ins auto-approved; device codes polled every second),
- * with the module imported from this checkout and the CLI run from src/cli/main.ts. Pester writes
+ * with the module imported from this checkout and the CLI of the current sources (MAIN of
+ * test/cli/helpers.ts: their bundle, or src/cli/main.ts with PARTNER_TOKEN_TEST_CLI=sources). Pester writes
  * NUnit XML; this file asserts from it that tests ran and every one passed, and prints the
  * failures. pwsh and Pester come from scripts/install-powershell.sh: without them this test fails
  * and says so.
@@ -15,6 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { defaultSeed, startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { MAIN } from "../cli/helpers.ts";
 import { findPwsh, INSTALL, PESTER_MODULES, runPwsh } from "./pwsh.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
@@ -80,7 +82,7 @@ test(
       TERM: "dumb",
       NO_COLOR: "1",
       ...(process.env.DOTNET_ROOT ? { DOTNET_ROOT: process.env.DOTNET_ROOT } : {}),
-      PARTNER_TOKEN_CLI: join(ROOT, "src", "cli", "main.ts"),
+      PARTNER_TOKEN_CLI: MAIN,
       PARTNER_TOKEN_NODE: process.execPath,
       AZURE_AUTHORITY_HOST: emulator.url,
       PARTNER_TOKEN_CA_FILE: emulator.caFile ?? "",
