@@ -124,6 +124,15 @@ async function withPrivateCopy<T>(pfx: Buffer, use: (file: string) => Promise<T>
   }
 }
 
+/** The SHA-1 thumbprint of the certificate in PFX bytes (empty password) or PEM text; null when unreadable. */
+export async function thumbprintOfPfx(content: Buffer): Promise<string | null> {
+  try {
+    return await thumbprintOfFile(content);
+  } catch {
+    return null;
+  }
+}
+
 /** The SHA-1 thumbprint of the certificate in a PFX (empty password) or PEM file; null when absent or unreadable. */
 export async function thumbprintOfPfxFile(path: string): Promise<string | null> {
   try {

@@ -256,6 +256,48 @@ describe("partner-token app rotate-certificate", () => {
     assert.equal(again.json.changed, false, JSON.stringify(again.json.changes));
   });
 
+  it("app create --certificate --secret-store URI: the PFX's base64 in the store, a job signs in with it from there; run twice, nothing changes", async () => {
+    const certStore = `file:${join(dir, "cert-store")}`;
+    const rt = join(dir, "store-rt");
+    const args = [
+      "create",
+      "--name",
+      "Contoso certificate in a store",
+      "--certificate",
+      "--secret-store",
+      certStore,
+      "--refresh-token-store",
+      `file:${rt}`,
+      "--use-device-authentication",
+    ];
+    const r = await app(...args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.certificateStore, certStore);
+    assert.equal(r.json.certificatePath, undefined);
+    assert.ok(
+      r.json.changes.some((c: string) => c.startsWith("certificate ") && c.endsWith(certStore)),
+      JSON.stringify(r.json.changes),
+    );
+    const job = await runCli([
+      "token",
+      "--refresh-token-store",
+      `file:${rt}`,
+      "--application-id",
+      r.json.applicationId,
+      "--certificate-path",
+      certStore,
+      "--scopes",
+      GRAPH,
+      ...emuFlags(emu),
+      "-o",
+      "json",
+    ]);
+    assert.equal(job.code, 0, job.stderr);
+    const again = await app(...args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.json.changed, false, JSON.stringify(again.json.changes));
+  });
+
   it("app credentials: a certificate that expires within --warn-days names rotate-certificate, exit 3", async () => {
     const r = await app("credentials", "--application-id", appId, "--warn-days", "400");
     assert.equal(r.code, 3, r.stderr);
@@ -302,6 +344,6 @@ describe("partner-token app rotate-certificate", () => {
       `file:${join(dir, "s")}`,
     );
     assert.equal(both.code, 2);
-    assert.match(both.stderr, /--certificate or --secret-store, not both/);
+    assert.match(both.stderr, /--certificate-path or to --secret-store: give one of them/);
   });
 });

@@ -81,7 +81,7 @@ export const createFlags: FlagSpec[] = [
   {
     name: "certificate",
     kind: "boolean",
-    help: "a self-signed certificate instead of a secret (its PFX in --certificate-path), added by PATCH keyCredentials",
+    help: "a self-signed certificate instead of a secret (its PFX in --certificate-path, or its base64 in --secret-store or a store URI), added by PATCH keyCredentials",
   },
   {
     name: "certificate-path",
@@ -214,7 +214,8 @@ app create   makes (or, when an app of that --name exists, brings in line) a mul
              and admin consent in the partner tenant. With --secret-store, a client secret
              (unless the store already holds one of the app's secrets), proven with a token.
              With --certificate, a self-signed certificate instead (added by PATCH, its PFX in
-             --certificate-path; kept when the file holds one of the app's certificates).
+             --certificate-path, or its base64 in --secret-store or a store URI given as
+             --certificate-path; kept when it holds one of the app's certificates).
              With --refresh-token-store, the App + User sign-in with the app (unless the store
              holds a refresh token already). Run twice, the second run changes nothing.
              Prints applicationId, objectId, servicePrincipalId, redirectUris, permissions,
@@ -442,10 +443,21 @@ async function create(
   if (rtUri) parseStoreUri(rtUri, "--refresh-token-store");
   const certificate = getBoolean(args, "certificate");
   const certPath = getString(args, "certificate-path");
-  if (certificate && secretUri)
-    throw usageError("give --certificate or --secret-store, not both: the app gets one of them.");
-  if (certificate && (!certPath || !/\.(pfx|p12)$/i.test(certPath)))
-    throw usageError("--certificate needs --certificate-path FILE.pfx: where its PFX is written.");
+  // With --certificate, the PFX goes to --certificate-path (a file or a store URI) or, as the
+  // secret would, to --secret-store (its base64, as Key Vault keeps certificates).
+  const certStoreUri = certificate
+    ? (secretUri ??
+      (certPath && /^(file|keyring|keyvault):/i.test(certPath) ? certPath : undefined))
+    : undefined;
+  if (certificate && secretUri && certPath)
+    throw usageError(
+      "--certificate writes its PFX to --certificate-path or to --secret-store: give one of them.",
+    );
+  if (certStoreUri && certStoreUri === certPath) parseStoreUri(certStoreUri, "--certificate-path");
+  if (certificate && !certStoreUri && (!certPath || !/\.(pfx|p12)$/i.test(certPath)))
+    throw usageError(
+      "--certificate needs --certificate-path FILE.pfx (or a store URI, or --secret-store URI): where its PFX is written.",
+    );
   if (certPath && !certificate)
     throw usageError("--certificate-path goes with --certificate in app create.");
   if (rtUri && !secretUri && !certificate)
@@ -473,7 +485,7 @@ async function create(
     const changes = [...made.changes];
     const tenant = await homeTenantOf(graph);
     let secret: string | undefined;
-    if (secretUri) {
+    if (secretUri && !certificate) {
       const store = await openStore(args, secretUri, opened);
       const held = await store.read();
       const known = (made.application.passwordCredentials ?? []).some(
@@ -513,11 +525,19 @@ async function create(
       }
     }
     let pfxPath: string | undefined;
-    if (certificate && certPath) {
-      const { resolve } = await import("node:path");
-      pfxPath = resolve(certPath);
+    let pfxStore: RefreshTokenStore | undefined;
+    if (certificate) {
       const rc = await import("../../app-setup/rotate-certificate.ts");
-      const held = await rc.thumbprintOfPfxFile(pfxPath);
+      let held: string | null;
+      if (certStoreUri) {
+        pfxStore = await openStore(args, certStoreUri, opened);
+        const stored = await pfxStore.read();
+        held = stored ? await rc.thumbprintOfPfx(Buffer.from(stored.token, "base64")) : null;
+      } else {
+        const { resolve } = await import("node:path");
+        pfxPath = resolve(certPath!);
+        held = await rc.thumbprintOfPfxFile(pfxPath);
+      }
       const known =
         held !== null &&
         (made.application.keyCredentials ?? []).some((k) => rc.keyThumbprint(k) === held);
@@ -525,7 +545,8 @@ async function create(
         const added = await rc.rotateCertificate({
           graph,
           applicationId: made.applicationId,
-          path: pfxPath,
+          path: pfxStore?.description ?? pfxPath!,
+          ...(pfxStore ? { store: pfxStore } : {}),
           prove: async (file) => {
             const { acquireTokenByClientCredentials } =
               await import("../../client/client-credentials.ts");
@@ -544,10 +565,10 @@ async function create(
           lifetimeDays,
           log: progress,
         });
-        changes.push(`certificate ${added.thumbprint} in ${pfxPath}`);
+        changes.push(`certificate ${added.thumbprint} in ${pfxStore?.description ?? pfxPath}`);
       }
     }
-    if (rtUri && (secret || pfxPath)) {
+    if (rtUri && (secret || certificate)) {
       const store = await openStore(args, rtUri, opened);
       if (!(await store.read())) {
         const { partnerCenterResource } = await import("../../session/broker.ts");
@@ -555,7 +576,16 @@ async function create(
         const request = {
           ...flowBase(environment),
           clientId: made.applicationId,
-          ...(secret ? { clientSecret: secret } : { certificate: { path: pfxPath! } }),
+          ...(secret
+            ? { clientSecret: secret }
+            : pfxStore
+              ? {
+                  certificate: {
+                    read: async () => (await pfxStore!.read())?.token ?? "",
+                    description: pfxStore.description,
+                  },
+                }
+              : { certificate: { path: pfxPath! } }),
           scopes: [`${partnerCenterResource(environment)}/user_impersonation`, "offline_access"],
           tenant,
         };
@@ -589,6 +619,7 @@ async function create(
       permissions: made.permissions,
       secretStore: secretUri ?? null,
       ...(pfxPath ? { certificatePath: pfxPath } : {}),
+      ...(pfxStore ? { certificateStore: pfxStore.description } : {}),
       refreshTokenStore: rtUri ?? null,
       changed: changes.length > 0,
       changes,
