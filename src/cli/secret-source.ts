@@ -18,17 +18,19 @@ import { homedir } from "node:os";
 import { getSetting, getSource, type ParsedArgs } from "./args.ts";
 import { addSecret } from "./redact.ts";
 import { CancelledError } from "../client/errors.ts";
+import { CREDENTIAL_STORE_URI } from "../session/store-reader.ts";
 import { usageError } from "./usage-error.ts";
 
 export const SOURCE_SPELLINGS =
-  "- (stdin), @path (a file), env:NAME (a variable), prompt, or a store: file:PATH, keyring:NAME, keyvault:https://VAULT.vault.azure.net/secrets/NAME";
+  "- (stdin), @path (a file), env:NAME (a variable), prompt, or a store: file:PATH, keyring:NAME, keyvault:https://VAULT.vault.azure.net/secrets/NAME, redis://HOST:PORT#KEY";
 
 /**
- * The stores a secret may be read from (as `--refresh-token-store` names them): read here once per
- * run; a session (`connect`) and `--refresh-token-store` (`token`, `serve`, `exec`) instead keep
- * the URI and read the store at each renewal (`session/store-reader.ts`).
+ * The stores a secret may be read from (as `--refresh-token-store` names them,
+ * `CREDENTIAL_STORE_URI`): read here once per run; a session (`connect`) and
+ * `--refresh-token-store` (`token`, `serve`, `exec`) instead keep the URI and read the store at
+ * each renewal (`session/store-reader.ts`).
  */
-const STORE_SOURCE = /^(file|keyring|keyvault):/i;
+const STORE_SOURCE = CREDENTIAL_STORE_URI;
 
 let stdinUsed: string | undefined;
 
@@ -109,12 +111,22 @@ async function readRaw(source: string | undefined, o: ReadSecretOptions): Promis
     return value;
   }
   if (STORE_SOURCE.test(source)) {
-    // A store (Key Vault, the keyring, a private file): a rotated secret is picked up on the next run.
-    const { openRefreshTokenStore } = await import("../stores/index.ts");
+    // A store (Key Vault, the keyring, a private file, Redis): a rotated secret is picked up on
+    // the next run. Redis holds it encrypted with PARTNER_TOKEN_ENCRYPTION_KEY.
+    const { openRefreshTokenStore, parseStoreUri } = await import("../stores/index.ts");
     const caFile = o.caFile ?? process.env.PARTNER_TOKEN_CA_FILE;
+    const keyText = process.env.PARTNER_TOKEN_ENCRYPTION_KEY;
+    const encryptionKey =
+      parseStoreUri(source, o.flag).scheme === "redis" && keyText
+        ? (await import("../stores/encryption.ts")).parseEncryptionKey(
+            keyText,
+            "PARTNER_TOKEN_ENCRYPTION_KEY",
+          )
+        : undefined;
     const store = await openRefreshTokenStore(source, {
       flag: o.flag,
       ...(caFile ? { caFile } : {}),
+      ...(encryptionKey ? { encryptionKey } : {}),
     });
     try {
       const held = await store.read();

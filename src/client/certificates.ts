@@ -64,7 +64,7 @@ export function normalizeThumbprint(value: string): string {
 }
 
 /** A store URI (as `--refresh-token-store` names them): opened by the caller, never here. */
-const STORE_URI = /^(file|keyring|keyvault):/i;
+const STORE_URI = /^(?:(?:file|keyring|keyvault):|rediss?(?:\+(?:cluster|sentinel))?:\/\/)/i;
 const MAX_READ_CERTIFICATE = 64 * 1024;
 
 /**

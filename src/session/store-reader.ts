@@ -7,8 +7,13 @@
 import { PartnerTokenError } from "../client/errors.ts";
 import type { RefreshTokenStore } from "./types.ts";
 
-/** The stores a secret or a certificate may be kept in (as `--refresh-token-store` names them). */
-export const CREDENTIAL_STORE_URI = /^(file|keyring|keyvault):/i;
+/**
+ * The stores a secret or a certificate may be kept in, as `--refresh-token-store` names them:
+ * `file:`, `keyring:`, `keyvault:` and Redis (`redis://`, `rediss://`, `redis+cluster://`,
+ * `redis+sentinel://`, with the encryption key).
+ */
+export const CREDENTIAL_STORE_URI =
+  /^(?:(?:file|keyring|keyvault):|rediss?(?:\+(?:cluster|sentinel))?:\/\/)/i;
 
 /** Whether `value` names a store rather than a file or a secret source. */
 export function isCredentialStoreUri(value: string | undefined): value is string {

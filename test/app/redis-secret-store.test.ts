@@ -6,7 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { runCli, startTestEmulator, type CliResult, type Emulator } from "../cli/helpers.ts";
+import {
+  emuFlags,
+  GRAPH,
+  runCli,
+  startTestEmulator,
+  type CliResult,
+  type Emulator,
+} from "../cli/helpers.ts";
 import { connectDevice, sessionEnv } from "../session/helpers.ts";
 import { newKey, startRedis, type RunningRedis } from "../stores/helpers.ts";
 
@@ -99,5 +106,31 @@ describe("partner-token app with Redis stores: the process ends", () => {
     assert.match(r.stderr, /not rotated: writing it to .* failed/);
     assert.match(r.stderr, /the new secret was removed/);
     assert.deepEqual(await inUse(), before);
+  });
+  it("a job reads the secret from Redis too: token with --credential redis://…, and a session connected with it renews", async () => {
+    const source = [
+      "--application-id",
+      appId,
+      "--credential",
+      secretUri,
+      "--tenant",
+      emu.info.partnerTenant.id,
+      ...emuFlags(emu),
+    ];
+    const job = await runCli(
+      ["token", "--refresh-token-store", `${redis.url}#sam-rt`, "--scopes", GRAPH, ...source],
+      { env, timeoutMs: 90_000 },
+    );
+    assert.equal(job.code, 0, job.stderr);
+    const connected = await runCli(
+      ["connect", "--profile", "redis-job", "--refresh-token", `${redis.url}#sam-rt`, ...source],
+      { env, timeoutMs: 90_000 },
+    );
+    assert.equal(connected.code, 0, connected.stderr);
+    const renewed = await runCli(
+      ["token", "--profile", "redis-job", "--scopes", GRAPH, "--force-refresh"],
+      { env, timeoutMs: 90_000 },
+    );
+    assert.equal(renewed.code, 0, renewed.stderr);
   });
 });

@@ -23,6 +23,7 @@ import {
   type CommandGroup,
   type CommandSpec,
 } from "../command.ts";
+import { isCredentialStoreUri } from "../../session/store-reader.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { outputFlags, writeResult } from "../output.ts";
 import { addSecret, progress } from "../redact.ts";
@@ -446,8 +447,7 @@ async function create(
   // With --certificate, the PFX goes to --certificate-path (a file or a store URI) or, as the
   // secret would, to --secret-store (its base64, as Key Vault keeps certificates).
   const certStoreUri = certificate
-    ? (secretUri ??
-      (certPath && /^(file|keyring|keyvault):/i.test(certPath) ? certPath : undefined))
+    ? (secretUri ?? (isCredentialStoreUri(certPath) ? certPath : undefined))
     : undefined;
   if (certificate && secretUri && certPath)
     throw usageError(
@@ -707,7 +707,7 @@ async function rotateCert(
       "app rotate-certificate needs --application-id: the app's client id (a GUID).",
     );
   const path = getString(args, "certificate-path");
-  const inStore = path !== undefined && /^(file|keyring|keyvault):/i.test(path);
+  const inStore = isCredentialStoreUri(path);
   if (!path || (!inStore && !/\.(pfx|p12)$/i.test(path)))
     throw usageError(
       "app rotate-certificate needs --certificate-path FILE.pfx (or a store URI): where the jobs read the certificate.",
