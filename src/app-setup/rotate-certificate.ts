@@ -124,6 +124,37 @@ async function withPrivateCopy<T>(pfx: Buffer, use: (file: string) => Promise<T>
   }
 }
 
+/**
+ * After a failed write: does the jobs' file (or store) hold the new certificate? When it does,
+ * what it held before is written back ("no" once that worked). "unknown" when it cannot be read.
+ */
+async function targetHolds(
+  target: { read(): Promise<Buffer | null>; write(b: Buffer): Promise<void> },
+  thumbprint: string,
+  previous: Buffer | null,
+): Promise<"yes" | "no" | "unknown"> {
+  const holdsNew = async (): Promise<boolean> => {
+    const now = await target.read();
+    return now !== null && (await thumbprintOfPfx(now)) === thumbprint;
+  };
+  try {
+    if (!(await holdsNew())) return "no";
+  } catch {
+    return "unknown";
+  }
+  if (previous === null) return "yes";
+  try {
+    await target.write(previous);
+    return "no";
+  } catch {
+    try {
+      return (await holdsNew()) ? "yes" : "no";
+    } catch {
+      return "unknown";
+    }
+  }
+}
+
 /** The SHA-1 thumbprint of the certificate in PFX bytes (empty password) or PEM text; null when unreadable. */
 export async function thumbprintOfPfx(content: Buffer): Promise<string | null> {
   try {
@@ -270,14 +301,21 @@ export async function rotateCertificate(
     log(`Wrote its PFX to ${where}.`);
   } catch (error) {
     const undone: string[] = [];
-    try {
-      await patchKeys(existing.map(keep));
-      undone.push("the new certificate was removed from the app");
-    } catch (e) {
+    // A write that failed may still have landed: never leave the jobs' PFX without its certificate.
+    const landed = proven ? await targetHolds(target, made.thumbprint, previous) : "no";
+    if (landed === "no") {
+      try {
+        await patchKeys(existing.map(keep));
+        undone.push("the new certificate was removed from the app");
+      } catch (e) {
+        undone.push(
+          `the new certificate ${keyId} could NOT be removed (${(e as Error).message}); remove it in the portal`,
+        );
+      }
+    } else
       undone.push(
-        `the new certificate ${keyId} could NOT be removed (${(e as Error).message}); remove it in the portal`,
+        `the new certificate ${made.thumbprint} was kept in the app, since ${where} ${landed === "yes" ? "holds it" : "may hold it"}; run the rotation again`,
       );
-    }
     if (!proven) undone.push(`${where} is as it was`);
     const step = proven ? `writing it to ${where}` : "proving the new certificate";
     throw new RotationError(

@@ -60,15 +60,6 @@ export interface RotateSecretResult {
 /** The rotation failed; the app and the store are as they were (or `message` says what is not). */
 export class RotationError extends PartnerTokenError {}
 
-/**
- * Rotates the secret.
- *
- * @example
- * ```ts
- * const store = await openRefreshTokenStore("keyvault:https://contoso-kv.vault.azure.net/secrets/app-secret");
- * await rotateSecret({ graph, applicationId, store, prove: (s) => tokenWith(s) });
- * ```
- */
 /** The app registration a rotation changes; `ERR_APP_NOT_FOUND` when the signed-in tenant has none. */
 export async function applicationToRotate(
   graph: AppGraph,
@@ -86,6 +77,15 @@ export async function applicationToRotate(
   return app;
 }
 
+/**
+ * Rotates the secret.
+ *
+ * @example
+ * ```ts
+ * const store = await openRefreshTokenStore("keyvault:https://contoso-kv.vault.azure.net/secrets/app-secret");
+ * await rotateSecret({ graph, applicationId, store, prove: (s) => tokenWith(s) });
+ * ```
+ */
 export async function rotateSecret(o: RotateSecretOptions): Promise<RotateSecretResult> {
   const now = o.now ?? Date.now;
   const log = o.log ?? (() => {});
@@ -113,14 +113,22 @@ export async function rotateSecret(o: RotateSecretOptions): Promise<RotateSecret
     log(`Wrote it to ${o.store.description}.`);
   } catch (error) {
     const undone: string[] = [];
-    try {
-      await removePassword(o.graph, app.id, added.keyId);
-      undone.push("the new secret was removed from the app");
-    } catch (e) {
+    // A write that failed may still have landed (a timeout after the vault took it): the store
+    // must never be left holding a secret the app no longer has.
+    const landed = proven ? await storeHolds(o.store, added.secretText, previous?.token) : "no";
+    if (landed === "no") {
+      try {
+        await removePassword(o.graph, app.id, added.keyId);
+        undone.push("the new secret was removed from the app");
+      } catch (e) {
+        undone.push(
+          `the new secret ${added.keyId} could NOT be removed (${(e as Error).message}); remove it in the portal`,
+        );
+      }
+    } else
       undone.push(
-        `the new secret ${added.keyId} could NOT be removed (${(e as Error).message}); remove it in the portal`,
+        `the new secret ${added.keyId} was kept in the app, since ${o.store.description} ${landed === "yes" ? "holds it" : "may hold it"}; run the rotation again`,
       );
-    }
     if (!proven) undone.push(`${o.store.description} still holds the old secret`);
     const step = proven ? `writing it to ${o.store.description}` : "proving the new secret";
     throw new RotationError(
@@ -162,6 +170,34 @@ export async function rotateSecret(o: RotateSecretOptions): Promise<RotateSecret
     log(`Removed the old secret ${c.keyId} (${c.hint ?? ""}…).`);
   }
   return result;
+}
+
+/**
+ * After a failed write: does the store hold the new secret? When it does, the old one is written
+ * back ("no" once that worked). "unknown" when the store cannot be read or put back.
+ */
+async function storeHolds(
+  store: RefreshTokenStore,
+  secret: string,
+  previous: string | undefined,
+): Promise<"yes" | "no" | "unknown"> {
+  try {
+    if ((await store.read())?.token !== secret) return "no";
+  } catch {
+    return "unknown";
+  }
+  if (previous === undefined) return "yes";
+  try {
+    await store.write(previous);
+    return "no";
+  } catch {
+    // That write may have landed too.
+    try {
+      return (await store.read())?.token === secret ? "yes" : "no";
+    } catch {
+      return "unknown";
+    }
+  }
 }
 
 /**

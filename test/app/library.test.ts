@@ -5,12 +5,13 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, stat } from "node:fs/promises";
+import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   ensureApp,
   getApplication,
+  rotateCertificate,
   rotateSecret,
   RotationError,
   addPassword,
@@ -187,6 +188,130 @@ describe("app setup", () => {
       [old.keyId],
     );
     assert.ok(await works(app.applicationId, old.secretText));
+  });
+
+  test("rotateSecret whose write fails after it landed: the store given the old secret back, or, when that fails too, the new secret kept working", async () => {
+    for (const restoreWorks of [true, false]) {
+      const app = await ensureApp({ graph, displayName: `Landed ${restoreWorks} ${Date.now()}` });
+      const obj = (await getApplication(graph, app.applicationId))!;
+      const old = await addPassword(graph, obj.id, {
+        displayName: "first",
+        endDateTime: new Date(Date.now() + 86_400_000).toISOString(),
+      });
+      let held = old.secretText;
+      let writes = 0;
+      // A vault that takes the value and then times out; the second write (the old one back) works, or is refused.
+      const flaky: RefreshTokenStore = {
+        description: "keyvault:https://flaky.vault.azure.net/secrets/app",
+        read: async () => ({ token: held }),
+        write: async (value: string) => {
+          writes++;
+          if (writes === 1) {
+            held = value;
+            throw new Error("the operation timed out");
+          }
+          if (!restoreWorks) throw new Error("Forbidden: the vault refuses writes now");
+          held = value;
+        },
+      };
+      const err = await rotateSecret({
+        graph,
+        applicationId: app.applicationId,
+        store: flaky,
+        prove: prove(app.applicationId),
+        graceMs: 0,
+      }).then(
+        () => assert.fail("the rotation should fail"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof RotationError);
+      assert.match(err.message, /writing it to .* failed: the operation timed out/);
+      const keys = (await getApplication(graph, app.applicationId))!.passwordCredentials!;
+      if (restoreWorks) {
+        assert.equal(held, old.secretText, "the store holds the old secret again");
+        assert.deepEqual(
+          keys.map((c) => c.keyId),
+          [old.keyId],
+        );
+        assert.match(err.message, /new secret was removed/);
+      } else {
+        assert.notEqual(held, old.secretText);
+        assert.equal(keys.length, 2, "the new secret is kept: the store holds it");
+        assert.match(err.message, /was kept in the app, since .* holds it/);
+      }
+      assert.ok(await works(app.applicationId, held), "what the store holds works");
+      assert.ok(await works(app.applicationId, old.secretText), "the old secret still works");
+    }
+  });
+
+  test("rotateCertificate whose write fails after it landed: the store given the old PFX back, the new certificate removed; when that fails too, kept", async () => {
+    for (const restoreWorks of [true, false]) {
+      const app = await ensureApp({
+        graph,
+        displayName: `Landed PFX ${restoreWorks} ${Date.now()}`,
+      });
+      let held: string | null = null;
+      let fail = false;
+      let restores = 0;
+      const store: RefreshTokenStore = {
+        description: "keyvault:https://flaky.vault.azure.net/secrets/app-pfx",
+        read: async () => (held === null ? null : { token: held }),
+        write: async (value: string) => {
+          if (!fail) {
+            held = value;
+            return;
+          }
+          if (restores++ === 0) {
+            held = value; // the vault took it, then the answer timed out
+            throw new Error("the operation timed out");
+          }
+          if (!restoreWorks) throw new Error("Forbidden: the vault refuses writes now");
+          held = value;
+        },
+      };
+      const withPfx = (file: string) =>
+        acquireTokenByClientCredentials({
+          ...base,
+          clientId: app.applicationId,
+          certificate: { path: file },
+          tenant: partner,
+          scopes: [`${GRAPH}/.default`],
+        });
+      const options = {
+        graph,
+        applicationId: app.applicationId,
+        path: store.description,
+        store,
+        prove: async (file: string) => void (await withPfx(file)),
+        graceMs: 0,
+      };
+      const first = await rotateCertificate(options);
+      const firstPfx = held!;
+      fail = true;
+      const err = await rotateCertificate(options).then(
+        () => assert.fail("the rotation should fail"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof RotationError);
+      assert.match(err.message, /writing it to .* failed: the operation timed out/);
+      const keys = (await getApplication(graph, app.applicationId))!.keyCredentials!;
+      if (restoreWorks) {
+        assert.equal(held, firstPfx, "the store holds the first certificate again");
+        assert.deepEqual(
+          keys.map((k) => k.keyId),
+          [first.keyId],
+        );
+        assert.match(err.message, /new certificate was removed/);
+      } else {
+        assert.notEqual(held, firstPfx);
+        assert.equal(keys.length, 2, "the new certificate is kept: the store holds it");
+        assert.match(err.message, /was kept in the app, since .* holds it/);
+      }
+      const dir = await mkdtemp(join(tmpdir(), "app-landed-"));
+      const file = join(dir, "now.pfx");
+      await writeFile(file, Buffer.from(held!, "base64"), { mode: 0o600 });
+      await withPfx(file); // what the store holds works
+    }
   });
 
   test("rotateSecret whose proof fails: the new secret never reaches the store", async () => {
