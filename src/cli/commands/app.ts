@@ -517,7 +517,13 @@ async function create(
           );
           await store.write(added.secretText);
         } catch (error) {
-          await setup.removePassword(graph, made.objectId, added.keyId).catch(() => {});
+          // A write that failed may have landed: the store must not keep a secret the app lost.
+          const landed = await store.read().then(
+            (held) => held?.token === added.secretText,
+            () => true,
+          );
+          if (!landed)
+            await setup.removePassword(graph, made.objectId, added.keyId).catch(() => {});
           throw error;
         }
         secret = added.secretText;
