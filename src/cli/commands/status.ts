@@ -161,7 +161,13 @@ async function readCredentialExpiry(
     });
     const warnDays =
       getString(args, "warn-days") !== undefined ? warnDaysOf(args) : DEFAULT_CREDENTIAL_WARN_DAYS;
-    return await sessionCredentialExpiry(graph, session, { warnDays });
+    // The whole read within the bound, a store the session reads its secret from included.
+    const expired = new Promise<never>((_, reject) => {
+      const fail = () => reject(new Error(`no answer within ${timeoutMs / 1000} s`));
+      if (bounded.aborted) fail();
+      else bounded.addEventListener("abort", fail, { once: true });
+    });
+    return await Promise.race([sessionCredentialExpiry(graph, session, { warnDays }), expired]);
   } catch (error) {
     if (signal.aborted) throw error;
     clientOptions.debug?.(
