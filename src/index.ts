@@ -39,6 +39,7 @@ export {
 export {
   loadCertificate,
   certificateDirectory,
+  dotnetCertificateStoreDirectory,
   normalizeThumbprint,
   type LoadedCertificate,
 } from "./client/certificates.ts";

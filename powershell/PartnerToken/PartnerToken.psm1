@@ -754,8 +754,9 @@ function Connect-PartnerCenter {
     if ($PSBoundParameters.ContainsKey('RefreshToken')) { Add-TokenArgument $arguments $secrets 'RefreshToken' (Get-TokenText $RefreshToken 'RefreshToken') }
     if ($PSBoundParameters.ContainsKey('AccessToken')) { Add-TokenArgument $arguments $secrets 'AccessToken' (Get-TokenText $AccessToken 'AccessToken') }
     if ($CertificateThumbprint) {
-        # The session keeps the certificate's path for later renewals, so a store certificate
-        # cannot be lent through a temporary file here: the CLI's certificate folder is used.
+        # The session keeps the thumbprint and the CLI looks the certificate up at each renewal,
+        # so it is not lent through a temporary file here: the CLI reads its certificate folder,
+        # then on Linux .NET's store My of CurrentUser (where X509Store.Add put it).
         $arguments.Add('--certificate-thumbprint'); $arguments.Add($CertificateThumbprint)
     }
     $session = Invoke-PartnerTokenCliJson -Cmdlet $PSCmdlet -Arguments $arguments.ToArray() -Secrets $secrets -ShowSignIn:($PSCmdlet.ParameterSetName -eq 'User')

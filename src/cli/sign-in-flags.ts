@@ -73,7 +73,7 @@ export const certificateThumbprintFlag: FlagSpec = {
   name: "certificate-thumbprint",
   kind: "string",
   valueName: "sha1",
-  help: "SHA-1 thumbprint of a certificate in the certificate folder",
+  help: "SHA-1 thumbprint of a certificate in the certificate folder (on Linux, also .NET's store My of CurrentUser)",
 };
 
 export const certificatePathFlag: FlagSpec = {

@@ -1,8 +1,9 @@
 /**
  * Finding a certificate and its private key: by SHA-1 thumbprint (as Windows shows it) in a
- * certificate folder of PEM or PFX files, from a file given directly, or read by the caller (a store
- * the library does not open itself). PFX (PKCS#12) parsing
- * uses node-forge, imported only when a PFX file is actually read.
+ * certificate folder of PEM or PFX files — then, on Linux, in .NET's certificate store `My` of
+ * CurrentUser, where PowerShell's `X509Store` keeps them —, from a file given directly, or read by
+ * the caller (a store the library does not open itself). PFX (PKCS#12) parsing uses node-forge,
+ * imported only when a PFX file is actually read.
  */
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -49,6 +50,20 @@ export function certificateDirectory(
     );
   }
   return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "partner-token", "certificates");
+}
+
+/**
+ * .NET's certificate store `My` of CurrentUser on Linux: the folder where `X509Store("My",
+ * "CurrentUser")` — PowerShell's, and every .NET program's — keeps each certificate as
+ * `<SHA-1 thumbprint>.pfx`, with its key and no password. `undefined` elsewhere: Windows and
+ * macOS keep that store in the system (CryptoAPI, the keychain), out of a file's reach.
+ */
+export function dotnetCertificateStoreDirectory(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: string = process.platform,
+): string | undefined {
+  if (platform === "win32" || platform === "darwin") return undefined;
+  return join(env.HOME || homedir(), ".dotnet", "corefx", "cryptography", "x509stores", "my");
 }
 
 /** Normalises a thumbprint as people paste it (spaces, colons, lower case, invisible marks). */
@@ -105,7 +120,11 @@ async function loadCertificateFromReader(
     );
   const { certificates, keys } = value.includes("-----BEGIN")
     ? readPem(value, password, label)
-    : await readPfxBytes(Buffer.from(value.replace(/\s+/g, ""), "base64"), password, label);
+    : await readPfxBytes(
+        Buffer.from(value.replace(/\s+/g, ""), "base64"),
+        password,
+        `the PFX in ${label}`,
+      );
   for (const certificate of certificates) {
     const privateKey = keys.find((key) => certificate.checkPrivateKey(key));
     if (privateKey) {
@@ -170,26 +189,53 @@ export async function loadCertificate(source: CertificateSource): Promise<Loaded
       "A certificate needs a thumbprint, a file path or a reader.",
     );
   }
-  return findCertificateByThumbprint(
-    source.thumbprint,
-    source.directory ?? certificateDirectory(),
-    source.password,
-  );
+  const wanted = normalizeThumbprint(source.thumbprint);
+  if (source.directory !== undefined)
+    return findCertificateByThumbprint(wanted, source.directory, source.password, [
+      source.directory,
+    ]);
+  const folder = certificateDirectory();
+  const store = dotnetCertificateStoreDirectory();
+  const searched = store === undefined ? [folder] : [folder, store];
+  try {
+    return await findCertificateByThumbprint(wanted, folder, source.password, searched);
+  } catch (err) {
+    if (store === undefined || (err as PartnerTokenError).code !== "ERR_CERTIFICATE_NOT_FOUND")
+      throw err;
+  }
+  // The store's files have no password: the one given is for the certificate folder's.
+  return findCertificateByThumbprint(wanted, store, undefined, searched);
 }
 
+/**
+ * The certificate of thumbprint `wanted` (normalised) among the files of `directory`; `searched`
+ * (every folder looked in, this one included) is named when none has it.
+ */
 async function findCertificateByThumbprint(
-  thumbprint: string,
+  wanted: string,
   directory: string,
-  password?: string,
+  password: string | undefined,
+  searched: string[],
 ): Promise<LoadedCertificate> {
-  const wanted = normalizeThumbprint(thumbprint);
   let names: string[];
   try {
     names = readdirSync(directory).sort();
   } catch {
     names = [];
   }
-  const hint = `Put the certificate with its private key (PEM, or PFX) in ${directory}, or set PARTNER_TOKEN_CERTIFICATE_DIR, or give the file path instead of the thumbprint.`;
+  // .NET's store names each file by its SHA-1 thumbprint: look at that one first.
+  const named = names.indexOf(`${wanted}.pfx`);
+  if (named > 0) names.unshift(...names.splice(named, 1));
+  const where =
+    searched.length === 1
+      ? searched[0]
+      : `${searched.slice(0, -1).join(", ")} or ${searched.at(-1)}`;
+  const hint =
+    `Put the certificate with its private key (PEM, or PFX) in ${searched[0]}, or set PARTNER_TOKEN_CERTIFICATE_DIR, ` +
+    (searched.length > 1
+      ? "or add it to the certificate store My of CurrentUser (.NET's X509Store, as PowerShell adds it), "
+      : "") +
+    "or give the file path instead of the thumbprint.";
   for (const name of names) {
     const file = join(directory, name);
     if (!CERTIFICATE_EXTENSIONS.has(extname(name).toLowerCase())) continue;
@@ -209,7 +255,7 @@ async function findCertificateByThumbprint(
   }
   throw new PartnerTokenError(
     "ERR_CERTIFICATE_NOT_FOUND",
-    `No certificate with thumbprint ${wanted} in ${directory}.`,
+    `No certificate with thumbprint ${wanted} in ${where}.`,
     { hint },
   );
 }
@@ -362,29 +408,40 @@ async function readPfx(
   file: string,
   password?: string,
 ): Promise<{ certificates: X509Certificate[]; keys: KeyObject[] }> {
-  return readPfxBytes(readFileSync(file), password, file);
+  return readPfxBytes(readFileSync(file), password, `the PFX file '${file}'`);
 }
 
+/** `what`: the PFX as messages name it ("the PFX file '…'", "the PFX in keyvault:…"). */
 async function readPfxBytes(
   bytes: Buffer,
   password: string | undefined,
-  file: string,
+  what: string,
 ): Promise<{ certificates: X509Certificate[]; keys: KeyObject[] }> {
   const { default: forge } = await import("node-forge");
-  let p12: import("node-forge").pkcs12.Pkcs12Pfx;
+  let asn1: import("node-forge").asn1.Asn1;
   try {
-    const asn1 = forge.asn1.fromDer(bytes.toString("binary"));
-    p12 = forge.pkcs12.pkcs12FromAsn1(asn1, password ?? "");
+    asn1 = forge.asn1.fromDer(bytes.toString("binary"));
   } catch (cause) {
     throw new PartnerTokenError(
       "ERR_CERTIFICATE_INVALID",
-      `Cannot open the PFX file '${file}' (wrong or missing password?).`,
+      `Cannot read ${what}: it is not a PFX (PKCS#12) file.`,
       {
         cause,
-        hint: "Give the PFX password (certificatePassword).",
-        option: "certificatePassword",
+        hint: "Give a PFX (.pfx, .p12) with the certificate and its private key, or PEM text with both.",
       },
     );
+  }
+  let p12: import("node-forge").pkcs12.Pkcs12Pfx;
+  try {
+    p12 = forge.pkcs12.pkcs12FromAsn1(asn1, password ?? "");
+  } catch (cause) {
+    const passwordless = !password && withoutPasswordMac(forge, asn1);
+    if (!passwordless) throw pfxError(what, password, cause);
+    try {
+      p12 = forge.pkcs12.pkcs12FromAsn1(passwordless, "");
+    } catch (again) {
+      throw pfxError(what, password, again);
+    }
   }
   const certificates: X509Certificate[] = [];
   const keys: KeyObject[] = [];
@@ -398,4 +455,81 @@ async function readPfxBytes(
     }
   }
   return { certificates, keys };
+}
+
+/** The error for a PFX forge could not open: a wrong or missing password, or a PFX it cannot read. */
+function pfxError(what: string, password: string | undefined, cause: unknown): PartnerTokenError {
+  const message = (cause as Error)?.message ?? String(cause);
+  if (/MAC could not be verified|Invalid password/i.test(message))
+    return new PartnerTokenError(
+      "ERR_CERTIFICATE_INVALID",
+      password
+        ? `Cannot open ${what}: the password is wrong.`
+        : `Cannot open ${what}: it is protected by a password, and none was given.`,
+      {
+        cause,
+        hint: "Give the PFX password (certificatePassword).",
+        option: "certificatePassword",
+      },
+    );
+  return new PartnerTokenError("ERR_CERTIFICATE_INVALID", `Cannot read ${what}: ${message}.`, {
+    cause,
+    hint: "Export the certificate again as a PFX with its private key (AES-256 or 3DES, SHA-1 or SHA-2 MAC).",
+  });
+}
+
+/**
+ * A PFX exported with no password at all, as .NET does for its certificate store on Linux: its MAC
+ * is keyed with an empty password (RFC 7292 B.2: no bytes) where forge, given "", keys it with a
+ * BMPString terminator. When the MAC checks out that way, the same PFX without its MAC (now
+ * verified) for forge to read with ""; else `undefined`.
+ */
+function withoutPasswordMac(
+  forge: typeof import("node-forge"),
+  pfx: import("node-forge").asn1.Asn1,
+): import("node-forge").asn1.Asn1 | undefined {
+  try {
+    const [version, authSafe, macData] = pfx.value as import("node-forge").asn1.Asn1[];
+    if (!version || !authSafe || !macData) return undefined;
+    const [digestInfo, salt, iterations] = macData.value as import("node-forge").asn1.Asn1[];
+    const [algorithm, digest] = (digestInfo!.value as import("node-forge").asn1.Asn1[]) ?? [];
+    const oid = forge.asn1.derToOid(
+      ((algorithm!.value as import("node-forge").asn1.Asn1[])[0]!.value as string) ?? "",
+    );
+    const hashes: Record<string, [() => import("node-forge").md.MessageDigest, number]> = {
+      [forge.pki.oids.sha1!]: [() => forge.md.sha1.create(), 20],
+      [forge.pki.oids.sha256!]: [() => forge.md.sha256.create(), 32],
+      [forge.pki.oids.sha384!]: [() => forge.md.sha384.create(), 48],
+      [forge.pki.oids.sha512!]: [() => forge.md.sha512.create(), 64],
+    };
+    const hash = hashes[oid];
+    if (!hash) return undefined;
+    const rounds = iterations ? parseInt(forge.util.bytesToHex(iterations.value as string), 16) : 1;
+    if (!(rounds >= 1) || rounds > 10_000_000) return undefined;
+    // The authSafe's content: [0] EXPLICIT OCTET STRING (possibly in BER chunks).
+    const content = (authSafe.value as import("node-forge").asn1.Asn1[])[1];
+    const octets = (content?.value as import("node-forge").asn1.Asn1[] | undefined)?.[0];
+    if (!octets) return undefined;
+    const data = Array.isArray(octets.value)
+      ? (octets.value as import("node-forge").asn1.Asn1[]).map((chunk) => chunk.value).join("")
+      : (octets.value as string);
+    const key = forge.pkcs12.generateKey(
+      null as unknown as string,
+      new forge.util.ByteStringBuffer(salt!.value as string),
+      3,
+      rounds,
+      hash[1],
+      hash[0](),
+    );
+    const hmac = forge.hmac.create();
+    hmac.start(hash[0]() as unknown as "sha1", key.bytes());
+    hmac.update(data);
+    if (hmac.digest().bytes() !== (digest!.value as string)) return undefined;
+    return forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SEQUENCE, true, [
+      version,
+      authSafe,
+    ]);
+  } catch {
+    return undefined;
+  }
 }

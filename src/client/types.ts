@@ -147,7 +147,7 @@ export interface CertificateSource {
   description?: string;
   /** Password of a PFX file or of an encrypted PEM key. */
   password?: string;
-  /** Folder searched by thumbprint. Default: `$PARTNER_TOKEN_CERTIFICATE_DIR`, else `~/.config/partner-token/certificates` (`%APPDATA%\partner-token\certificates`). */
+  /** The only folder searched by thumbprint. Default: `$PARTNER_TOKEN_CERTIFICATE_DIR`, else `~/.config/partner-token/certificates` (`%APPDATA%\partner-token\certificates`), then on Linux .NET's store My of CurrentUser (`~/.dotnet/corefx/cryptography/x509stores/my`). */
   directory?: string;
   /** `PS256` with `x5t#S256` (default), or `RS256` with `x5t` for servers that want the older form. */
   assertionAlgorithm?: "PS256" | "RS256";

@@ -46,7 +46,10 @@ describe("hints on the command line", () => {
     const pfx = await writePfx(emu, "a-pfx-password-000");
     const r = await runCli(certificateArgs(pfx));
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /Cannot open the PFX file/);
+    assert.match(
+      r.stderr,
+      /Cannot open the PFX file '.*app\.pfx': it is protected by a password, and none was given\./,
+    );
     assert.match(r.stderr, /Give the PFX password \(--certificate-password\)\./);
     assert.doesNotMatch(r.stderr, /certificatePassword/);
   });

@@ -1,6 +1,7 @@
 # -CertificateThumbprint as the original looked it up: the .NET store My of CurrentUser (then
 # LocalMachine), lent to the CLI as a 0600 PFX removed when it is done; else the CLI's own
-# certificate folder.
+# certificate folder. A session (Connect-PartnerCenter) renews from the store: on Linux the CLI
+# reads .NET's store folder itself.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $script:App = $script:Ready.apps.certificate
@@ -32,6 +33,28 @@ Describe 'A certificate in the CurrentUser My store, by thumbprint' {
     It 'New-SecMgmtAccessToken too' {
         $t = New-SecMgmtAccessToken -ApplicationId $script:App.clientId -CertificateThumbprint $script:App.thumbprint -Scopes $script:Graph -Tenant $script:PartnerTenant
         $t.AccessToken | Should -Match '^ey'
+    }
+    It 'Connect-PartnerCenter: the session renews with the store''s certificate, read by the CLI at each renewal' {
+        @(Get-ChildItem -LiteralPath $env:PARTNER_TOKEN_CERTIFICATE_DIR).Count | Should -Be 0
+        $before = @(Get-LentCertificateFolder)
+        try {
+            $c = Connect-PartnerCenter -ServicePrincipal -ApplicationId $script:App.clientId -CertificateThumbprint $script:App.thumbprint -Tenant $script:PartnerTenant -Scopes $script:Graph -Profile 'ps-cert-store'
+            $c.TenantId | Should -Be $script:PartnerTenant
+            # A resource the session has no token for yet: a new client assertion, signed with the
+            # key the CLI found in the store.
+            $t = Get-PartnerAccessToken -Scopes 'https://management.azure.com/.default' -Profile 'ps-cert-store'
+            $t.TenantId | Should -Be $script:PartnerTenant
+            @(Get-LentCertificateFolder).Count | Should -Be $before.Count
+            # Gone from the store, the next renewal has nothing to sign with.
+            Use-MyStore { param($s) $s.Remove($script:Cert) }
+            try {
+                $err = { Get-PartnerAccessToken -Scopes 'https://outlook.office365.com/.default' -Profile 'ps-cert-store' } | Should -Throw -PassThru
+                $err.FullyQualifiedErrorId | Should -Be 'ERR_CERTIFICATE_NOT_FOUND,Get-PartnerAccessToken'
+                $err.Exception.Message | Should -BeLike '*.dotnet*x509stores*my*'
+            }
+            finally { Use-MyStore { param($s) $s.Add($script:Cert) } }
+        }
+        finally { Disconnect-PartnerCenter -Profile 'ps-cert-store' -ErrorAction Ignore }
     }
 }
 
