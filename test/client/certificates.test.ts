@@ -215,6 +215,17 @@ describe("certificates", () => {
       );
     });
 
+    test("the older form of a PFX with no password (3DES, SHA-1 MAC), as .NET exports it for older readers, reads too", async () => {
+      // ExportPkcs12(Pkcs12ExportPbeParameters.Pkcs12TripleDesSha1, null), by .NET 10.
+      const file = join(home, "..", "dotnet-3des-no-password.pfx");
+      const loaded = await loadCertificate({ path: file });
+      assert.equal(loaded.thumbprint, "F3626B673DE2477FD5633E92C9610EF60BB4FFCA");
+      assert.ok(loaded.certificate.checkPrivateKey(loaded.privateKey));
+      const base64 = (await readFile(file)).toString("base64");
+      const read = await loadCertificate({ read: async () => base64, description: "a vault" });
+      assert.equal(read.thumbprint, loaded.thumbprint);
+    });
+
     test("a PFX with no password whose MAC does not check out is refused, and a password is refused", async () => {
       const bytes = await readFile(storeFile);
       const tampered = Buffer.from(bytes);
