@@ -115,7 +115,8 @@ function Invoke-PartnerTokenCli {
     environment only, stdin closed. Writes each stdout line to the pipeline as it comes; stderr
     lines go to the verbose stream (debug stream with -Debug; the host when -ShowSignIn and the
     line tells the person where to sign in). On an exit code not in $AllowExitCode, throws the
-    CLI's error as a terminating error of $Cmdlet.
+    CLI's error as a terminating error of $Cmdlet — after $ErrorFilter, when given, has had the
+    chance to return a better one (a terminating error of $Cmdlet cannot be caught in its body).
     #>
     [CmdletBinding()]
     param(
@@ -124,7 +125,8 @@ function Invoke-PartnerTokenCli {
         [hashtable]$Secrets = @{},
         [int[]]$AllowExitCode = @(0),
         [switch]$ShowSignIn,
-        [ref]$ExitCode
+        [ref]$ExitCode,
+        [scriptblock]$ErrorFilter
     )
     try { $cli = Resolve-PartnerTokenCli }
     catch {
@@ -185,7 +187,12 @@ function Invoke-PartnerTokenCli {
         $code = $process.ExitCode
         if ($ExitCode) { $ExitCode.Value = $code }
         if ($code -notin $AllowExitCode) {
-            $Cmdlet.ThrowTerminatingError((New-PartnerTokenErrorRecord -ExitCode $code -StderrLines $stderr.ToArray() -Command "partner-token $command"))
+            $record = New-PartnerTokenErrorRecord -ExitCode $code -StderrLines $stderr.ToArray() -Command "partner-token $command"
+            if ($ErrorFilter) {
+                $better = & $ErrorFilter $record
+                if ($better -is [System.Management.Automation.ErrorRecord]) { $record = $better }
+            }
+            $Cmdlet.ThrowTerminatingError($record)
         }
     }
     finally {
@@ -207,10 +214,12 @@ function Invoke-PartnerTokenCliJson {
         [hashtable]$Secrets = @{},
         [int[]]$AllowExitCode = @(0),
         [switch]$ShowSignIn,
-        [ref]$ExitCode
+        [ref]$ExitCode,
+        [scriptblock]$ErrorFilter
     )
     $splat = @{ Cmdlet = $Cmdlet; Arguments = $Arguments; Secrets = $Secrets; AllowExitCode = $AllowExitCode; ShowSignIn = $ShowSignIn }
     if ($ExitCode) { $splat.ExitCode = $ExitCode }
+    if ($ErrorFilter) { $splat.ErrorFilter = $ErrorFilter }
     $lines = @(Invoke-PartnerTokenCli @splat)
     if ($lines.Count -eq 0) { return $null }
     # -NoEnumerate keeps a one-element array an array; dates stay strings (converted below).
@@ -313,6 +322,31 @@ function Get-StoreCertificate {
         finally { $store.Dispose() }
     }
     return $null
+}
+
+function Test-CliReadsCertificateStore {
+    <# Whether the CLI finds a certificate of .NET's store My by itself: on Linux, where that store is a folder of files. #>
+    return [bool]$IsLinux
+}
+
+function New-StoreOnlyCertificateError {
+    <#
+    Connect-PartnerCenter with a certificate only in a store the CLI cannot read (Windows'
+    CryptoAPI, macOS' keychain): a session looks its certificate up again at each renewal, maybe
+    from another process, so it cannot be lent for one call as New-PartnerAccessToken does.
+    #>
+    param([string]$Thumbprint, [System.Management.Automation.ErrorRecord]$Cause)
+    $text = "The certificate $Thumbprint is in the certificate store My, which partner-token cannot read on this system, and a session looks its certificate up again at each renewal."
+    $hint = "Put a copy with its private key in partner-token's certificate folder (PARTNER_TOKEN_CERTIFICATE_DIR, else $(if ($IsWindows) { '%APPDATA%\partner-token\certificates' } else { '~/.config/partner-token/certificates' })): PEM with the key, or a PFX without a password, readable only by you. Or use New-PartnerAccessToken -CertificateThumbprint, which lends the store's certificate to one call."
+    $exception = [System.InvalidOperationException]::new("$text`n`n$hint", $Cause.Exception)
+    $exception.Data['Code'] = 'ERR_CERTIFICATE_NOT_FOUND'
+    $exception.Data['ExitCode'] = $Cause.Exception.Data['ExitCode']
+    $exception.Data['Hint'] = $hint
+    $record = [System.Management.Automation.ErrorRecord]::new($exception, 'ERR_CERTIFICATE_NOT_FOUND',
+        [System.Management.Automation.ErrorCategory]::ObjectNotFound, $Thumbprint)
+    $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new("$text`n`n$hint")
+    $record.ErrorDetails.RecommendedAction = $hint
+    return $record
 }
 
 function Add-CertificateArguments {
@@ -759,7 +793,14 @@ function Connect-PartnerCenter {
         # then on Linux .NET's store My of CurrentUser (where X509Store.Add put it).
         $arguments.Add('--certificate-thumbprint'); $arguments.Add($CertificateThumbprint)
     }
-    $session = Invoke-PartnerTokenCliJson -Cmdlet $PSCmdlet -Arguments $arguments.ToArray() -Secrets $secrets -ShowSignIn:($PSCmdlet.ParameterSetName -eq 'User')
+    $storeOnly = {
+        param($record)
+        if ($CertificateThumbprint -and $record.FullyQualifiedErrorId -eq 'ERR_CERTIFICATE_NOT_FOUND' -and
+            -not (Test-CliReadsCertificateStore) -and (Get-StoreCertificate -Thumbprint $CertificateThumbprint)) {
+            New-StoreOnlyCertificateError -Thumbprint $CertificateThumbprint -Cause $record
+        }
+    }
+    $session = Invoke-PartnerTokenCliJson -Cmdlet $PSCmdlet -Arguments $arguments.ToArray() -Secrets $secrets -ShowSignIn:($PSCmdlet.ParameterSetName -eq 'User') -ErrorFilter $storeOnly
     $tokenArgs = @('token')
     $profileName = [string](Get-JsonProperty $session 'profile')
     if ($profileName) { $tokenArgs += @('--profile', $profileName) }

@@ -68,6 +68,24 @@ Describe 'A certificate not in the store' {
         }
         finally { Remove-Item -LiteralPath $file }
     }
+    It 'Connect-PartnerCenter where the CLI cannot read the store (Windows, macOS): says the certificate is there, and what to do' {
+        Mock -ModuleName PartnerToken Test-CliReadsCertificateStore { $false }
+        Mock -ModuleName PartnerToken Get-StoreCertificate { [pscustomobject]@{ HasPrivateKey = $true } }
+        $thumbprint = 'AB' * 20
+        $err = { Connect-PartnerCenter -ServicePrincipal -ApplicationId $script:App.clientId -CertificateThumbprint $thumbprint -Tenant $script:PartnerTenant -Profile 'ps-cert-nowhere' } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -Be 'ERR_CERTIFICATE_NOT_FOUND,Connect-PartnerCenter'
+        $err.Exception.Message | Should -BeLike "The certificate $thumbprint is in the certificate store My, which partner-token cannot read on this system*"
+        $err.ErrorDetails.RecommendedAction | Should -BeLike '*certificate folder*PFX without a password*New-PartnerAccessToken -CertificateThumbprint*'
+        $err.Exception.InnerException.Message | Should -BeLike "No certificate with thumbprint $thumbprint*"
+        Should -Invoke -ModuleName PartnerToken Get-StoreCertificate -Times 1 -Exactly -ParameterFilter { $Thumbprint -eq 'AB' * 20 }
+    }
+    It 'Connect-PartnerCenter where the CLI reads the store itself (Linux): the CLI''s own error stands' {
+        Mock -ModuleName PartnerToken Test-CliReadsCertificateStore { $true }
+        Mock -ModuleName PartnerToken Get-StoreCertificate { [pscustomobject]@{ HasPrivateKey = $true } }
+        $err = { Connect-PartnerCenter -ServicePrincipal -ApplicationId $script:App.clientId -CertificateThumbprint ('AB' * 20) -Tenant $script:PartnerTenant -Profile 'ps-cert-nowhere' } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -Be 'ERR_CERTIFICATE_NOT_FOUND,Connect-PartnerCenter'
+        $err.Exception.Message | Should -BeLike 'No certificate with thumbprint*'
+    }
     It 'found nowhere: the CLI''s ERR_CERTIFICATE_NOT_FOUND' {
         $err = { New-PartnerAccessToken -ApplicationId $script:App.clientId -CertificateThumbprint ('AB' * 20) -Scopes $script:Graph -Tenant $script:PartnerTenant } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -Be 'ERR_CERTIFICATE_NOT_FOUND,New-PartnerAccessToken'
