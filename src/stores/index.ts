@@ -110,6 +110,12 @@ function parseKeyVault(rest: string, flag: string): StoreLocation {
       `${flag}: the Key Vault URL takes no query, fragment or credentials.`,
     );
   const match = /^(.*)\/secrets\/([^/]*)(?:\/([^/]*))?\/?$/.exec(url.pathname);
+  const certificate = /^(.*)\/certificates\/([^/]+)(?:\/[^/]*)?\/?$/.exec(url.pathname);
+  if (!match && certificate)
+    throw new StoreUriError(
+      "ERR_STORE_URI",
+      `${flag}: name the secret, not the certificate: keyvault:${url.origin}${certificate[1]}/secrets/${certificate[2]}. Key Vault serves a certificate with its private key (a PFX, or PEM) as the secret of the same name.`,
+    );
   if (!match)
     throw new StoreUriError(
       "ERR_STORE_URI",

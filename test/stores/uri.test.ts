@@ -59,6 +59,10 @@ describe("store URIs", () => {
       /path must be \/secrets\/NAME, not '\/keys\/a'/,
     );
     refuses(
+      "keyvault:https://kv.vault.azure.net/certificates/app-cert/0123456789abcdef",
+      /name the secret, not the certificate: keyvault:https:\/\/kv\.vault\.azure\.net\/secrets\/app-cert\. Key Vault serves a certificate with its private key/,
+    );
+    refuses(
       "keyvault:https://kv.vault.azure.net/secrets/bad_name",
       /secret name 'bad_name' is not valid/,
     );
