@@ -191,41 +191,54 @@ export async function loadCertificate(source: CertificateSource): Promise<Loaded
   }
   const wanted = normalizeThumbprint(source.thumbprint);
   if (source.directory !== undefined)
-    return findCertificateByThumbprint(wanted, source.directory, source.password, [
-      source.directory,
+    return findCertificateByThumbprint(wanted, [
+      { directory: source.directory, password: source.password },
     ]);
-  const folder = certificateDirectory();
   const store = dotnetCertificateStoreDirectory();
-  const searched = store === undefined ? [folder] : [folder, store];
-  try {
-    return await findCertificateByThumbprint(wanted, folder, source.password, searched);
-  } catch (err) {
-    if (store === undefined || (err as PartnerTokenError).code !== "ERR_CERTIFICATE_NOT_FOUND")
-      throw err;
-  }
-  // The store's files have no password: the one given is for the certificate folder's.
-  return findCertificateByThumbprint(wanted, store, undefined, searched);
+  return findCertificateByThumbprint(wanted, [
+    { directory: certificateDirectory(), password: source.password },
+    // The store's files have no password: the one given is for the certificate folder's.
+    ...(store === undefined ? [] : [{ directory: store, password: undefined }]),
+  ]);
 }
 
 /**
- * The certificate of thumbprint `wanted` (normalised) among the files of `directory`; `searched`
- * (every folder looked in, this one included) is named when none has it.
+ * The certificate of thumbprint `wanted` (normalised) among the files of each folder in turn,
+ * opened with that folder's password; all of them are named when none has it.
  */
 async function findCertificateByThumbprint(
   wanted: string,
-  directory: string,
-  password: string | undefined,
-  searched: string[],
+  folders: { directory: string; password: string | undefined }[],
 ): Promise<LoadedCertificate> {
-  let names: string[];
-  try {
-    names = readdirSync(directory).sort();
-  } catch {
-    names = [];
+  for (const { directory, password } of folders) {
+    let names: string[];
+    try {
+      names = readdirSync(directory).sort();
+    } catch {
+      names = [];
+    }
+    // .NET's store names each file by its SHA-1 thumbprint: look at that one first.
+    const named = names.indexOf(`${wanted}.pfx`);
+    if (named > 0) names.unshift(...names.splice(named, 1));
+    for (const name of names) {
+      const file = join(directory, name);
+      if (!CERTIFICATE_EXTENSIONS.has(extname(name).toLowerCase())) continue;
+      const certs = PFX_EXTENSIONS.has(extname(name).toLowerCase())
+        ? null
+        : pemCertificates(readText(file));
+      // PEM: look at the certificates before loading any key. PFX: must be opened to be read.
+      if (certs && !certs.some((cert) => thumbprintsOf(cert).includes(wanted))) continue;
+      let loaded: LoadedCertificate;
+      try {
+        loaded = await loadCertificateFile(file, password, wanted);
+      } catch (err) {
+        if (certs) throw err; // the right certificate, but its key is missing or unreadable
+        continue; // a PFX that is not ours or needs another password
+      }
+      if (loaded.thumbprint === wanted || loaded.thumbprintSha256 === wanted) return loaded;
+    }
   }
-  // .NET's store names each file by its SHA-1 thumbprint: look at that one first.
-  const named = names.indexOf(`${wanted}.pfx`);
-  if (named > 0) names.unshift(...names.splice(named, 1));
+  const searched = folders.map((folder) => folder.directory);
   const where =
     searched.length === 1
       ? searched[0]
@@ -236,23 +249,6 @@ async function findCertificateByThumbprint(
       ? "or add it to the certificate store My of CurrentUser (.NET's X509Store, as PowerShell adds it), "
       : "") +
     "or give the file path instead of the thumbprint.";
-  for (const name of names) {
-    const file = join(directory, name);
-    if (!CERTIFICATE_EXTENSIONS.has(extname(name).toLowerCase())) continue;
-    const certs = PFX_EXTENSIONS.has(extname(name).toLowerCase())
-      ? null
-      : pemCertificates(readText(file));
-    // PEM: look at the certificates before loading any key. PFX: must be opened to be read.
-    if (certs && !certs.some((cert) => thumbprintsOf(cert).includes(wanted))) continue;
-    let loaded: LoadedCertificate;
-    try {
-      loaded = await loadCertificateFile(file, password, wanted);
-    } catch (err) {
-      if (certs) throw err; // the right certificate, but its key is missing or unreadable
-      continue; // a PFX that is not ours or needs another password
-    }
-    if (loaded.thumbprint === wanted || loaded.thumbprintSha256 === wanted) return loaded;
-  }
   throw new PartnerTokenError(
     "ERR_CERTIFICATE_NOT_FOUND",
     `No certificate with thumbprint ${wanted} in ${where}.`,
@@ -418,7 +414,7 @@ async function readPfxBytes(
   what: string,
 ): Promise<{ certificates: X509Certificate[]; keys: KeyObject[] }> {
   const { default: forge } = await import("node-forge");
-  let asn1: import("node-forge").asn1.Asn1;
+  let asn1: Asn1;
   try {
     asn1 = forge.asn1.fromDer(bytes.toString("binary"));
   } catch (cause) {
@@ -457,6 +453,9 @@ async function readPfxBytes(
   return { certificates, keys };
 }
 
+/** A node of node-forge's ASN.1 tree. */
+type Asn1 = import("node-forge").asn1.Asn1;
+
 /** The error for a PFX forge could not open: a wrong or missing password, or a PFX it cannot read. */
 function pfxError(what: string, password: string | undefined, cause: unknown): PartnerTokenError {
   const message = (cause as Error)?.message ?? String(cause);
@@ -484,18 +483,13 @@ function pfxError(what: string, password: string | undefined, cause: unknown): P
  * BMPString terminator. When the MAC checks out that way, the same PFX without its MAC (now
  * verified) for forge to read with ""; else `undefined`.
  */
-function withoutPasswordMac(
-  forge: typeof import("node-forge"),
-  pfx: import("node-forge").asn1.Asn1,
-): import("node-forge").asn1.Asn1 | undefined {
+function withoutPasswordMac(forge: typeof import("node-forge"), pfx: Asn1): Asn1 | undefined {
   try {
-    const [version, authSafe, macData] = pfx.value as import("node-forge").asn1.Asn1[];
+    const [version, authSafe, macData] = pfx.value as Asn1[];
     if (!version || !authSafe || !macData) return undefined;
-    const [digestInfo, salt, iterations] = macData.value as import("node-forge").asn1.Asn1[];
-    const [algorithm, digest] = (digestInfo!.value as import("node-forge").asn1.Asn1[]) ?? [];
-    const oid = forge.asn1.derToOid(
-      ((algorithm!.value as import("node-forge").asn1.Asn1[])[0]!.value as string) ?? "",
-    );
+    const [digestInfo, salt, iterations] = macData.value as Asn1[];
+    const [algorithm, digest] = (digestInfo!.value as Asn1[]) ?? [];
+    const oid = forge.asn1.derToOid(((algorithm!.value as Asn1[])[0]!.value as string) ?? "");
     const hashes: Record<string, [() => import("node-forge").md.MessageDigest, number]> = {
       [forge.pki.oids.sha1!]: [() => forge.md.sha1.create(), 20],
       [forge.pki.oids.sha256!]: [() => forge.md.sha256.create(), 32],
@@ -504,14 +498,15 @@ function withoutPasswordMac(
     };
     const hash = hashes[oid];
     if (!hash) return undefined;
+    const md = hash[0]();
     const rounds = iterations ? parseInt(forge.util.bytesToHex(iterations.value as string), 16) : 1;
     if (!(rounds >= 1) || rounds > 10_000_000) return undefined;
     // The authSafe's content: [0] EXPLICIT OCTET STRING (possibly in BER chunks).
-    const content = (authSafe.value as import("node-forge").asn1.Asn1[])[1];
-    const octets = (content?.value as import("node-forge").asn1.Asn1[] | undefined)?.[0];
+    const content = (authSafe.value as Asn1[])[1];
+    const octets = (content?.value as Asn1[] | undefined)?.[0];
     if (!octets) return undefined;
     const data = Array.isArray(octets.value)
-      ? (octets.value as import("node-forge").asn1.Asn1[]).map((chunk) => chunk.value).join("")
+      ? (octets.value as Asn1[]).map((chunk) => chunk.value).join("")
       : (octets.value as string);
     const key = forge.pkcs12.generateKey(
       null as unknown as string,
@@ -519,10 +514,10 @@ function withoutPasswordMac(
       3,
       rounds,
       hash[1],
-      hash[0](),
+      md,
     );
     const hmac = forge.hmac.create();
-    hmac.start(hash[0]() as unknown as "sha1", key.bytes());
+    hmac.start(md as unknown as "sha1", key.bytes());
     hmac.update(data);
     if (hmac.digest().bytes() !== (digest!.value as string)) return undefined;
     return forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SEQUENCE, true, [
